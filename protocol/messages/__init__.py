@@ -15,7 +15,7 @@ import msgspec
 
 from protocol import topics
 from protocol.errors import DecodeError, UnknownMessageType
-from protocol.messages.base import Message, Point, to_builtins
+from protocol.messages.base import Message, Point, Position, to_builtins
 from protocol.messages.control import ErrorInfo, Reply, Request
 from protocol.messages.core import (
     BallPath,
@@ -195,6 +195,7 @@ __all__ = [
     "PathPoint",
     "PocketGeometry",
     "Point",
+    "Position",
     "PredictedEvent",
     "Prediction",
     "Reply",

@@ -24,6 +24,13 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
     y: float
 
 
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a topic's history stands: its epoch and the last seq published in it."""
+
+    epoch: str
+    seq: int
+
+
 def to_builtins(value: Any) -> Any:
     """Plain dicts, lists, strings and numbers of a message (for JSON, logs and tests)."""
     return msgspec.to_builtins(value)

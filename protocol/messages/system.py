@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from protocol.messages.base import Message
+from protocol.messages.base import Message, Position
 
 AlertLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -15,7 +15,9 @@ class Heartbeat(Message, frozen=True, kw_only=True):
     """Liveness and load of a node, every ``interval_s``. Topic: ``system.heartbeat.<node>``.
 
     ``rates`` are messages per second per published topic over the last interval; ``stats`` is
-    node-specific (per-stage timings, counters). Since 1.0.
+    node-specific (per-stage timings, counters); ``positions`` are the last (epoch, seq) of each
+    reliable topic, so a subscriber that missed the newest message notices within a beat.
+    Since 1.0.
     """
 
     TYPE = "system.heartbeat"
@@ -35,6 +37,7 @@ class Heartbeat(Message, frozen=True, kw_only=True):
     rates: dict[str, float] = msgspec.field(default_factory=dict)
     stats: dict[str, Any] = msgspec.field(default_factory=dict)
     endpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    positions: dict[str, Position] = msgspec.field(default_factory=dict)
 
 
 class Alert(Message, frozen=True, kw_only=True):
@@ -60,6 +63,9 @@ class NodeConfig(Message, frozen=True, kw_only=True):
 class Welcome(Message, frozen=True, kw_only=True):
     """A publisher's answer to a welcome subscription: the subscriber's connection is live.
 
+    ``positions`` (last epoch and seq of each reliable topic) let the subscriber fill what it
+    missed while disconnected at once, instead of waiting for the next message.
+
     Topic: ``system.welcome.<token>``. Since 1.0.
     """
 
@@ -67,3 +73,4 @@ class Welcome(Message, frozen=True, kw_only=True):
     node: str
     control: str
     topics: list[str] = msgspec.field(default_factory=list)
+    positions: dict[str, Position] = msgspec.field(default_factory=dict)
