@@ -31,6 +31,7 @@ from protocol.messages.core import (
     Trajectory,
 )
 from protocol.messages.events import (
+    BallLost,
     BallMotion,
     BallPocketed,
     BallSpotted,
@@ -74,6 +75,7 @@ AnyMessage = (
     | BallPocketed
     | Scratch
     | BallSpotted
+    | BallLost
     | CueVisible
     | CueLost
     | TableCalibrated
@@ -169,6 +171,7 @@ __all__ = [
     "Alert",
     "AnyMessage",
     "BallKind",
+    "BallLost",
     "BallMotion",
     "BallPath",
     "BallPocketed",

@@ -113,6 +113,21 @@ class BallSpotted(Event, frozen=True, kw_only=True):
     y: float
 
 
+class BallLost(Event, frozen=True, kw_only=True):
+    """A ball left ``core.state`` without dropping into a pocket.
+
+    ``hidden``: out of sight for longer than the core's hold time (picked up, or covered). If
+    the ball comes back it gets its old id again. Added in 1.0 by the core (not in the seed).
+    """
+
+    TYPE = "event.ball_lost"
+    ball: int
+    number: int | None = None
+    x: float
+    y: float
+    reason: str = "hidden"
+
+
 class CueVisible(Event, frozen=True, kw_only=True):
     """The cue stick came into view (aiming)."""
 

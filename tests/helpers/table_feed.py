@@ -1,0 +1,184 @@
+"""Realistic detection streams from the physics engine, for core tests and benches.
+
+A shot is simulated with :func:`nodes.physics.simulate`; every frame samples ``state_at(t)``
+and turns it into the pair the synthetic camera publishes: ``GroundTruth`` and ``Detections``,
+with detector noise (Gaussian position error, missed detections, occlusion, optional class
+mistakes). Any iterable of ``(GroundTruth, Detections)`` pairs can drive the tracker the same
+way, so the bench can later swap this feed for rendered frames through the real detector.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nodes.physics import Ball, Physics, Simulation, Table, simulate, strike
+from protocol.messages import DetectedBall, DetectedCue, Detections, GroundTruth, TruthBall
+from protocol.messages.vision import BallKind
+
+PX_PER_M = 500.0
+R = Physics().R
+
+#: (t, x, y) -> True when the point is hidden from the camera at time t.
+Occluder = Callable[[float, float, float], bool]
+
+
+def kind_of(number: int) -> BallKind:
+    """Colour class of a ball number."""
+    if number == 0:
+        return "cue"
+    if number == 8:
+        return "eight"
+    return "solid" if number < 8 else "stripe"
+
+
+@dataclass
+class Noise:
+    """Detector imperfections. ``sigma`` in metres; probabilities per ball per frame."""
+
+    sigma: float = 0.0
+    miss: float = 0.0
+    wrong_kind: float = 0.0
+    numbers: bool = True
+    seed: int = 0
+    occluders: list[Occluder] = field(default_factory=list)
+
+
+@dataclass
+class Aim:
+    """A cue aiming at ball ``ball`` along ``direction_deg`` until ``until`` seconds."""
+
+    ball: int
+    direction_deg: float
+    until: float = 0.0
+    side: float = 0.0
+
+
+def disc(x: float, y: float, radius: float, t0: float, t1: float) -> Occluder:
+    """A round occluder (a hand) over (x, y) between t0 and t1."""
+    return lambda t, px, py: t0 <= t < t1 and math.hypot(px - x, py - y) < radius
+
+
+def stick(
+    x0: float, y0: float, direction_deg: float, t0: float, t1: float, speed: float = 0.0
+) -> Occluder:
+    """A cue stick lying on the line from (x0, y0) backwards along ``direction_deg`` (its butt
+    end away from the tip), sliding along its length at ``speed`` m/s between t0 and t1."""
+    ux, uy = math.cos(math.radians(direction_deg)), math.sin(math.radians(direction_deg))
+
+    def occluder(t: float, x: float, y: float) -> bool:
+        if not t0 <= t < t1:
+            return False
+        tx, ty = x0 + ux * speed * (t - t0), y0 + uy * speed * (t - t0)
+        along = -((x - tx) * ux + (y - ty) * uy)
+        across = abs((x - tx) * uy - (y - ty) * ux)
+        return 0.0 <= along <= 1.4 and across < 0.6 * R + 0.008
+
+    return occluder
+
+
+def shot(
+    positions: dict[int, tuple[float, float]],
+    cue: int,
+    direction_deg: float,
+    speed: float,
+    *,
+    side: float = 0.0,
+    height: float = 0.0,
+    table: Table | None = None,
+) -> Simulation:
+    """Simulate balls (id = number) with ``cue`` struck as given."""
+    balls = []
+    for number, (x, y) in positions.items():
+        ball = Ball(number, x, y)
+        if number == cue:
+            ball = strike(ball, direction_deg, speed, side, height)
+        balls.append(ball)
+    return simulate(balls, table or Table.nine_foot())
+
+
+def frames(
+    sim: Simulation,
+    noise: Noise | None = None,
+    *,
+    fps: float = 60.0,
+    t_pre: float = 0.3,
+    t_post: float = 0.8,
+    camera: str = "cam0",
+    t0_ns: int = 1_000_000_000_000,
+    aim: Aim | None = None,
+) -> Iterator[tuple[GroundTruth, Detections]]:
+    """Frames from ``-t_pre`` (balls at rest before the strike) to ``duration + t_post``."""
+    noise = noise or Noise()
+    rng = np.random.default_rng(noise.seed)
+    start = {b.id: (b.x, b.y) for b in sim.balls}
+    n = math.ceil((t_pre + sim.duration + t_post) * fps)
+    for k in range(n + 1):
+        t = -t_pre + k / fps
+        t_ns = t0_ns + round((t + t_pre) * 1e9)
+        truth = _truth(sim, start, t)
+        balls = [d for b in truth if (d := _detect(b, t, noise, rng)) is not None]
+        cue = _cue(aim, truth, t)
+        gt = GroundTruth(camera=camera, frame=k, t_capture_ns=t_ns, balls=truth)
+        det = Detections(
+            camera=camera, frame=k, t_capture_ns=t_ns, width=1280, height=720, balls=balls, cue=cue
+        )
+        yield gt, det
+
+
+def _truth(sim: Simulation, start: dict[int, tuple[float, float]], t: float) -> list[TruthBall]:
+    if t < 0.0:
+        return [TruthBall(number=i, kind=kind_of(i), x=x, y=y) for i, (x, y) in start.items()]
+    out = []
+    for i, b in sim.state_at(t).items():
+        out.append(
+            TruthBall(
+                number=i, kind=kind_of(i), x=b.x, y=b.y, vx=b.vx, vy=b.vy, pocketed=b.pocketed
+            )
+        )
+    return out
+
+
+def _detect(b: TruthBall, t: float, noise: Noise, rng: np.random.Generator) -> DetectedBall | None:
+    if b.pocketed or rng.random() < noise.miss:
+        return None
+    if any(occ(t, b.x, b.y) for occ in noise.occluders):
+        return None
+    x = b.x + rng.normal(0.0, noise.sigma) if noise.sigma else b.x
+    y = b.y + rng.normal(0.0, noise.sigma) if noise.sigma else b.y
+    kind = b.kind
+    if noise.wrong_kind and rng.random() < noise.wrong_kind:
+        kind = "stripe" if kind == "solid" else "solid"
+    number = b.number if noise.numbers and kind == b.kind else None
+    return DetectedBall(
+        x_px=(x + 1.27) * PX_PER_M,
+        y_px=(0.635 - y) * PX_PER_M,
+        r_px=R * PX_PER_M,
+        x=x,
+        y=y,
+        kind=kind,
+        number=number,
+        confidence=0.9,
+    )
+
+
+def _cue(aim: Aim | None, truth: list[TruthBall], t: float) -> DetectedCue | None:
+    if aim is None or t >= aim.until:
+        return None
+    ball = next(b for b in truth if b.number == aim.ball)
+    ux, uy = math.cos(math.radians(aim.direction_deg)), math.sin(math.radians(aim.direction_deg))
+    offset = aim.side * R
+    tip_x = ball.x - ux * (R + 0.02) + uy * offset
+    tip_y = ball.y - uy * (R + 0.02) - ux * offset
+    return DetectedCue(
+        tip_x_px=(tip_x + 1.27) * PX_PER_M,
+        tip_y_px=(0.635 - tip_y) * PX_PER_M,
+        tip_x=tip_x,
+        tip_y=tip_y,
+        direction_deg=aim.direction_deg,
+        visible_fraction=0.8,
+        confidence=0.9,
+    )
