@@ -163,7 +163,7 @@ class Engine:
             nx, ny = float(geo.seg_n[k, 0]), float(geo.seg_n[k, 1])
             name = self.table.cushions[k].name
         else:
-            cx, cy = geo.tip_c[k - n_lines]
+            cx, cy = geo.tip_c[k - n_lines].tolist()
             d = math.hypot(x - cx, y - cy)
             nx, ny = (x - cx) / d, (y - cy) / d
             name = self.table.tips[k - n_lines].name

@@ -48,7 +48,9 @@ class Simulation:
 
     def state_at(self, t: float) -> dict[int, BallAt]:
         """Every ball's exact state at time t (clamped to [0, duration])."""
-        t = min(max(t, 0.0), self.duration)
+        if math.isnan(t):
+            raise ValueError("t must be a number")
+        t = min(max(float(t), 0.0), self.duration)
         return {i: self._ball_at(i, t) for i in self._rows}
 
     def final(self) -> dict[int, BallAt]:
@@ -95,10 +97,8 @@ class Simulation:
                 break
             _add(points, (t0, row[mo.RX], row[mo.RY]))
             t1 = min(rows[k + 1][mo.T0] if k + 1 < len(rows) else end_of_sim, end_of_sim)
-            if row[mo.PHASE] == mo.SLIDING and _curved(row):
-                steps = math.ceil((t1 - t0) / max_step)
-                for s in range(1, steps):
-                    t = t0 + (t1 - t0) * s / steps
+            if row[mo.PHASE] == mo.SLIDING:
+                for t in _inner_times(row, t0, t1, max_step):
                     _add(points, (t, *mo.evaluate(row, t)[:2]))
             if k + 1 == len(rows) and row[mo.PHASE] in (mo.ROLLING, mo.SLIDING):
                 _add(points, (t1, *mo.evaluate(row, t1)[:2]))
@@ -108,6 +108,20 @@ class Simulation:
 def _add(points: list[Point], p: Point) -> None:
     if not points or points[-1] != p:
         points.append(p)
+
+
+def _inner_times(row: mo.Row, t0: float, t1: float, max_step: float) -> list[float]:
+    """Sample times inside a sliding stretch: every max_step if it curves, and the turning
+    point of a ball that stops and comes back (a draw shot) so the path reaches its far end."""
+    times = []
+    if _curved(row):
+        steps = math.ceil((t1 - t0) / max_step)
+        times = [t0 + (t1 - t0) * s / steps for s in range(1, steps)]
+    acc2 = row[mo.AX] ** 2 + row[mo.AY] ** 2
+    turn = t0 - (row[mo.VX] * row[mo.AX] + row[mo.VY] * row[mo.AY]) / acc2 if acc2 > 0 else t0
+    if t0 < turn < t1:
+        times = sorted({*times, turn})
+    return times
 
 
 def _curved(row: mo.Row) -> bool:
