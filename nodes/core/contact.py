@@ -25,11 +25,13 @@ class ContactConfig:
 
     touch_tol: float = 0.005
     release: float = 0.01
-    confirm_s: float = 0.06
-    dv_abs: float = 0.05
-    dv_rel: float = 0.15
+    confirm_s: float = 0.08
+    gap_tol: float = 0.004
+    impulse_min: float = 0.02
+    impulse_rel: float = 0.4
     min_inbound: float = 0.03
     cushion_cooldown_s: float = 0.15
+    cushion_after_s: float = 0.1
 
 
 @dataclass(slots=True)
@@ -67,12 +69,13 @@ class _Pending:
     t_confirm: float
     contact: BallContact | CushionContact
     before: tuple[Sample, Sample | None]
+    gap: float = 0.0
 
 
 CUSHIONS = (("right", -1.0, 0.0), ("left", 1.0, 0.0), ("top", 0.0, -1.0), ("bottom", 0.0, 1.0))
 
 
-FIT_S = 0.1
+FIT_S = 0.07
 
 
 def _before(tr: Track, t_ref: float | None = None) -> Sample:
@@ -91,7 +94,7 @@ def _before(tr: Track, t_ref: float | None = None) -> Sample:
 
 
 def _after(tr: Track, t_contact: float, now: float) -> tuple[float, float]:
-    """The ball's velocity fitted from just after a contact until now."""
+    """The ball's velocity fitted from just after a contact until ``now``."""
     fit = tr.fit(t_contact + 0.004, now)
     return (tr.kf.vx, tr.kf.vy) if fit is None else (fit[2], fit[3])
 
@@ -151,7 +154,7 @@ class ContactDetector:
         px, py = sb.x - sa.x, sb.y - sa.y
         vx, vy = sa.vx - sb.vx, sa.vy - sb.vy
         tau = _time_to_distance(px, py, -vx, -vy, 2.0 * self.table.ball_radius)
-        tau = min(max(tau, 0.0), max(t - sa.t, 0.0))
+        tau = min(max(tau, 0.0), t - sa.t + self.config.confirm_s)
         ax, ay = sa.x + sa.vx * tau, sa.y + sa.vy * tau
         bx, by = sb.x + sb.vx * tau, sb.y + sb.vy * tau
         speed = math.hypot(vx, vy)
@@ -161,7 +164,9 @@ class ContactDetector:
             cosang = (vx * nx + vy * ny) / (speed * (math.hypot(nx, ny) or 1.0))
             cut = math.degrees(math.acos(max(-1.0, min(1.0, cosang))))
         contact = BallContact(sa.t + tau, frame, a, b, ax, ay, speed, cut)
-        self._pending.append(_Pending(t + self.config.confirm_s, contact, (sa, sb)))
+        due = max(t, contact.t) + self.config.confirm_s
+        gap = math.hypot(bx - ax, by - ay) - 2.0 * self.table.ball_radius
+        self._pending.append(_Pending(due, contact, (sa, sb), gap))
 
     # -- cushions --------------------------------------------------------------------------------
 
@@ -179,13 +184,11 @@ class ContactDetector:
             before = self._inbound.get(key)
             if before is None or inbound > -c.min_inbound:
                 continue
-            step = t - tr.history[-2].t if len(tr.history) > 1 else 1.0 / 60.0
-            near = gap <= c.touch_tol + 1.2 * math.hypot(kf.vx, kf.vy) * step
-            recent = t - self._last_hit.get(key, -math.inf) > c.cushion_cooldown_s
             del self._inbound[key]
-            if near and recent and t - before.t < 0.25:
-                self._last_hit[key] = t
-                self._cushion_candidate(t, frame, tr, name, nx, ny, _before(tr, before.t))
+            recent = t - self._last_hit.get(key, -math.inf) > c.cushion_cooldown_s
+            if recent and t - before.t < 0.25:
+                step = t - tr.history[-2].t if len(tr.history) > 1 else 1.0 / 60.0
+                self._cushion_candidate(t, step, frame, tr, (name, nx, ny), _before(tr, before.t))
 
     def _gap(self, name: str, x: float, y: float) -> float:
         half_l, half_w = self.table.length / 2, self.table.width / 2
@@ -194,19 +197,32 @@ class ContactDetector:
         ]
 
     def _cushion_candidate(
-        self, t: float, frame: int, tr: Track, name: str, nx: float, ny: float, s: Sample
+        self,
+        t: float,
+        step: float,
+        frame: int,
+        tr: Track,
+        cushion: tuple[str, float, float],
+        s: Sample,
     ) -> None:
-        radius = self.table.ball_radius
+        """The ball turned back from a cushion: a hit if its inbound path reached the cushion
+        by now (a ball turned back by another ball short of the cushion does not)."""
+        name, nx, ny = cushion
         v_in = -(s.vx * nx + s.vy * ny)
-        reach = max(self._gap(name, s.x, s.y) - radius, 0.0) / max(v_in, 1.0e-6)
-        reach = min(reach, max(t - s.t, 0.0))
+        if v_in <= 0.0:
+            return
+        reach = max(self._gap(name, s.x, s.y) - self.table.ball_radius, 0.0) / v_in
+        if s.t + reach > t + step:
+            return
+        self._last_hit[(tr.id, name)] = t
         x, y = s.x + s.vx * reach, s.y + s.vy * reach
         v_t = abs(s.vx * ny - s.vy * nx)
         angle_in = math.degrees(math.atan2(v_t, v_in))
         contact = CushionContact(
             s.t + reach, frame, tr, name, x, y, math.hypot(s.vx, s.vy), angle_in, 0.0
         )
-        self._pending.append(_Pending(t + self.config.confirm_s, contact, (s, None)))
+        due = max(t, contact.t) + self.config.cushion_after_s
+        self._pending.append(_Pending(due, contact, (s, None)))
 
     # -- confirmation ------------------------------------------------------------------------------
 
@@ -220,22 +236,33 @@ class ContactDetector:
             c = p.contact
             if isinstance(c, CushionContact):
                 out.append(self._finish_cushion(c, t))
-            elif self._changed(c.a, p.before[0], c.t, t) or (
-                p.before[1] is not None and self._changed(c.b, p.before[1], c.t, t)
-            ):
+            elif p.before[1] is not None and self._struck(c, p.before[0], p.before[1], p.gap, t):
                 out.append(c)
         return out
 
-    def _changed(self, tr: Track, before: Sample, t_contact: float, now: float) -> bool:
-        c = self.config
-        vx, vy = _after(tr, t_contact, now)
-        dv = math.hypot(vx - before.vx, vy - before.vy)
-        return dv > c.dv_abs + c.dv_rel * math.hypot(before.vx, before.vy)
+    def _struck(self, c: BallContact, sa: Sample, sb: Sample, gap: float, now: float) -> bool:
+        """Whether the balls really touched: their paths met, and their velocities changed by
+        an impulse along the line of centres, pushing them apart, of about the closing speed
+        (a near miss changes nothing; friction changes both balls alike)."""
+        cfg = self.config
+        if gap > cfg.gap_tol:
+            return False
+        bx, by = sb.x + sb.vx * (c.t - sb.t), sb.y + sb.vy * (c.t - sb.t)
+        nx, ny = bx - c.x, by - c.y
+        norm = math.hypot(nx, ny) or 1.0
+        nx, ny = nx / norm, ny / norm
+        ax_, ay_ = _after(c.a, c.t, now)
+        bx_, by_ = _after(c.b, c.t, now)
+        dva = (ax_ - sa.vx) * nx + (ay_ - sa.vy) * ny
+        dvb = (bx_ - sb.vx) * nx + (by_ - sb.vy) * ny
+        closing = (sa.vx - sb.vx) * nx + (sa.vy - sb.vy) * ny
+        return (dvb - dva) / 2.0 >= max(cfg.impulse_min, cfg.impulse_rel * closing)
 
     def _finish_cushion(self, hit: CushionContact, now: float) -> CushionContact:
         name = hit.cushion
         nx, ny = next((nx, ny) for n, nx, ny in CUSHIONS if n == name)
-        vx, vy = _after(hit.ball, hit.t, now)
+        after = hit.ball.velocity_at(hit.t + 0.004, hit.t + self.config.cushion_after_s, hit.t)
+        vx, vy = after or _after(hit.ball, hit.t, hit.t + self.config.cushion_after_s)
         v_out = vx * nx + vy * ny
         v_t = abs(vx * ny - vy * nx)
         hit.angle_out = math.degrees(math.atan2(v_t, max(v_out, 1.0e-9)))

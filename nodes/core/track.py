@@ -10,6 +10,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from nodes.core.identity import Identity
 from nodes.core.kalman import Innovation, Kalman
 
@@ -33,7 +35,7 @@ class Status(enum.Enum):
 
 @dataclass(slots=True)
 class Sample:
-    """The filtered state of a track after one update."""
+    """The filtered state of a track after one update, and the measurement if it was seen."""
 
     t: float
     x: float
@@ -41,6 +43,8 @@ class Sample:
     vx: float
     vy: float
     seen: bool
+    zx: float = 0.0
+    zy: float = 0.0
 
 
 class Track:
@@ -68,6 +72,7 @@ class Track:
         "t",
         "t_gone",
         "v_seen",
+        "z",
     )
 
     def __init__(self, track_id: int, kf: Kalman, t: float) -> None:
@@ -90,6 +95,7 @@ class Track:
         self.p_seen = (kf.x, kf.y)
         self.anchor = (kf.x, kf.y)
         self.p_gone = (kf.x, kf.y)
+        self.z = (kf.x, kf.y)
         self.cameras: set[str] = set()
         self.history: deque[Sample] = deque(maxlen=HISTORY)
 
@@ -116,22 +122,33 @@ class Track:
         return math.hypot(*self.v_seen)
 
     def fit(self, t0: float, t1: float) -> tuple[float, float, float, float] | None:
-        """Least-squares straight motion through the seen samples in [t0, t1]: position at t1
-        and velocity. Steadier than the filter's velocity around collisions; None if fewer than
-        two samples."""
+        """Least-squares straight motion through the measurements in [t0, t1]: position at t1
+        and velocity. Raw measurements have no filter lag, so around a collision this is
+        steadier than the filter's velocity; None if fewer than two samples."""
         pts = [s for s in self.history if s.seen and t0 <= s.t <= t1]
         n = len(pts)
         if n < 2:
             return None
         mt = sum(s.t for s in pts) / n
-        mx = sum(s.x for s in pts) / n
-        my = sum(s.y for s in pts) / n
+        mx = sum(s.zx for s in pts) / n
+        my = sum(s.zy for s in pts) / n
         stt = sum((s.t - mt) ** 2 for s in pts)
         if stt <= 0.0:
             return None
-        vx = sum((s.t - mt) * (s.x - mx) for s in pts) / stt
-        vy = sum((s.t - mt) * (s.y - my) for s in pts) / stt
+        vx = sum((s.t - mt) * (s.zx - mx) for s in pts) / stt
+        vy = sum((s.t - mt) * (s.zy - my) for s in pts) / stt
         return mx + vx * (t1 - mt), my + vy * (t1 - mt), vx, vy
+
+    def velocity_at(self, t0: float, t1: float, at: float) -> tuple[float, float] | None:
+        """Velocity at time ``at`` from a constant-acceleration least-squares fit through the
+        measurements in [t0, t1] (a ball sliding after a cushion or collision curves)."""
+        pts = [s for s in self.history if s.seen and t0 <= s.t <= t1]
+        if len(pts) < 4:
+            return None
+        ts = np.array([s.t - at for s in pts])
+        zs = np.array([[s.zx, s.zy] for s in pts])
+        coef = np.polyfit(ts, zs, 2)
+        return float(coef[1, 0]), float(coef[1, 1])
 
     def sample_before(self, t: float) -> Sample | None:
         """The newest sample at or before ``t``."""
@@ -143,4 +160,4 @@ class Track:
     def record(self, seen: bool) -> None:
         """Append the current filtered state to the history."""
         kf = self.kf
-        self.history.append(Sample(self.t, kf.x, kf.y, kf.vx, kf.vy, seen))
+        self.history.append(Sample(self.t, kf.x, kf.y, kf.vx, kf.vy, seen, *self.z))

@@ -42,7 +42,6 @@ class TrackerConfig:
     jump_nis: float = 25.0
     jump_min: float = 0.002
     move_distance: float = 0.006
-    v_start: float = 0.05
     v_stop: float = 0.02
     stop_distance: float = 0.005
     stop_s: float = 0.2
@@ -53,6 +52,7 @@ class TrackerConfig:
     pocket_min_speed: float = 0.05
     birth_clearance: float = 0.04
     respot_radius: float = 0.1
+    reid_wait_s: float = 0.4
     penalties: assignment.Penalties = field(default_factory=assignment.Penalties)
 
 
@@ -123,8 +123,13 @@ class Tracker:
         tr.seen_now = False
         tr.jump = None
         if t > tr.t:
-            q = self.config.q_moving if tr.moving else self.config.q_still
-            tr.kf.predict(t - tr.t, q)
+            if tr.moving:
+                tr.kf.predict(t - tr.t, self.config.q_moving)
+            elif tr.status is Status.CONFIRMED:
+                tr.kf.stop(0.0)  # a ball at rest cannot move unless touched: position only
+                tr.kf.predict(t - tr.t, self.config.q_still)
+            else:
+                tr.kf.predict(t - tr.t, self.config.q_still)
             tr.t = t
 
     def _gate(self, tr: Track, t: float) -> float:
@@ -185,6 +190,7 @@ class Tracker:
         tr.seen_now = True
         tr.v_seen = (tr.kf.vx, tr.kf.vy)
         tr.p_seen = (tr.kf.x, tr.kf.y)
+        tr.z = (m.x, m.y)
         tr.cameras.add(m.camera)
         tr.confidence += 0.2 * (m.confidence - tr.confidence)
         tr.identity.vote(m.kind, m.number, m.confidence)
@@ -214,7 +220,7 @@ class Tracker:
         old = self._match_returning(tr)
         if old is None:
             tr.status = Status.CONFIRMED
-            tr.kf.stop(self.config.birth_speed_std**2 / 100.0)
+            tr.kf.stop(0.0)
             tr.anchor = (tr.kf.x, tr.kf.y)
             report.confirmed.append(tr)
             return
@@ -222,12 +228,24 @@ class Tracker:
         old.kf, old.t, old.last_seen, old.hits = tr.kf, tr.t, tr.last_seen, tr.hits
         old.identity.absorb(tr.identity)
         old.status, old.pocket, old.moving = Status.CONFIRMED, None, False
-        old.kf.stop(self.config.birth_speed_std**2 / 100.0)
+        old.kf.stop(0.0)
         old.anchor = old.p_seen = (old.kf.x, old.kf.y)
         old.seen_now, old.confidence = tr.seen_now, tr.confidence
         old.history.clear()
         self.tracks.remove(tr)
         (report.spotted if was_pocketed else report.confirmed).append(old)
+
+    def _awaiting_identity(self, tr: Track, t: float) -> bool:
+        """Hold a new track back (up to ``reid_wait_s``) while its votes may still show it is a
+        pocketed or lost ball coming back: it then keeps that ball's id from its first state."""
+        ident = tr.identity
+        if t - tr.born >= self.config.reid_wait_s or ident.number is not None:
+            return False
+        if ident.kind in UNIQUE_KINDS or not any(
+            g.status in (Status.POCKETED, Status.LOST) for g in self.tracks
+        ):
+            return False
+        return ident.kind == "unknown" or bool(ident.number_votes)
 
     def _match_returning(self, tr: Track) -> Track | None:
         """A pocketed or lost track this new one is: same number, unique class, or same spot."""
@@ -255,9 +273,12 @@ class Tracker:
     def _lifecycle(self, tr: Track, t: float, report: Report) -> None:
         c = self.config
         if tr.status is Status.TENTATIVE:
-            if tr.hits >= c.confirm_hits:
-                self._confirm(tr, report)
-            elif tr.missing(t) > c.tentative_timeout_s or t - tr.born > c.confirm_window_s:
+            if tr.missing(t) > c.tentative_timeout_s:
+                self.tracks.remove(tr)
+            elif tr.hits >= c.confirm_hits:
+                if not self._awaiting_identity(tr, t):
+                    self._confirm(tr, report)
+            elif t - tr.born > c.confirm_window_s:
                 self.tracks.remove(tr)
         elif tr.status is Status.CONFIRMED:
             if tr.seen_now:
@@ -270,7 +291,7 @@ class Tracker:
         kf = tr.kf
         if not tr.moving:
             moved = math.hypot(kf.x - tr.anchor[0], kf.y - tr.anchor[1]) > c.move_distance
-            if tr.jump is not None or (moved and kf.speed > c.v_start):
+            if tr.jump is not None or moved:
                 tr.moving, tr.moving_since = True, t
                 report.started.append(tr)
             return
@@ -294,7 +315,7 @@ class Tracker:
 
     def _stop(self, tr: Track, report: Report) -> None:
         tr.moving = False
-        tr.kf.stop(self.config.birth_speed_std**2 / 100.0)
+        tr.kf.stop(0.0)
         tr.anchor = (tr.kf.x, tr.kf.y)
         report.stopped.append(tr)
 

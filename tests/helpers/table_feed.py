@@ -10,14 +10,28 @@ way, so the bench can later swap this feed for rendered frames through the real 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
+from nodes.core.game import Game
 from nodes.physics import Ball, Physics, Simulation, Table, simulate, strike
-from protocol.messages import DetectedBall, DetectedCue, Detections, GroundTruth, TruthBall
+from protocol.messages import (
+    DetectedBall,
+    DetectedCue,
+    Detections,
+    Event,
+    GroundTruth,
+    State,
+    Trajectory,
+    TruthBall,
+)
 from protocol.messages.vision import BallKind
+
+E = TypeVar("E", bound=Event)
 
 PX_PER_M = 500.0
 R = Physics().R
@@ -182,3 +196,76 @@ def _cue(aim: Aim | None, truth: list[TruthBall], t: float) -> DetectedCue | Non
         visible_fraction=0.8,
         confidence=0.9,
     )
+
+
+@dataclass
+class Run:
+    """What a game produced from a feed, and how it compares with the ground truth.
+
+    ``switches`` counts frames where a truth ball's matched track id changed; ``errors`` holds
+    the position error (m) of every moving, matched truth ball in every frame; ``ids`` maps each
+    truth number to every track id it was matched to.
+    """
+
+    states: list[State] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    trajectories: list[Trajectory] = field(default_factory=list)
+    ids: dict[int, set[int]] = field(default_factory=dict)
+    switches: int = 0
+    errors: list[float] = field(default_factory=list)
+    unmatched_moving: int = 0
+    frames: int = 0
+
+    def of(self, cls: type[E]) -> list[E]:
+        """The events of one type."""
+        return [e for e in self.events if isinstance(e, cls)]
+
+    def types(self) -> list[str]:
+        """Event types in order."""
+        return [e.TYPE.removeprefix("event.") for e in self.events]
+
+    def id_of(self, number: int) -> int:
+        """The one track id a truth ball had (fails if it had several)."""
+        ids = self.ids[number]
+        assert len(ids) == 1, f"ball {number} had ids {ids}"
+        return next(iter(ids))
+
+
+def drive(game: Game, feed: Iterable[tuple[GroundTruth, Detections]], *, flush: bool = True) -> Run:
+    """Feed every frame to ``game``, collect its outputs and score identities and positions."""
+    run = Run()
+    current: dict[int, int] = {}
+    for truth, det in feed:
+        state, events, trajectory = game.update(det)
+        run.frames += 1
+        if state is not None:
+            run.states.append(state)
+        run.events.extend(events)
+        if trajectory is not None:
+            run.trajectories.append(trajectory)
+        _score(run, truth, game, current)
+    if flush:
+        run.events.extend(game.flush_events())
+    return run
+
+
+def _score(run: Run, truth: GroundTruth, game: Game, current: dict[int, int]) -> None:
+    balls = [b for b in truth.balls if not b.pocketed]
+    tracks = game.tracker.on_table()
+    if not balls or not tracks:
+        return
+    cost = np.array([[math.hypot(b.x - t.kf.x, b.y - t.kf.y) for t in tracks] for b in balls])
+    rows, cols = linear_sum_assignment(cost)
+    matched = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < 2 * R}
+    for i, b in enumerate(balls):
+        moving = math.hypot(b.vx, b.vy) > 0.01
+        if i not in matched:
+            run.unmatched_moving += moving
+            continue
+        tr = tracks[matched[i]]
+        run.ids.setdefault(b.number, set()).add(tr.id)
+        if current.get(b.number, tr.id) != tr.id:
+            run.switches += 1
+        current[b.number] = tr.id
+        if moving:
+            run.errors.append(float(cost[i, matched[i]]))
