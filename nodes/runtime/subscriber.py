@@ -139,7 +139,8 @@ class Subscriber:
         """Connect to every live node of the run dir and the static peers; drop vanished ones."""
         wanted = set(self.peers)
         if self.run_dir is not None:
-            wanted |= {record.pub for record in self.run_dir.records().values()}
+            records = self.run_dir.records().values()
+            wanted |= {record.pub for record in records if record.name != self.name}
         for endpoint in sorted(wanted - self.endpoints):
             self.connect(endpoint)
         for endpoint in sorted(self.endpoints - wanted):
