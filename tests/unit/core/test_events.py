@@ -200,8 +200,8 @@ def test_a_nudge_is_ball_motion_but_not_a_shot():
     assert not run.of(ShotStarted) and not run.of(ShotEnded)
 
 
-def test_reset_game_emits_game_reset_and_restarts_shot_numbers(cut_run):
-    sim, direction = cut_shot(Table.nine_foot())
+def test_reset_game_emits_game_reset_and_restarts_shot_numbers():
+    sim, _ = cut_shot(Table.nine_foot())
     game = Game()
     first = drive(game, frames(sim, Noise(sigma=0.001, seed=27), t_pre=T_PRE))
     assert first.of(ShotEnded)[0].shot == 1
