@@ -205,7 +205,7 @@ def line_contact(
     disc = g1 * g1 - 4.0 * g2 * g0
     root = np.sqrt(np.maximum(disc, 0.0))
     den = root - g1  # the closing root is 2 g0 / (sqrt(disc) - g1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         tau = np.where((disc >= 0.0) & (den > 0.0), 2.0 * g0 / den, np.inf)
     tau = np.where((tau >= 0.0) & (tau <= horizon) & (root > V_APPROACH), tau, np.inf)
     now = (g0 <= D_TOUCH) & (g0 > -radius) & (g1 < -V_APPROACH)

@@ -6,7 +6,8 @@ Decisions (documented in docs/physics.md):
   surface): ValueError, that is not a ball on this table.
 - A ball overlapping a cushion or jaw is moved out perpendicular to it until it touches.
 - Overlapping balls are pushed apart symmetrically along their line of centres until they touch
-  (frozen); a few passes, so small overlaps from noisy detections disappear.
+  (frozen), in repeated passes; whatever still overlaps after PASSES passes (a pile of balls
+  on one spot) is left as it is and treated as touching by the simulation.
 - Speeds above phys.max_speed and spins above phys.max_spin are scaled down to those caps.
 - A ball whose centre starts inside a pocket's capture circle drops at t = 0.
 """
@@ -17,11 +18,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from nodes.physics.ball import Ball
 from nodes.physics.constant import Physics
 from nodes.physics.table import Table
 
-PASSES = 4
+PASSES = 100  # overlap passes; what is left after them is treated as contact
 
 
 def prepare(balls: Sequence[Ball], table: Table, phys: Physics) -> list[Ball]:
@@ -87,19 +90,21 @@ def _out_of_cushions(ball: Ball, table: Table, radius: float) -> Ball:
 
 def _separate(balls: list[Ball], radius: float) -> bool:
     """Push overlapping pairs apart in place; True if anything moved."""
-    moved = False
-    for i in range(len(balls)):
-        for j in range(i + 1, len(balls)):
-            a, b = balls[i], balls[j]
-            if a.pocketed or b.pocketed:
-                continue
-            dx, dy = b.x - a.x, b.y - a.y
-            dist = math.hypot(dx, dy)
-            if dist >= 2.0 * radius:
-                continue
-            nx, ny = (dx / dist, dy / dist) if dist > 0.0 else (1.0, 0.0)
-            push = (2.0 * radius - dist) / 2.0
-            balls[i] = replace(a, x=a.x - nx * push, y=a.y - ny * push)
-            balls[j] = replace(b, x=b.x + nx * push, y=b.y + ny * push)
-            moved = True
-    return moved
+    live = [k for k, b in enumerate(balls) if not b.pocketed]
+    if len(live) < 2:
+        return False
+    xy = np.array([[balls[k].x, balls[k].y] for k in live])
+    gap = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    overlapping = np.argwhere(np.triu(gap < 2.0 * radius, 1))
+    for a, b in overlapping.tolist():
+        i, j = live[a], live[b]
+        p, q = balls[i], balls[j]
+        dx, dy = q.x - p.x, q.y - p.y
+        dist = math.hypot(dx, dy)
+        if dist >= 2.0 * radius:
+            continue
+        nx, ny = (dx / dist, dy / dist) if dist > 0.0 else (1.0, 0.0)
+        push = (2.0 * radius - dist) / 2.0
+        balls[i] = replace(p, x=p.x - nx * push, y=p.y - ny * push)
+        balls[j] = replace(q, x=q.x + nx * push, y=q.y + ny * push)
+    return len(overlapping) > 0

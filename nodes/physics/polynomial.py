@@ -54,7 +54,7 @@ def _may_reach(c0: Array, c1: Array, c2: Array, rho: Array, horizon: Array) -> N
     h = horizon[:, None]
     end = c0 + c1 * h + c2 * h * h
     lo, hi = np.minimum(c0, end), np.maximum(c0, end)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         tv = np.where(c2 != 0.0, -c1 / (2.0 * c2), 0.0)
     tv = np.clip(tv, 0.0, h)
     mid = c0 + c1 * tv + c2 * tv * tv
@@ -119,7 +119,7 @@ def _quadratic_roots(b: Array) -> Array:
     disc = q * q - 4.0 * p * c
     sq = np.sqrt(np.maximum(disc, 0.0))
     w = -0.5 * (q + np.copysign(sq, q))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         r1 = np.where(p != 0.0, w / p, np.where(q != 0.0, -c / q, np.nan))
         r2 = np.where(w != 0.0, c / w, np.nan)
     r1 = np.where(disc >= 0.0, r1, np.nan)
@@ -138,7 +138,7 @@ def _value(a: Array, t: Array) -> tuple[Array, Array]:
 def _polish(a: Array, t: Array, steps: int = 2) -> Array:
     """A few Newton steps on the unscaled quartic (skipped where the slope vanishes)."""
     for _ in range(steps):
-        with np.errstate(invalid="ignore"):
+        with np.errstate(all="ignore"):
             f, df = _value(a, t)
             step = np.where(np.abs(df) > 0.0, f / np.where(df == 0.0, 1.0, df), 0.0)
         t = t - step
