@@ -9,7 +9,7 @@ straight rails can stop it, which needs four scalar quadratics (`_rail_contact`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,30 +61,45 @@ def box(row: mo.Row, t_max: float) -> tuple[float, float, float, float]:
     return out[0], out[1], out[2], out[3]
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What is being checked for one ball: these others, tips and pockets; the best line."""
+
+    ball: int
+    others: list[int]
+    cushion: float = math.inf
+    cushion_index: int = -1
+    tips: list[int] = field(default_factory=list)
+    pockets: list[int] = field(default_factory=list)
+
+
 def find(scene: Scene, balls: list[int], t: float, geo: Geometry, radius: float) -> list[Found]:
     """Next contacts of each ball in `balls` (all alive) with everything else, from time t."""
     offsets: list[Offset] = []
     plans = []
     for i in balls:
-        others = _reachable(scene, i, 2.0 * radius)
-        offsets += [_offset(scene, i, j, t, 2.0 * radius) for j in others]
-        fixed = _fixed(scene, i, t, geo, radius, offsets) if scene.moving[i] else (np.inf, -1)
-        plans.append((i, others, fixed))
+        plan = _Plan(i, _reachable(scene, i, 2.0 * radius))
+        offsets += [_offset(scene, i, j, t, 2.0 * radius) for j in plan.others]
+        if scene.moving[i]:
+            _plan_fixed(scene, plan, t, geo, radius, offsets)
+        plans.append(plan)
     times = _solve(offsets)
-    found, at = [], 0
-    for i, others, fixed in plans:
-        pair = [t + x for x in times[at : at + len(others)]]
-        at += len(others)
-        if fixed is None:  # tips and pockets were queued too
-            n_tip, n_pocket = len(geo.tip_r), len(geo.pocket_r)
-            tips = np.array(times[at : at + n_tip])
-            pockets = np.array(times[at + n_tip : at + n_tip + n_pocket])
-            at += n_tip + n_pocket
-            cushion, k = _earliest_cushion(scene.rows[i], t, scene.t_max, geo, radius, tips)
-            p = int(np.argmin(pockets))
-            found.append(Found(others, pair, t + cushion, k, t + float(pockets[p]), p))
-        else:
-            found.append(Found(others, pair, t + fixed[0], fixed[1], np.inf, -1))
+    found, at, n_lines = [], 0, len(geo.lines)
+    for plan in plans:
+        pair = [t + x for x in times[at : at + len(plan.others)]]
+        at += len(plan.others)
+        for k in plan.tips:
+            if times[at] < plan.cushion:
+                plan.cushion, plan.cushion_index = times[at], n_lines + k
+            at += 1
+        pocket, pocket_k = math.inf, -1
+        for k in plan.pockets:
+            if times[at] < pocket:
+                pocket, pocket_k = times[at], k
+            at += 1
+        found.append(
+            Found(plan.others, pair, t + plan.cushion, plan.cushion_index, t + pocket, pocket_k)
+        )
     return found
 
 
@@ -114,22 +129,74 @@ def _solve(offsets: list[Offset]) -> list[float]:
     return [float(x) for x in first_contact(c0, c1, c2, a[:, 6], a[:, 7])]
 
 
-def _fixed(
-    scene: Scene, i: int, t: float, geo: Geometry, radius: float, offsets: list[Offset]
-) -> tuple[float, int] | None:
-    """The rail contact from the fast path, or None after queueing tips and pockets."""
-    row = scene.rows[i]
+def _plan_fixed(
+    scene: Scene, plan: _Plan, t: float, geo: Geometry, radius: float, offsets: list[Offset]
+) -> None:
+    """The rail contact from the fast path; near a pocket, the earliest line contact and the
+    jaw tips and capture circles within reach (queued in `offsets` for the root solver)."""
+    row = scene.rows[plan.ball]
     x, y, vx, vy, *_ = mo.evaluate(row, t)
     horizon = min(row[mo.TEND], scene.t_max) - t
-    rail = _rail_contact(x, y, vx, vy, row[mo.AX], row[mo.AY], horizon, geo, radius)
+    ax, ay = row[mo.AX], row[mo.AY]
+    rail = _rail_contact(x, y, vx, vy, ax, ay, horizon, geo, radius)
     if rail is not None:
-        return rail
-    ax, ay = 0.5 * row[mo.AX], 0.5 * row[mo.AY]
-    for (cx, cy), rho in zip(geo.tip_c.tolist(), (radius + geo.tip_r).tolist(), strict=True):
-        offsets.append((x - cx, y - cy, vx, vy, ax, ay, rho, horizon))
-    for (cx, cy), rho in zip(geo.pocket_c.tolist(), geo.pocket_r.tolist(), strict=True):
-        offsets.append((x - cx, y - cy, vx, vy, ax, ay, rho, horizon))
-    return None
+        plan.cushion, plan.cushion_index = rail
+        return
+    box = scene.boxes[plan.ball]
+    for k in _near(box, geo.seg_box, radius):
+        tau = _line_time(geo.lines[k], x, y, vx, vy, ax, ay, horizon, radius)
+        if tau < plan.cushion:
+            plan.cushion, plan.cushion_index = tau, k
+    for k in _near(box, _circle_boxes(geo.tip_c, radius + geo.tip_r), 0.0):
+        cx, cy = geo.tip_c[k].tolist()
+        rho = radius + float(geo.tip_r[k])
+        offsets.append((x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, rho, horizon))
+        plan.tips.append(k)
+    for k in _near(box, _circle_boxes(geo.pocket_c, geo.pocket_r), 0.0):
+        cx, cy = geo.pocket_c[k].tolist()
+        offsets.append(
+            (x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, float(geo.pocket_r[k]), horizon)
+        )
+        plan.pockets.append(k)
+
+
+def _circle_boxes(centres: Array, reach: Array) -> Array:
+    r = reach[:, None]
+    return np.concatenate(
+        [centres[:, :1] - r, centres[:, :1] + r, centres[:, 1:] - r, centres[:, 1:] + r], axis=1
+    )
+
+
+def _near(box: Array, boxes: Array, margin: float) -> list[int]:
+    """Indices of `boxes` (N, 4: xmin, xmax, ymin, ymax) within `margin` of `box`."""
+    hit = (boxes[:, 0] <= box[1] + margin) & (boxes[:, 1] >= box[0] - margin)
+    hit &= (boxes[:, 2] <= box[3] + margin) & (boxes[:, 3] >= box[2] - margin)
+    return [int(k) for k in np.flatnonzero(hit)]
+
+
+def _line_time(
+    line: tuple[float, ...],
+    x: float,
+    y: float,
+    vx: float,
+    vy: float,
+    ax: float,
+    ay: float,
+    horizon: float,
+    radius: float,
+) -> float:
+    """When the centre comes within `radius` of a straight cushion, moving towards it and
+    touching it inside its length (else inf)."""
+    x0, y0, dx, dy, length, nx, ny = line
+    rx, ry = x - x0, y - y0
+    g0 = rx * nx + ry * ny - radius
+    if g0 < -radius:  # behind the cushion's face
+        return math.inf
+    tau = approach_time(g0, vx * nx + vy * ny, 0.5 * (ax * nx + ay * ny), horizon)
+    if math.isinf(tau):
+        return tau
+    along = (rx + (vx + 0.5 * ax * tau) * tau) * dx + (ry + (vy + 0.5 * ay * tau) * tau) * dy
+    return tau if 0.0 <= along <= length else math.inf
 
 
 def _rail_contact(
@@ -178,39 +245,3 @@ def approach_time(g0: float, g1: float, g2: float, horizon: float) -> float:
         return math.inf
     tau = 2.0 * g0 / den
     return tau if 0.0 <= tau <= horizon else math.inf
-
-
-def _earliest_cushion(
-    row: mo.Row, t: float, t_max: float, geo: Geometry, radius: float, tips: Array
-) -> tuple[float, int]:
-    x, y, vx, vy, *_ = mo.evaluate(row, t)
-    horizon = min(row[mo.TEND], t_max) - t
-    pos, vel = np.array([x, y]), np.array([vx, vy])
-    lines = line_contact(pos, vel, np.array([row[mo.AX], row[mo.AY]]), horizon, geo, radius)
-    both = np.concatenate([lines, tips])
-    k = int(np.argmin(both))
-    return float(both[k]), k
-
-
-def line_contact(
-    pos: Array, vel: Array, acc: Array, horizon: float, geo: Geometry, radius: float
-) -> Array:
-    """Time until the ball's centre comes within `radius` of each straight cushion, moving
-    towards it, with the touching point inside the segment; inf where it does not."""
-    n = geo.seg_n
-    rel = pos - geo.seg_p0
-    g0 = np.einsum("ij,ij->i", rel, n) - radius
-    g1 = n @ vel
-    g2 = 0.5 * (n @ acc)
-    disc = g1 * g1 - 4.0 * g2 * g0
-    root = np.sqrt(np.maximum(disc, 0.0))
-    den = root - g1  # the closing root is 2 g0 / (sqrt(disc) - g1)
-    with np.errstate(all="ignore"):
-        tau = np.where((disc >= 0.0) & (den > 0.0), 2.0 * g0 / den, np.inf)
-    tau = np.where((tau >= 0.0) & (tau <= horizon) & (root > V_APPROACH), tau, np.inf)
-    now = (g0 <= D_TOUCH) & (g0 > -radius) & (g1 < -V_APPROACH)
-    tau = np.where(now, 0.0, tau)
-    at = np.where(np.isfinite(tau), tau, 0.0)[:, None]
-    along = np.einsum("ij,ij->i", rel + (vel + 0.5 * acc * at) * at, geo.seg_dir)
-    inside = (along >= 0.0) & (along <= geo.seg_len)
-    return np.where(inside, tau, np.inf)

@@ -83,9 +83,11 @@ class Geometry:
         "_clear",
         "half_x",
         "half_y",
+        "lines",
         "pocket_c",
         "pocket_r",
         "rails",
+        "seg_box",
         "seg_dir",
         "seg_len",
         "seg_n",
@@ -102,6 +104,21 @@ class Geometry:
         self.seg_len: Array = np.hypot(delta[:, 0], delta[:, 1])
         self.seg_dir: Array = delta / self.seg_len[:, None]
         self.seg_n: Array = np.array([[s.nx, s.ny] for s in c], dtype=np.float64)
+        ends = np.stack([self.seg_p0, p1])
+        self.seg_box: Array = np.stack(
+            [
+                ends[:, :, 0].min(0),
+                ends[:, :, 0].max(0),
+                ends[:, :, 1].min(0),
+                ends[:, :, 1].max(0),
+            ],
+            axis=1,
+        )
+        # Per segment as plain floats for scalar code: x0, y0, unit direction, length, normal.
+        self.lines: list[tuple[float, ...]] = [
+            (s.x0, s.y0, float(d[0]), float(d[1]), float(n), s.nx, s.ny)
+            for s, d, n in zip(c, self.seg_dir, self.seg_len, strict=True)
+        ]
         self.tip_c: Array = np.array([[t.x, t.y] for t in table.tips], dtype=np.float64)
         self.tip_r: Array = np.array([t.radius for t in table.tips], dtype=np.float64)
         self.pocket_c: Array = np.array([[p.x, p.y] for p in table.pockets], dtype=np.float64)

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Benchmark the pool physics engine (nodes.physics) on a fixed set of seeded shots.
+
+Prints, per case, the median and p90 wall time of one call, the events and collisions of the
+shot, and the median as a multiple of two same-run baselines, so figures from a noisy or
+slower machine can still be compared as ratios:
+  empty  - simulate() of one ball at rest (the fixed cost of a call),
+  numpy  - a fixed numpy workload (eigenvalues of 64 random 4x4 matrices).
+
+Run:  python bench/physics_bench.py [--repeat N] [--cases a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nodes.physics import Ball, Physics, Simulation, Table, simulate, strike
+
+TABLE = Table.nine_foot()
+PHYS = Physics()
+
+
+def scattered(seed: int, n: int = 16) -> list[Ball]:
+    """n balls placed at random (seeded), at least 7 cm apart."""
+    rng = random.Random(seed)
+    balls: list[Ball] = []
+    while len(balls) < n:
+        x, y = rng.uniform(-1.15, 1.15), rng.uniform(-0.55, 0.55)
+        if all(math.hypot(x - b.x, y - b.y) > 0.07 for b in balls):
+            balls.append(Ball(len(balls), x, y))
+    return balls
+
+
+def struck(balls: list[Ball], direction: float, speed: float, side: float, height: float):
+    return [strike(balls[0], direction, speed, side, height, PHYS), *balls[1:]]
+
+
+def rack() -> list[Ball]:
+    """Cue ball on the head spot, 15 balls frozen in a triangle on the foot spot."""
+    d = 2 * PHYS.R
+    balls = [
+        Ball(1 + r * (r + 1) // 2 + c, TABLE.length / 4 + r * d * math.sqrt(3) / 2, (c - r / 2) * d)
+        for r in range(5)
+        for c in range(r + 1)
+    ]
+    return [strike(Ball(0, -TABLE.length / 4, 0.0), 0.0, 10.0, 0.0, 0.0, PHYS), *balls]
+
+
+def straight() -> list[Ball]:
+    """Cue ball, object ball, top-right corner pocket in one line."""
+    p = TABLE.pocket("top_right")
+    ox, oy = p.mouth_x - 0.5 * p.axis_x, p.mouth_y - 0.5 * p.axis_y
+    cue = Ball(0, ox - 0.4 * p.axis_x, oy - 0.4 * p.axis_y)
+    return [strike(cue, 45.0, 2.0, 0.0, 0.0, PHYS), Ball(1, ox, oy)]
+
+
+SHOTS: dict[str, Callable[[], list[Ball]]] = {
+    "straight": straight,  # 2 balls, 1 collision, the object ball drops
+    "six": lambda: struck(scattered(0), 91.0, 3.0, 0.2, 0.3),  # 16 balls, 3 ball-ball + 3 cushion
+    "busy": lambda: struck(scattered(1), 33.0, 4.0, 0.3, -0.3),  # 16 balls, draw + side
+    "break": rack,  # 16 balls, frozen rack, 10 m/s
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    balls: int
+    events: int
+    collisions: int
+    times: list[float]
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm up
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def numpy_workload() -> None:
+    rng = np.random.default_rng(0)
+    np.linalg.eigvals(rng.normal(size=(64, 4, 4)))
+
+
+def shot_row(name: str, repeat: int) -> Row:
+    balls = SHOTS[name]()
+    sim = simulate(balls, TABLE, PHYS)
+    hits = sum(e.type in ("ball_ball", "cushion") for e in sim.events)
+    times = timed(lambda: simulate(balls, TABLE, PHYS), repeat)
+    return Row(name, len(balls), len(sim.events), hits, times)
+
+
+def render_rows(sim: Simulation, repeat: int) -> list[Row]:
+    """What the synthetic camera and the core pay per frame / per prediction after simulating."""
+    n = len(sim.balls)
+    frame = timed(lambda: sim.state_at(0.37), repeat)
+    paths = timed(lambda: sim.paths(max_step=0.02), repeat)
+    return [Row("state_at(t)", n, 0, 0, frame), Row("paths(0.02)", n, 0, 0, paths)]
+
+
+def p90(xs: list[float]) -> float:
+    return sorted(xs)[max(0, math.ceil(0.9 * len(xs)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=200, help="timed calls per case (default 200)"
+    )
+    parser.add_argument(
+        "--cases",
+        default=",".join(SHOTS),
+        help=f"comma-separated shots to run (default all: {','.join(SHOTS)})",
+    )
+    args = parser.parse_args()
+    names = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in names if c not in SHOTS]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; choose from {list(SHOTS)}")
+
+    empty = statistics.median(
+        timed(lambda: simulate([Ball(0, 0.0, 0.0)], TABLE, PHYS), args.repeat)
+    )
+    work = statistics.median(timed(numpy_workload, args.repeat))
+    rows = [shot_row(name, args.repeat) for name in names]
+    rows += render_rows(simulate(SHOTS["busy"](), TABLE, PHYS), args.repeat)
+
+    print(f"baselines: empty simulate {empty:.3f} ms, numpy workload {work:.3f} ms")
+    print(
+        f"{'case':<12} {'balls':>5} {'events':>6} {'hits':>4} {'median ms':>10} {'p90 ms':>8}"
+        f" {'x empty':>8} {'x numpy':>8}"
+    )
+    for r in rows:
+        med = statistics.median(r.times)
+        print(
+            f"{r.name:<12} {r.balls:>5} {r.events:>6} {r.collisions:>4} {med:>10.3f}"
+            f" {p90(r.times):>8.3f} {med / empty:>8.1f} {med / work:>8.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
