@@ -17,7 +17,7 @@ import msgspec
 from bridge import wire
 from protocol import Envelope, topics
 from protocol.errors import ProtocolError
-from protocol.messages import FrameInfo, decode
+from protocol.messages import FrameInfo, Message, decode
 
 if TYPE_CHECKING:
     from bridge.filter import Filter
@@ -113,6 +113,10 @@ class Item:
     def reliable(self) -> bool:
         """Whether the topic is reliable (journalled by its publisher)."""
         return topics.is_reliable(self.topic)
+
+    def message(self) -> Message:
+        """The body decoded and validated as its message type (raises ProtocolError)."""
+        return decode(self.type, self.body)
 
     def data(self) -> Any:
         """The body as plain maps and lists (decoded once; for filters)."""

@@ -1,0 +1,165 @@
+"""Video over HTTP: ``/video.mjpeg`` (multipart/x-mixed-replace) and ``/video.jpg``.
+
+The bridge relays the vision node's JPEG bytes and never decodes them. A watcher subscribes the
+rendition on the bus only while it watches (so the vision node encodes it only then) and keeps
+just the newest frame: while a part is being written to a slow client, newer frames replace
+each other, so the client always gets the newest one (skip if busy) and nothing piles up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Final
+
+import tornado.iostream
+import tornado.web
+
+from bridge.context import Context
+from bridge.item import Item
+from protocol import topics
+from protocol.errors import TopicError
+
+BOUNDARY: Final = "cuecastframe"
+
+
+def mjpeg_part(jpeg: bytes, t_ns: int | None = None, boundary: str = BOUNDARY) -> bytes:
+    """One part of a multipart/x-mixed-replace stream: boundary, headers, JPEG, CRLF."""
+    headers = [f"--{boundary}", "Content-Type: image/jpeg", f"Content-Length: {len(jpeg)}"]
+    if t_ns is not None:
+        headers.append(f"X-Timestamp: {t_ns / 1e9:.6f}")
+    return ("\r\n".join(headers) + "\r\n\r\n").encode() + jpeg + b"\r\n"
+
+
+class Watch:
+    """A sink that keeps the newest frame of one topic and wakes its reader."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.latest: Item | None = None
+        self.event = asyncio.Event()
+        self.skipped = 0
+
+    def wants(self, topic: str) -> bool:
+        return topic == self.topic
+
+    def offer(self, item: Item) -> None:
+        if not item.frame:
+            return
+        if self.event.is_set():
+            self.skipped += 1  # the previous frame was never taken: the reader is busy
+        self.latest = item
+        self.event.set()
+
+    def check_tip(self, topic: str, epoch: str, seq: int) -> None:
+        return None
+
+    async def next(self, timeout: float | None = None) -> Item | None:
+        """The newest frame not taken yet (waits for one)."""
+        if timeout is None:
+            await self.event.wait()
+        else:
+            try:
+                await asyncio.wait_for(self.event.wait(), timeout)
+            except TimeoutError:
+                return None
+        self.event.clear()
+        return self.latest
+
+
+class _VideoHandler(tornado.web.RequestHandler):
+    def initialize(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def topic(self) -> str:
+        config = self.ctx.config
+        camera = self.get_argument("camera", config.camera)
+        rendition = self.get_argument("rendition", config.rendition)
+        try:
+            return topics.vision_frame(camera, rendition)
+        except TopicError as exc:
+            raise tornado.web.HTTPError(400, reason=str(exc)) from None
+
+    def watch(self, topic: str) -> Watch:
+        watch = Watch(topic)
+        self.ctx.hub.add(watch)
+        self.ctx.hub.interest([topic], True)
+        return watch
+
+    def unwatch(self, watch: Watch) -> None:
+        self.ctx.hub.remove(watch)
+        self.ctx.hub.interest([watch.topic], False)
+
+
+class MjpegHandler(_VideoHandler):
+    """``/video.mjpeg?camera=&rendition=&fps=``: plays in VLC, ffmpeg, OpenCV and ``<img>``."""
+
+    def fps(self) -> float:
+        top = self.ctx.config.mjpeg_fps
+        try:
+            fps = float(self.get_argument("fps", str(top)))
+        except ValueError:
+            raise tornado.web.HTTPError(400, reason="fps must be a number") from None
+        if not fps > 0:
+            raise tornado.web.HTTPError(400, reason="fps must be > 0")
+        return min(fps, top)
+
+    async def get(self) -> None:
+        topic, fps = self.topic(), self.fps()
+        self.set_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+        self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
+        self.set_header("Pragma", "no-cache")
+        self.set_header("Connection", "close")
+        self._gone = asyncio.Event()
+        watch = self.watch(topic)
+        try:
+            await self._stream(watch, 1.0 / fps)
+        except tornado.iostream.StreamClosedError:
+            pass
+        finally:
+            self.unwatch(watch)
+
+    async def _stream(self, watch: Watch, period: float) -> None:
+        due = 0.0
+        while not self._gone.is_set():
+            item = await watch.next(timeout=1.0)
+            if item is None:
+                continue
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                item = watch.latest or item  # newest after the pause
+                watch.event.clear()
+            due = time.monotonic() + period
+            info = item.info()
+            self.write(mjpeg_part(item.jpeg(), info.t_capture_ns if info else item.t_origin_ns))
+            await self.flush()
+
+    def on_connection_close(self) -> None:
+        self._gone.set()
+
+
+class JpegHandler(_VideoHandler):
+    """``/video.jpg?camera=&rendition=``: the newest frame (waits briefly if none is fresh)."""
+
+    LINGER: Final = 5.0  # keep the rendition subscribed a little, for clients that poll
+
+    async def get(self) -> None:
+        topic = self.topic()
+        hub = self.ctx.hub
+        cached = hub.cache.get(topic)
+        fresh = cached is not None and time.monotonic() - cached.arrived < 1.0
+        item = cached if fresh else None
+        if item is None:
+            watch = self.watch(topic)
+            loop = asyncio.get_running_loop()
+            try:
+                item = await watch.next(timeout=self.ctx.config.frame_wait)
+            finally:
+                loop.call_later(self.LINGER, self.unwatch, watch)
+        if item is None or not item.frame:
+            raise tornado.web.HTTPError(503, reason=f"no frame on {topic} (is vision running?)")
+        self.set_header("Content-Type", "image/jpeg")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Seq", str(item.seq))
+        self.finish(item.jpeg())

@@ -1,0 +1,288 @@
+"""``/ws``: the WebSocket endpoint, a thin shell around :class:`~bridge.session.Session`.
+
+Each connection has one writer coroutine that takes the session's next message and awaits its
+write, so at most one message per client sits in Tornado's buffer: a client that never reads
+holds only its session's budgeted queues and slows nobody else. Everything the session cannot
+do itself (bus interest, history reads, node calls, publishing) it asks for through effects,
+which :class:`Connection` carries out and reports back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import tornado.web
+import tornado.websocket
+
+from bridge import wire
+from bridge.context import Context
+from bridge.effect import Attach, CallNode, Detach, Effect, Fetch, PublishAlert
+from bridge.item import Item
+from bridge.reliable import Unavailable
+from bridge.session import Session
+from protocol.errors import ControlError
+
+log = logging.getLogger(__name__)
+
+RESUME_WAIT = 5.0  # seconds a resume waits for an unreachable publisher before recovered:false
+
+
+class Connection:
+    """One client: its session, its writer, and the effects the session asks for."""
+
+    def __init__(self, handler: WebSocket, session: Session, ctx: Context) -> None:
+        self.handler = handler
+        self.session = session
+        self.ctx = ctx
+        self.remote = handler.request.remote_ip
+        self.opened = time.time()
+        self.closed = False
+        self.bytes_out = 0
+        self.wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.writer = asyncio.ensure_future(self._write())
+
+    # -- the hub's side (Sink) -------------------------------------------------------------
+
+    def wants(self, topic: str) -> bool:
+        return self.session.wants(topic)
+
+    def offer(self, item: Item) -> None:
+        self.session.offer(item, time.monotonic())
+        self._after()
+
+    def check_tip(self, topic: str, epoch: str, seq: int) -> None:
+        self.session.check_tip(topic, epoch, seq)
+        self._after()
+
+    # -- the client's side -----------------------------------------------------------------
+
+    def receive(self, data: str | bytes) -> None:
+        self.session.receive(data, time.monotonic())
+        self._after()
+
+    def tick(self, now: float) -> None:
+        self.session.tick(now)
+        self._after()
+
+    def _after(self) -> None:
+        session = self.session
+        while session.effects:
+            effects, session.effects = session.effects, []
+            for effect in effects:
+                self._apply(effect)
+        if session.closing is not None:
+            self.close(*session.closing)
+        elif not self.wake.is_set() and session.outbox.waiting():
+            self.wake.set()
+
+    def _apply(self, effect: Effect) -> None:
+        hub = self.ctx.hub
+        if isinstance(effect, Attach):
+            sub = effect.sub
+            hub.interest(sub.options.bus, True)
+            tips, values = hub.positions(sub.covers), hub.values(sub.covers)
+            self.session.attach(sub, tips, values, time.monotonic())
+            hub.prime(sub.options.bus)
+        elif isinstance(effect, Detach):
+            hub.interest(effect.sub.options.bus, False)
+        elif isinstance(effect, Fetch):
+            self._spawn(self._fetch(effect))
+        elif isinstance(effect, CallNode):
+            self._spawn(self._call(effect))
+        elif isinstance(effect, PublishAlert):
+            header = self.ctx.alert(effect.level, effect.code, effect.message, effect.details)
+            self.session.answer(
+                effect.id,
+                {
+                    "topic": f"system.alert.{self.ctx.name}",
+                    "epoch": header.epoch,
+                    "seq": header.seq,
+                },
+            )
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fetch(self, fetch: Fetch) -> None:
+        give_up = time.monotonic() + RESUME_WAIT if fetch.resuming else None
+        delay = 0.25
+        while True:
+            hub = self.ctx.hub
+            result = await hub.fetch(fetch.topic, fetch.epoch, fetch.after, fetch.limit)
+            if self.closed:
+                return
+            if not isinstance(result, Unavailable):
+                break
+            if give_up is not None and time.monotonic() >= give_up:
+                break
+            log.debug("%s: %s; retrying", self.session.id, result.reason)
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+        self.session.fetched(fetch, result, time.monotonic())
+        self._after()
+
+    async def _call(self, call: CallNode) -> None:
+        try:
+            result = await self.ctx.hub.call(call.node, call.request, call.args)
+        except ControlError as exc:
+            code = {"timeout": "unavailable", "not_found": "not_found"}.get(exc.code, "failed")
+            self.session.refuse(call.id, code, f"{call.node} {call.request}: {exc}")
+        else:
+            self.session.answer(call.id, result)
+        if not self.closed:
+            self._after()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def _write(self) -> None:
+        session, handler = self.session, self.handler
+        try:
+            while True:
+                frame = session.next_out(time.monotonic())
+                if frame is None:
+                    self.wake.clear()
+                    self._arm(session.deadline(time.monotonic()))
+                    await self.wake.wait()
+                    continue
+                data, binary = frame
+                self.bytes_out += len(data)
+                await handler.write_message(data, binary=binary)
+        except tornado.websocket.WebSocketClosedError:
+            self.gone()
+
+    def _arm(self, deadline: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, deadline - time.monotonic())
+            self._timer = loop.call_later(delay, self.wake.set)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close now: queued control messages (an error saying why) go first, unawaited."""
+        if self.closed:
+            return
+        log.info("closing %s (%s): %d %s", self.session.id, self.remote, code, reason)
+        while (frame := self.session.next_out(time.monotonic())) is not None:
+            with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                sent = self.handler.write_message(frame[0], binary=frame[1])
+                sent.add_done_callback(_quiet)
+        self.handler.close(code, reason)
+        self.gone()
+
+    def gone(self) -> None:
+        """The connection ended: release bus interest and tasks."""
+        if self.closed and self.session.id not in self.ctx.connections:
+            return
+        self.closed = True
+        self.ctx.connections.pop(self.session.id, None)
+        self.ctx.hub.remove(self)
+        for sub in self.session.subs.values():
+            self.ctx.hub.interest(sub.options.bus, False)
+        self.session.close(wire.CLOSE_NORMAL, "closed")
+        self.session.subs.clear()
+        for task in [*self._tasks, self.writer]:
+            task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def describe(self) -> dict[str, Any]:
+        """What ``/api/v1/connections`` shows."""
+        info = self.session.describe(time.monotonic())
+        info.update(remote=self.remote, opened=self.opened, bytes_out=self.bytes_out)
+        return info
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class WebSocket(tornado.websocket.WebSocketHandler):
+    """``/ws``: subprotocol ``cuecast.v1.json`` or ``cuecast.v1.msgpack`` (or ``?format=``)."""
+
+    def initialize(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.connection: Connection | None = None
+        self.authorized = not ctx.config.token
+
+    def prepare(self) -> None:
+        token = self.ctx.config.token
+        if not token:
+            return
+        given = self.get_query_argument("token", None)
+        header = self.request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            given = header[len("Bearer ") :]
+        if given is not None:
+            if not secrets.compare_digest(given.encode(), token.encode()):
+                raise tornado.web.HTTPError(401, reason="wrong token")
+            self.authorized = True
+
+    def check_origin(self, origin: str) -> bool:
+        allowed = self.ctx.config.origins
+        if "*" in allowed or origin in allowed:
+            return True
+        return urlparse(origin).netloc == self.request.headers.get("Host", "")
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return next((p for p in subprotocols if p in wire.SUBPROTOCOLS), None)
+
+    def _format(self) -> wire.Format:
+        chosen = self.selected_subprotocol
+        if chosen == wire.MSGPACK or self.get_query_argument("format", "") == "msgpack":
+            return wire.MSGPACK
+        return wire.JSON
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self.set_nodelay(True)
+        ctx = self.ctx
+        session = Session(
+            secrets.token_hex(6),
+            self._format(),
+            ctx.limits,
+            server=ctx.name,
+            now=time.monotonic(),
+            authorized=self.authorized,
+        )
+        self.connection = Connection(self, session, ctx)
+        ctx.connections[session.id] = self.connection
+        ctx.hub.add(self.connection)
+        self.connection.wake.set()
+        log.info(
+            "client %s connected from %s (%s)", session.id, self.request.remote_ip, session.fmt
+        )
+
+    def on_message(self, message: str | bytes) -> None:
+        if self.connection is not None:
+            self.connection.receive(message)
+
+    def on_close(self) -> None:
+        if self.connection is not None:
+            log.info(
+                "client %s left (%s %s)",
+                self.connection.session.id,
+                self.close_code,
+                self.close_reason,
+            )
+            self.connection.gone()
+
+
+async def tick_forever(ctx: Context, period: float = 0.25) -> None:
+    """Redelivery timers and periodic status of every connection."""
+    while True:
+        await asyncio.sleep(period)
+        now = time.monotonic()
+        for connection in list(ctx.connections.values()):
+            connection.tick(now)
