@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
+import subprocess
+import sys
 import time
 
 import jsonschema
@@ -11,7 +14,7 @@ import pytest
 from mcap.reader import make_reader
 
 from nodes.tap.schema import strip_nulls
-from tests.integration.tap.conftest import ok, spawn, stop, tap
+from tests.integration.tap.conftest import ROOT, ok, spawn, stop, tap
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +178,47 @@ def test_pub_publishes_a_validated_message_as_its_own_node(system):
     assert clash.returncode == 2 and "already published by feed" in clash.stderr
     many = tap("pub", "core.event", '{"t_ns": 1}', run_dir=system.run_dir)
     assert many.returncode == 2 and "--type" in many.stderr
+
+
+HAS_CORE = importlib.util.find_spec("nodes.core.__main__") is not None
+
+
+@pytest.mark.skipif(not HAS_CORE, reason="nodes.core has no __main__ yet")
+def test_play_of_recorded_detections_drives_the_real_core(recording, tmp_path):
+    core = subprocess.Popen(
+        [sys.executable, "-m", "nodes.core", "--run-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    player = None
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "nodes" / "core.json").exists():
+            assert time.monotonic() < deadline and core.poll() is None, core.stderr.read()
+            time.sleep(0.05)
+        assert json.loads(ok(tap("call", "core", "ping", run_dir=tmp_path)))["pong"] is True
+        player = spawn("play", str(recording), "--topic", "vision.", "--loop", run_dir=tmp_path)
+        out = ok(
+            tap(
+                "echo",
+                "core.state",
+                "-n",
+                "3",
+                "--json",
+                "--headers",
+                "--no-snapshot",
+                "--timeout",
+                "30",
+                run_dir=tmp_path,
+            )
+        )
+    finally:
+        if player is not None:
+            stop(player)
+        stop(core)
+    states = [json.loads(line) for line in out.splitlines()]
+    assert all(s["header"]["src"] == "core" for s in states)
+    assert states[-1]["data"]["cameras"] == ["cam0"]
+    assert len(states[-1]["data"]["balls"]) == 16  # tracks confirmed from the replayed camera
