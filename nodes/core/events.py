@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes.core.clock import Clock
-from nodes.core.contact import BallContact, ContactDetector, CushionContact
+from nodes.core.contact import BallContact, CollisionDetector
 from nodes.core.cue import CueTracker
+from nodes.core.cushion import CushionContact, CushionDetector
 from nodes.core.shot import ShotTracker
 from nodes.core.track import Track
 from nodes.core.tracker import Report, Tracker
@@ -89,7 +90,8 @@ class EventDetector:
 
     def __init__(self, table: TableGeometry, clock: Clock, delay_s: float = 0.2) -> None:
         self.table = table
-        self.contacts = ContactDetector(table)
+        self.collisions = CollisionDetector(table)
+        self.cushions = CushionDetector(table)
         self.shots = ShotTracker()
         self.queue = EventQueue(clock, self.shots, delay_s)
 
@@ -103,7 +105,11 @@ class EventDetector:
     ) -> list[Event]:
         """Fold in one tracker update at ``t``; return the events now due, in time order."""
         self._transitions(t, frame, report, aim_target)
-        for c in self.contacts.update(t, frame, tracker.on_table()):
+        balls = tracker.on_table()
+        contacts: list[BallContact | CushionContact] = []
+        contacts += self.collisions.update(t, frame, balls)
+        contacts += self.cushions.update(t, frame, balls)
+        for c in sorted(contacts, key=lambda c: c.t):
             self._contact(c)
         striker = self.shots.current.striker if self.shots.current else None
         is_cue = striker is not None and self._maybe_cue(striker, tracker)
@@ -130,7 +136,8 @@ class EventDetector:
         """A new game: flush what is queued, then ``game_reset``; shots count from 1 again."""
         out = self.queue.flush()
         self.shots.reset()
-        self.contacts.reset()
+        self.collisions.reset()
+        self.cushions.reset()
         self.queue.push(t, frame, GameReset, {"reason": reason, "by": by})
         return out + self.queue.flush()
 

@@ -141,7 +141,8 @@ class Hygiene:
         return Measurement(b.x, b.y, r, kind, number, b.confidence, det.camera)
 
     def _reject_reason(self, b: DetectedBall, det: Detections) -> str | None:
-        if not all(math.isfinite(v) for v in (b.x, b.y, b.x_px, b.y_px, b.r_px, b.confidence)):
+        # a sum is finite only if every term is (the values are far from overflowing)
+        if not math.isfinite(b.x + b.y + b.x_px + b.y_px + b.r_px + b.confidence):
             return "non_finite"
         m = self.config.off_table_margin
         if abs(b.x) > self.table.length / 2 + m or abs(b.y) > self.table.width / 2 + m:

@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes.core.contact import BallContact, CushionContact
+from nodes.core.contact import BallContact
+from nodes.core.cushion import CushionContact
 from nodes.core.track import Track
 from protocol.messages import Event, Foul, Scratch, ShotEnded, ShotStarted
 

@@ -16,6 +16,11 @@ from nodes.core.identity import Identity
 from nodes.core.kalman import Innovation, Kalman
 
 HISTORY = 48
+#: seconds of measurements fitted for a ball's motion before a contact
+FIT_S = 0.1
+#: m/s: above this a sliding ball's deceleration (up to 2 m/s^2) biases a straight-line fit more
+#: than the noise of a constant-acceleration fit costs, so the latter is used
+CURVED_SPEED = 0.5
 
 
 class Status(enum.Enum):
@@ -60,6 +65,7 @@ class Track:
         "id",
         "identity",
         "jump",
+        "jumps",
         "kf",
         "last_seen",
         "moving",
@@ -88,6 +94,7 @@ class Track:
         self.moving_since = t
         self.pocket: str | None = None
         self.t_gone = 0.0
+        self.jumps: deque[float] = deque(maxlen=8)
         self.confidence = 0.0
         self.jump: Innovation | None = None
         self.seen_now = False
@@ -139,16 +146,49 @@ class Track:
         vy = sum((s.t - mt) * (s.zy - my) for s in pts) / stt
         return mx + vx * (t1 - mt), my + vy * (t1 - mt), vx, vy
 
-    def velocity_at(self, t0: float, t1: float, at: float) -> tuple[float, float] | None:
-        """Velocity at time ``at`` from a constant-acceleration least-squares fit through the
-        measurements in [t0, t1] (a ball sliding after a cushion or collision curves)."""
+    def fit_curved(
+        self, t0: float, t1: float, at: float, least: int = 4
+    ) -> tuple[float, float, float, float] | None:
+        """Position and velocity at time ``at`` from a constant-acceleration least-squares fit
+        through the measurements in [t0, t1] (a sliding ball curves and changes speed); None
+        with fewer than ``least`` samples."""
         pts = [s for s in self.history if s.seen and t0 <= s.t <= t1]
-        if len(pts) < 4:
+        if len(pts) < max(least, 3):
             return None
         ts = np.array([s.t - at for s in pts])
         zs = np.array([[s.zx, s.zy] for s in pts])
         coef = np.polyfit(ts, zs, 2)
-        return float(coef[1, 0]), float(coef[1, 1])
+        return float(coef[2, 0]), float(coef[2, 1]), float(coef[1, 0]), float(coef[1, 1])
+
+    def last_jump(self, t: float) -> float:
+        """Time of the newest abrupt velocity change seen at or before ``t`` (-inf if none)."""
+        return next((j for j in reversed(self.jumps) if j <= t), -math.inf)
+
+    def before(self, t_ref: float | None = None) -> Sample:
+        """The motion just before a contact seen now (or at ``t_ref``): position at the
+        reference time and velocity fitted since the previous abrupt change (strike, collision,
+        cushion). The reference is the previous frame if the filter saw a jump this frame (the
+        contact lies in between), else this frame."""
+        h = self.history
+        if t_ref is None:
+            t_ref = h[-2].t if self.jump is not None and len(h) > 1 else h[-1].t
+        last = self.sample_before(t_ref) or h[0]
+        if not self.moving or self.moving_since > last.t:
+            return Sample(last.t, last.x, last.y, 0.0, 0.0, True, last.x, last.y)
+        start = max(last.t - FIT_S, self.moving_since, self.last_jump(last.t))
+        fit = self.fit(start, last.t)
+        if fit is None:
+            return last
+        if math.hypot(fit[2], fit[3]) > CURVED_SPEED:
+            fit = self.fit_curved(start, last.t, last.t, least=5) or fit
+        return Sample(last.t, fit[0], fit[1], fit[2], fit[3], True, fit[0], fit[1])
+
+    def after(
+        self, t_contact: float, end: float, skip: float = 0.004
+    ) -> tuple[float, float] | None:
+        """Velocity fitted from ``skip`` after a contact until ``end`` (None: too few samples)."""
+        fit = self.fit(t_contact + skip, end)
+        return None if fit is None else (fit[2], fit[3])
 
     def sample_before(self, t: float) -> Sample | None:
         """The newest sample at or before ``t``."""

@@ -184,6 +184,7 @@ class Tracker:
             since = max(t - tr.last_seen, 1.0e-3)
             tr.kf.impulse(since, (4.0 * inn.distance / since) ** 2)
             tr.jump = inn
+            tr.jumps.append(t)
         tr.kf.update(m.x, m.y, m.r, tau)
         tr.last_seen = max(tr.last_seen, t)
         tr.hits += 1
@@ -303,6 +304,8 @@ class Tracker:
         window lies within ``stop_distance`` of the ball (so a rebound, whose net displacement
         can be zero, does not count)."""
         c = self.config
+        if tr.kf.speed > 5.0 * c.v_stop:
+            return False
         fit = tr.fit(t - c.stop_s, t)
         if fit is None or math.hypot(fit[2], fit[3]) >= c.v_stop:
             return False
