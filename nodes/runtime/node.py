@@ -210,7 +210,13 @@ class NodeRuntime(Generic[C]):
         self.publisher.publish(topics.system_alert(self.name), alert)
 
     def publish_config(self, changed: list[str]) -> None:
-        """Publish the effective config on ``system.config.<node>``."""
+        """Publish the effective config on ``system.config.<node>`` (reliable: needs a journal).
+
+        A node started without a journal (a short-lived tool) has no reliable history to offer,
+        so it publishes no config; ``config.get`` still answers.
+        """
+        if self.journal is None:
+            return
         body = NodeConfig(node=self.name, config=self.config.to_dict(), changed=changed)
         self.publisher.publish(topics.system_config(self.name), body)
 
@@ -269,7 +275,11 @@ class NodeRuntime(Generic[C]):
             "status": status,
             "reason": reason,
             "uptime_s": round((time.time_ns() - self.started_ns) / 1e9, 3),
-            "published": dict(self.publisher.sent),
+            "published": {
+                t: n
+                for t, n in self.publisher.sent.items()
+                if not t.startswith(topics.WELCOME_PREFIX)
+            },
             "interest": sorted(self.publisher.interest),
             "control": {"handled": self.control.handled, "errors": self.control.errors},
             "journal": self.publisher.positions() if self.journal else {},

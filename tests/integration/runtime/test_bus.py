@@ -159,3 +159,13 @@ async def test_malformed_bus_message_is_counted_and_dropped(node, bus, tmp_path)
     assert sub.counts["malformed"] == 2
     assert got == []
     sub.close()
+
+
+async def test_node_without_journal_starts_and_answers(bus, tmp_path):
+    config = CommonConfig(name="tool", run_dir=str(tmp_path))
+    async with NodeRuntime(config, "tool", journal=False) as tool:
+        client = ControlClient(bus, tool.control.endpoint)
+        status = (await client.request("status")).value
+        assert status["journal"] == {}
+        assert not any(t.startswith("system.welcome") for t in status["published"])
+        client.close()
