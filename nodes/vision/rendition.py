@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol import topics
-from protocol.errors import ConfigError
+from protocol.errors import ConfigError, TopicError
 
 Image = npt.NDArray[np.uint8]
 
@@ -37,8 +37,10 @@ class Rendition:
             name = topics.name(parts[0], "rendition")
             width = int(parts[1]) if len(parts) > 1 and parts[1] else 0
             quality = int(parts[2]) if len(parts) > 2 and parts[2] else 80
-        except (ValueError, topics.TopicError) as exc:
-            raise ConfigError(f"bad rendition {spec!r}: {exc}; expected name:max_width:quality") from exc
+        except (ValueError, TopicError) as exc:
+            raise ConfigError(
+                f"bad rendition {spec!r}: {exc}; expected name:max_width:quality"
+            ) from exc
         if width < 0 or not 1 <= quality <= 100 or len(parts) > 3:
             raise ConfigError(f"bad rendition {spec!r}: width >= 0, quality 1-100")
         return cls(name, width, quality)
@@ -48,7 +50,7 @@ class Rendition:
         if self.max_width <= 0 or width <= self.max_width:
             return width, height
         scale = self.max_width / width
-        return self.max_width, max(2, int(round(height * scale / 2)) * 2)
+        return self.max_width, max(2, round(height * scale / 2) * 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,15 @@ def encode(frame: Image, rendition: Rendition) -> Encoded:
     out_w, out_h = rendition.size(width, height)
     image = frame
     if (out_w, out_h) != (width, height):
-        image = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, rendition.quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
-              cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
+        image = np.asarray(
+            cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_LINEAR), np.uint8
+        )
+    params = [
+        cv2.IMWRITE_JPEG_QUALITY,
+        rendition.quality,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+    ]
     ok, buffer = cv2.imencode(".jpg", image, params)
     if not ok:
         raise RuntimeError(f"JPEG encoding failed for rendition {rendition.name}")

@@ -72,6 +72,9 @@ class Detections(Message, frozen=True, kw_only=True):
     cue: DetectedCue | None = None
     calibrated: bool = True
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
+    #: ok, or why nothing was looked for: no_frame, bad_dtype, bad_shape, uncalibrated,
+    #: calibration_size_mismatch (since 1.1)
+    status: str = "ok"
 
 
 class Calibration(Message, frozen=True, kw_only=True):

@@ -1,0 +1,117 @@
+"""Camera intrinsics and lens distortion from chessboard images (OpenCV's calibrateCamera).
+
+Corners are found with ``findChessboardCornersSB`` (sub-pixel by design, robust to blur),
+falling back to ``findChessboardCorners`` + ``cornerSubPix``. A board needs ``pattern`` inner
+corners (across, down) of ``square`` metres; at least three images must show it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision.calibration import Intrinsics
+from nodes.vision.capture import IMAGE_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+MIN_VIEWS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ChessboardResult:
+    """Intrinsics and which images were used or rejected (no board found)."""
+
+    intrinsics: Intrinsics
+    used: list[str]
+    rejected: list[str]
+
+
+def find_corners(image: U8, pattern: tuple[int, int]) -> F32 | None:
+    """Inner corners (N, 2) of the board in an image, or None."""
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    ok, corners = cv2.findChessboardCornersSB(gray, pattern, flags=cv2.CALIB_CB_NORMALIZE_IMAGE)
+    if ok:
+        return np.asarray(corners, dtype=np.float32).reshape(-1, 2)
+    ok, corners = cv2.findChessboardCorners(gray, pattern)
+    if not ok:
+        return None
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-4)
+    refined = cv2.cornerSubPix(gray, corners, (5, 5), (-1, -1), criteria)
+    return np.asarray(refined, dtype=np.float32).reshape(-1, 2)
+
+
+def calibrate_images(
+    images: Sequence[U8], pattern: tuple[int, int], square: float, names: Sequence[str] = ()
+) -> ChessboardResult:
+    """Intrinsics from images of one board; raises ValueError with too few usable views."""
+    if not images:
+        raise ValueError("no images")
+    height, width = images[0].shape[:2]
+    grid = np.zeros((pattern[0] * pattern[1], 3), np.float32)
+    grid[:, :2] = np.mgrid[0 : pattern[0], 0 : pattern[1]].T.reshape(-1, 2) * square
+    labels = list(names) or [str(i) for i in range(len(images))]
+    obj, img, used, rejected = [], [], [], []
+    for label, image in zip(labels, images, strict=True):
+        corners = find_corners(image, pattern) if image.shape[:2] == (height, width) else None
+        if corners is None:
+            rejected.append(label)
+            continue
+        obj.append(grid)
+        img.append(corners.reshape(-1, 1, 2))
+        used.append(label)
+    if len(used) < MIN_VIEWS:
+        raise ValueError(
+            f"the {pattern[0]}x{pattern[1]} board was found in {len(used)} image(s);"
+            f" at least {MIN_VIEWS} are needed"
+        )
+    rms, matrix, dist, _, _ = cv2.calibrateCamera(obj, img, (width, height), None, None)
+    dist5 = np.zeros(5)
+    flat = np.asarray(dist, dtype=np.float64).ravel()[:5]
+    dist5[: len(flat)] = flat
+    intr = Intrinsics(
+        width, height, np.asarray(matrix, np.float64), dist5, "chessboard", float(rms)
+    )
+    log.info("chessboard calibration: %d views, rms %.3f px", len(used), rms)
+    return ChessboardResult(intr, used, rejected)
+
+
+def calibrate_folder(folder: Path, pattern: tuple[int, int], square: float) -> ChessboardResult:
+    """Intrinsics from every image in ``folder``."""
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images, names = [], []
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is not None:
+            images.append(np.asarray(image, dtype=np.uint8))
+            names.append(path.name)
+    return calibrate_images(images, pattern, square, names)
+
+
+def save_intrinsics(intrinsics: Intrinsics, path: Path) -> None:
+    """Store intrinsics as JSON (atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(intrinsics.as_dict(), indent=2))
+    os.replace(tmp, path)
+
+
+def load_intrinsics(path: Path) -> Intrinsics | None:
+    """Stored intrinsics, or None."""
+    try:
+        return Intrinsics.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable intrinsics %s: %s", path, exc)
+        return None

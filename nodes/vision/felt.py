@@ -1,0 +1,85 @@
+"""What the empty felt looks like, and how far each pixel of a frame is from it.
+
+The felt model is a smooth image of the cloth without balls (lamp hot-spots, vignetting and
+cloth colour included), kept at half resolution in log space. A pixel's *score* is how unlike
+the felt it is, in a way that shadows and lighting changes barely move:
+
+- chroma: the spread of log(frame / felt) across the three channels. A shadow or a dimmer lamp
+  scales all channels alike (spread 0); any ball colour, white and black included, does not.
+- brightness: the mean log ratio, counted only when much brighter (white, yellow balls on a
+  grey cloth) or much darker (the black ball on a grey cloth) than a shadow can make the felt.
+
+Global lighting changes (exposure, colour temperature) are removed per frame by subtracting
+each channel's median log ratio over the table.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+
+LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0).reshape(1, 256).astype(np.float32)
+"""cv2.LUT table: byte -> log(byte + 6) (the offset keeps dark noise from exploding)."""
+
+BRIGHT = 0.45  # log ratio a pixel may be brighter than the felt before it counts
+DARK = 1.1  # ... or darker (a contact shadow reaches about -0.9)
+
+
+class FeltModel:
+    """Log image of the empty felt at working resolution, refreshed from unoccupied pixels."""
+
+    def __init__(self, log_felt: F32, roi: U8) -> None:
+        self.log_felt = log_felt
+        self.roi = roi
+        self.sample = roi[::4, ::4] > 0
+        self.offset = np.zeros(3, np.float32)
+
+    @staticmethod
+    def from_image(small: U8, roi: U8, mask: U8 | None = None) -> FeltModel:
+        """A felt model from a working-resolution BGR frame (``mask``: pixels that are felt)."""
+        log_img = np.asarray(cv2.LUT(small, LOG_LUT), dtype=np.float32)
+        return FeltModel(_smooth(log_img, roi if mask is None else mask), roi)
+
+    def refresh(self, small: U8, felt: U8, weight: float = 0.5) -> None:
+        """Blend in the felt seen now (``felt``: 255 where the frame shows bare felt)."""
+        log_img = np.asarray(cv2.LUT(small, LOG_LUT), dtype=np.float32)
+        fresh = _smooth(log_img, felt)
+        blend = cv2.addWeighted(self.log_felt, 1.0 - weight, fresh, weight, 0.0)
+        self.log_felt = np.asarray(blend, dtype=np.float32)
+
+    def score(self, small: U8) -> tuple[F32, F32]:
+        """(score, brightness) per pixel of a working-resolution BGR frame."""
+        logs = np.asarray(cv2.LUT(small, LOG_LUT), dtype=np.float32)
+        diff = np.asarray(cv2.subtract(logs, self.log_felt), dtype=np.float32)
+        self.offset = np.median(diff[::4, ::4][self.sample], axis=0).astype(np.float32)
+        diff -= self.offset
+        b, g, r = cv2.split(diff)
+        high = cv2.max(cv2.max(b, g), r)
+        low = cv2.min(cv2.min(b, g), r)
+        spread = cv2.subtract(high, low)
+        bright = (b + g + r) * np.float32(1 / 3)
+        over = np.maximum(bright - np.float32(BRIGHT), np.float32(0.0))
+        under = np.maximum(-bright - np.float32(DARK), np.float32(0.0))
+        return np.asarray(spread + over + under, dtype=np.float32), np.asarray(bright)
+
+
+def _smooth(log_img: F32, mask: U8) -> F32:
+    """Normalised convolution: the masked image blurred, divided by the blurred mask."""
+    h, w = mask.shape
+    small = (max(8, w // 8), max(8, h // 8))
+    weight = cv2.resize((mask > 0).astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    values = cv2.resize(
+        log_img * (mask > 0)[:, :, None].astype(np.float32), small, interpolation=cv2.INTER_AREA
+    )
+    sigma = max(small) / 40
+    weight = cv2.GaussianBlur(weight, (0, 0), sigma)
+    values = cv2.GaussianBlur(values, (0, 0), sigma)
+    smooth = values / np.maximum(weight, 1e-3)[:, :, None]
+    # where nothing was seen (outside the table), keep the mean so the image stays defined
+    mean = values.reshape(-1, 3).sum(0) / max(float(weight.sum()), 1e-3)
+    smooth[weight < 1e-3] = mean
+    return np.asarray(cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)

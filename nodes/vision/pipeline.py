@@ -1,0 +1,290 @@
+"""Frame + calibration -> Detections. Pure: no I/O, no clocks except for stage timings.
+
+Stages (their times are in ``Detections.timings_ms``):
+
+- ``felt``: half-resolution frame, felt score, mask of non-felt pixels inside the table;
+- ``seeds``: candidate ball centres in the mask;
+- ``balls``: sub-pixel rims and circles at full resolution, then kinds and colours;
+- ``cue``: the cue stick in what is left of the mask;
+- ``table``: pixels to table metres (undistort the points, the ball-centre homography).
+
+A frame that cannot be read (empty, wrong type, no table calibrated) gives empty detections
+and a ``status`` saying why, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision import cue as cue_stick
+from nodes.vision import detector, palette
+from nodes.vision.calibration import TableCalibration
+from nodes.vision.felt import FeltModel
+from protocol.messages import DetectedBall, DetectedCue, Detections
+
+log = logging.getLogger(__name__)
+
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+SCORE_THRESHOLD = 0.32
+REFRESH_FRAMES = 15
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Tunables of the detection pipeline."""
+
+    cue_elevation_deg: float = 6.0
+    score_threshold: float = SCORE_THRESHOLD
+    refresh_frames: int = REFRESH_FRAMES
+
+
+class Geometry:
+    """What a calibration implies at working resolution: the table mask, its border band and
+    the typical ball radius. Built once per calibration."""
+
+    def __init__(self, calibration: TableCalibration) -> None:
+        self.calibration = calibration
+        width, height = calibration.size
+        self.full = (width, height)
+        self.small = (width // 2, height // 2)
+        spec = calibration.spec
+        grid = np.array([[x, y] for x in np.linspace(-0.45, 0.45, 7) * spec.length
+                         for y in np.linspace(-0.45, 0.45, 5) * spec.width])  # fmt: skip
+        self.radius = float(np.median(calibration.ball_radius_px(grid)))  # full-res px
+        self.roi = self._polygon_mask(0.5 * spec.ball_radius)
+        inner = self._polygon_mask(-3.0 * spec.ball_radius)
+        self.edge = np.asarray(cv2.subtract(self.roi, inner), np.uint8)
+
+    def _polygon_mask(self, grow: float) -> U8:
+        spec = self.calibration.spec
+        hx, hy = spec.length / 2 + grow, spec.width / 2 + grow
+        t = np.linspace(0.0, 1.0, 24, endpoint=False)
+        corners = [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
+        pts = []
+        for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
+            pts += [(x0 + (x1 - x0) * s, y0 + (y1 - y0) * s, spec.ball_radius) for s in t]
+        px = self.calibration.to_image(np.array(pts))
+        small = (px + 0.5) * (self.small[0] / self.full[0]) - 0.5
+        mask = np.zeros((self.small[1], self.small[0]), np.uint8)
+        cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
+        return mask
+
+
+class Pipeline:
+    """Detects balls and the cue in frames of one camera."""
+
+    def __init__(
+        self, calibration: TableCalibration | None, config: PipelineConfig | None = None
+    ) -> None:
+        self.config = config or PipelineConfig()
+        self.geometry: Geometry | None = None
+        self.felt: FeltModel | None = None
+        self.frames = 0
+        self.set_calibration(calibration)
+
+    def set_calibration(self, calibration: TableCalibration | None) -> None:
+        """Use a new calibration (the felt model is rebuilt from the next frame)."""
+        self.geometry = Geometry(calibration) if calibration is not None else None
+        self.felt = None
+
+    @property
+    def calibration(self) -> TableCalibration | None:
+        """The calibration in use."""
+        return self.geometry.calibration if self.geometry else None
+
+    def process(self, frame: object, index: int, t_ns: int, camera: str) -> Detections:
+        """Detections in one BGR frame; never raises on bad input."""
+        timer = Timer()
+        image, status = check_frame(frame)
+        geo = self.geometry
+        height, width = image.shape[:2] if image is not None else (0, 0)
+        base = {"camera": camera, "frame": index, "t_capture_ns": t_ns, "width": width}
+        if image is None:
+            return Detections(**base, height=height, calibrated=geo is not None, status=status)
+        if geo is None:
+            return Detections(**base, height=height, calibrated=False, status="uncalibrated")
+        if (width, height) != geo.full:
+            return Detections(**base, height=height, status="calibration_size_mismatch")
+        balls, cue = self._detect(image, geo, timer)
+        return Detections(
+            **base, height=height, balls=balls, cue=cue, timings_ms=timer.stages, status="ok"
+        )
+
+    def _detect(
+        self, image: U8, geo: Geometry, timer: Timer
+    ) -> tuple[list[DetectedBall], DetectedCue | None]:
+        small = np.asarray(cv2.resize(image, geo.small, interpolation=cv2.INTER_AREA), np.uint8)
+        if self.felt is None:
+            self.felt = FeltModel.from_image(small, geo.roi)
+        felt = self.felt
+        score, _ = felt.score(small)
+        mask = np.where(score > self.config.score_threshold, 255, 0).astype(np.uint8)
+        mask = np.asarray(cv2.bitwise_and(mask, geo.roi), np.uint8)
+        mask = np.asarray(
+            cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
+        )
+        timer.mark("felt")
+        half_r = geo.radius / 2
+        light = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
+        found = detector.seeds(mask, light, half_r)
+        timer.mark("seeds")
+        circles = self._circles(image, found * 2 + 0.5, geo, felt)
+        balls = self._balls(image, circles, geo, felt)
+        timer.mark("balls")
+        cue = self._cue(mask, circles, geo)
+        timer.mark("cue")
+        self._refresh(small, mask, circles, geo)
+        return balls, cue
+
+    def _circles(
+        self, image: U8, seeds_px: F64, geo: Geometry, felt: FeltModel
+    ) -> list[detector.Circle]:
+        cal = geo.calibration
+        if len(seeds_px) == 0:
+            return []
+        expected = cal.ball_radius_px(cal.to_table(seeds_px))
+        out = []
+        for seed, radius in zip(seeds_px, expected, strict=True):
+            felt_lin = felt_linear(felt, seed)
+            circle = detector.refine(image, seed, float(radius), felt_lin)
+            if circle is not None:
+                out.append(circle)
+        return detector.dedupe(out)
+
+    def _balls(
+        self, image: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
+    ) -> list[DetectedBall]:
+        if not circles:
+            return []
+        cal = geo.calibration
+        centres = np.array([[c.x, c.y] for c in circles])
+        table = cal.to_table(silhouette_to_centre(centres, cal))
+        out = []
+        for c, (x, y) in zip(circles, table, strict=True):
+            spec = cal.spec
+            if abs(x) > spec.length / 2 or abs(y) > spec.width / 2:
+                continue
+            value = felt_value(felt, np.array([c.x, c.y]))
+            look = palette.classify(palette.disc_pixels(image, c.x, c.y, c.r), value)
+            out.append(
+                DetectedBall(
+                    x_px=c.x, y_px=c.y, r_px=c.r, x=float(x), y=float(y), kind=look.kind,
+                    number=look.number, color=look.color,
+                    confidence=float(round(c.confidence * (0.5 + 0.5 * look.confidence), 3)),
+                )
+            )  # fmt: skip
+        return out
+
+    def _cue(self, mask: U8, circles: list[detector.Circle], geo: Geometry) -> DetectedCue | None:
+        rest = mask.copy()
+        for c in circles:
+            centre = (round((c.x + 0.5) / 2 - 0.5), round((c.y + 0.5) / 2 - 0.5))
+            cv2.circle(rest, centre, math.ceil(c.r / 2 + 1.5), 0, -1)
+        line = cue_stick.find_cue(rest, geo.edge, geo.radius / 2, 2.0)
+        if line is None:
+            return None
+        tip, direction, seen = cue_stick.table_pose(
+            line, geo.calibration, self.config.cue_elevation_deg
+        )
+        return DetectedCue(
+            tip_x_px=float(line.tip[0]),
+            tip_y_px=float(line.tip[1]),
+            tip_x=float(tip[0]),
+            tip_y=float(tip[1]),
+            direction_deg=float(round(direction, 3)),
+            visible_fraction=float(round(min(1.0, seen / cue_stick.CUE_LENGTH), 3)),
+            confidence=float(round(line.confidence, 3)),
+        )
+
+    def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
+        self.frames += 1
+        if self.felt is None or self.frames % self.config.refresh_frames:
+            return
+        grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
+        bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
+        self.felt.refresh(small, bare)
+
+
+class Timer:
+    """Milliseconds per named stage."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.stages: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        """End the current stage."""
+        now = time.perf_counter()
+        self.stages[stage] = round((now - self.last) * 1e3, 3)
+        self.last = now
+
+
+def check_frame(frame: object) -> tuple[U8 | None, str]:
+    """The frame as a contiguous 8-bit BGR image, or None and why not."""
+    if not isinstance(frame, np.ndarray) or frame.size == 0:
+        return None, "no_frame"
+    if frame.dtype != np.uint8:
+        return None, "bad_dtype"
+    if frame.ndim == 2:
+        return np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)), "ok"
+    if frame.ndim != 3 or frame.shape[2] not in (3, 4) or min(frame.shape[:2]) < 16:
+        return None, "bad_shape"
+    if frame.shape[2] == 4:
+        return np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)), "ok"
+    return np.ascontiguousarray(frame), "ok"
+
+
+def felt_linear(felt: FeltModel, point: F64) -> F64:
+    """The felt's colour (linear light, 0-255 BGR) near a full-res point."""
+    log_bgr = _felt_log(felt, point)
+    srgb = np.clip(np.exp(log_bgr) - 6.0, 0.0, 255.0) / 255.0
+    lin = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return np.asarray(lin * 255.0, dtype=np.float64)
+
+
+def felt_value(felt: FeltModel, point: F64) -> float:
+    """The felt's HSV value (max channel, 0-255) near a full-res point."""
+    return float(np.max(np.exp(_felt_log(felt, point)) - 6.0))
+
+
+def _felt_log(felt: FeltModel, point: F64) -> F64:
+    h, w = felt.log_felt.shape[:2]
+    x = int(np.clip(round((point[0] + 0.5) / 2 - 0.5), 0, w - 1))
+    y = int(np.clip(round((point[1] + 0.5) / 2 - 0.5), 0, h - 1))
+    return np.asarray(felt.log_felt[y, x] + felt.offset, dtype=np.float64)
+
+
+def silhouette_to_centre(centres_px: F64, calibration: TableCalibration) -> F64:
+    """Move silhouette centres to where the balls' centres project.
+
+    A sphere off the optical axis images as an ellipse whose centre lies slightly further from
+    the principal point than the projected sphere centre: at angle theta off-axis with angular
+    radius alpha, the silhouette spans tan(theta -+ alpha), whose midpoint is
+    sin(2 theta) / (cos(2 theta) + cos(2 alpha)).
+    """
+    intr = calibration.intrinsics
+    und = intr.undistort(centres_px)
+    k_inv = np.linalg.inv(intr.matrix)
+    norm = np.column_stack([und, np.ones(len(und))]) @ k_inv.T
+    rho = np.hypot(norm[:, 0], norm[:, 1])
+    origin, rays = calibration.rays(centres_px)
+    height = origin[2] - calibration.spec.ball_radius
+    distance = height / np.maximum(-rays[:, 2], 1e-6)
+    alpha = np.arcsin(np.clip(calibration.spec.ball_radius / distance, 0.0, 0.5))
+    theta = np.arctan(rho)
+    for _ in range(3):
+        mid = np.sin(2 * theta) / (np.cos(2 * theta) + np.cos(2 * alpha))
+        theta -= (mid - rho) / (1.0 / np.cos(theta) ** 2)
+    scale = np.where(rho > 1e-9, np.tan(theta) / np.maximum(rho, 1e-12), 1.0)
+    fixed = norm[:, :2] * scale[:, None]
+    back = np.column_stack([fixed, np.ones(len(fixed))]) @ intr.matrix.T
+    return np.asarray(intr.distort(back[:, :2]), dtype=np.float64)

@@ -1,0 +1,262 @@
+"""Finding the table in a frame from its felt: colour, outer edge, four sub-pixel corners.
+
+1. The felt's colour is the median of the image centre; felt pixels are close to it in Lab
+   (lightness counts less, so lamp hot-spots and vignetting stay felt).
+2. The largest felt region, holes filled, gives a rough quadrilateral (its hull's corners).
+3. Along each side, profiles across the edge locate where the cloth meets the wooden rail to a
+   fraction of a pixel; pockets (corners and the middle of the long sides) are skipped and balls
+   on the rail are dropped as outliers by a robust line fit in undistorted pixels.
+4. The four lines meet at the corners of the felt's outer edge (``TableSpec.felt_edge``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision import edge
+from nodes.vision.calibration import (
+    Intrinsics,
+    TableCalibration,
+    TableSpec,
+    from_edge,
+    order_corners,
+    pose_from_edge,
+)
+
+log = logging.getLogger(__name__)
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+WORK_WIDTH = 640
+# parts of each side used for the edge (fractions from corner to corner): pockets are skipped
+LONG_SPANS = ((0.08, 0.43), (0.57, 0.92))
+SHORT_SPANS = ((0.14, 0.86),)
+
+
+@dataclass(frozen=True, slots=True)
+class FeltEdge:
+    """The felt's outer edge: corners in undistorted pixels (message order) and fit quality."""
+
+    corners_px: F64
+    rms_px: float
+    support: float
+    felt_bgr: tuple[float, float, float]
+
+
+def felt_colour(image: U8) -> F64:
+    """Median BGR of the central part of the frame (mostly cloth)."""
+    h, w = image.shape[:2]
+    centre = image[int(h * 0.3) : int(h * 0.7), int(w * 0.3) : int(w * 0.7)]
+    return np.asarray(np.median(centre.reshape(-1, 3), axis=0), dtype=np.float64)
+
+
+def felt_mask(image: U8, felt_bgr: F64) -> U8:
+    """255 where a pixel looks like the felt: Lab distance (lightness weighted 0.35) below a
+    threshold that Otsu's method puts between the felt and everything else."""
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
+    ref = cv2.cvtColor(felt_bgr.astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2LAB)
+    diff = lab - ref.reshape(1, 1, 3).astype(np.float32)
+    diff[:, :, 0] *= 0.35
+    dist = np.clip(np.sqrt(np.sum(diff * diff, axis=2)), 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(dist, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    threshold = float(np.clip(threshold, 18.0, 60.0))
+    mask = np.where(dist < threshold, 255, 0).astype(np.uint8)
+    return np.asarray(cv2.medianBlur(mask, 5), dtype=np.uint8)
+
+
+def rough_quad(image: U8) -> tuple[F64, F64] | None:
+    """Corners of the felt region (image pixels, message order) and the felt colour.
+
+    The region's outline is simplified to four corners; then each side is re-fitted through
+    the outline points that run along it, so the diagonal cuts of the corner pockets do not
+    pull the corners in.
+    """
+    h, w = image.shape[:2]
+    scale = min(1.0, WORK_WIDTH / w)
+    size = (round(w * scale), round(h * scale))
+    small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    felt = felt_colour(small)
+    mask = felt_mask(small, felt)
+    mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    largest = max(contours, key=cv2.contourArea)
+    if cv2.contourArea(largest) < 0.1 * mask.size:
+        return None
+    outline = largest.reshape(-1, 2).astype(np.float64)
+    hull = np.asarray(cv2.convexHull(largest), dtype=np.int32)
+    quad = _refit_sides(outline, _four_corners(hull))
+    if quad is None:
+        return None
+    return order_corners((quad + 0.5) / scale - 0.5), felt
+
+
+def _refit_sides(outline: F64, quad: F64) -> F64 | None:
+    """Lines through the outline points parallel and close to each side of ``quad``."""
+    step = 4
+    tangent = np.roll(outline, -step, axis=0) - np.roll(outline, step, axis=0)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    lines = []
+    for i in range(4):
+        a, b = quad[i], quad[(i + 1) % 4]
+        length = float(np.linalg.norm(b - a))
+        d = (b - a) / length
+        n = np.array([-d[1], d[0]])
+        off = np.abs((outline - a) @ n)
+        along = (outline - a) @ d
+        near = (off < 0.06 * length + 3) & (along > 0.1 * length) & (along < 0.9 * length)
+        near &= np.abs(tangent @ d) > np.cos(np.radians(8))
+        fit = edge.fit_line(outline[near])
+        if fit is None:
+            return None
+        lines.append((fit[0], fit[1]))
+    corners = [edge.intersect(lines[i - 1], lines[i]) for i in range(4)]
+    if any(c is None for c in corners):
+        return None
+    return np.array(corners)
+
+
+def _four_corners(hull: NDArray[np.int32]) -> F64:
+    """The hull simplified to four points (growing the tolerance until it has four)."""
+    perimeter = cv2.arcLength(hull, True)
+    for frac in (0.01, 0.02, 0.03, 0.05, 0.08):
+        approx = cv2.approxPolyDP(hull, frac * perimeter, True)
+        if len(approx) == 4:
+            return np.asarray(approx.reshape(4, 2), dtype=np.float64)
+        if len(approx) < 4:
+            break
+    return np.asarray(cv2.boxPoints(cv2.minAreaRect(hull)), dtype=np.float64)
+
+
+def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | None:
+    """The felt's outer edge in a BGR frame, or None when no table is in view."""
+    rough = rough_quad(image)
+    if rough is None:
+        return None
+    quad, felt = rough
+    lin = edge.linear(image)
+    undist = intrinsics.undistort(quad) if intrinsics is not None else quad
+    result: tuple[F64, float, float] | None = None
+    for window in (14.0, 5.0):
+        result = _refine(lin, undist, intrinsics, window * image.shape[1] / 1280)
+        if result is None:
+            return None
+        undist = result[0]
+    assert result is not None
+    corners, rms, support = result
+    felt_tuple = (float(felt[0]), float(felt[1]), float(felt[2]))
+    return FeltEdge(corners, rms, support, felt_tuple)
+
+
+def _refine(
+    lin: F32, corners: F64, intrinsics: Intrinsics | None, window: float
+) -> tuple[F64, float, float] | None:
+    """One pass of profile edges and line fits around the quad ``corners`` (undistorted)."""
+    centre = corners.mean(axis=0)
+    lines: list[tuple[F64, F64]] = []
+    rms_all, found, tried = [], 0, 0
+    for i in range(4):
+        a, b = corners[i], corners[(i + 1) % 4]
+        spans = LONG_SPANS if i % 2 == 0 else SHORT_SPANS
+        points, ok = _side_points(lin, a, b, centre, spans, intrinsics, window)
+        tried += len(ok)
+        found += int(ok.sum())
+        fit = edge.fit_line(points[ok])
+        if fit is None:
+            return None
+        lines.append((fit[0], fit[1]))
+        rms_all.append(fit[2])
+    out = []
+    for i in range(4):
+        point = edge.intersect(lines[i - 1], lines[i])
+        if point is None:
+            return None
+        out.append(point)
+    return np.array(out), float(np.sqrt(np.mean(np.square(rms_all)))), found / max(tried, 1)
+
+
+def _side_points(
+    lin: F32,
+    a: F64,
+    b: F64,
+    centre: F64,
+    spans: tuple[tuple[float, float], ...],
+    intrinsics: Intrinsics | None,
+    window: float,
+) -> tuple[F64, NDArray[np.bool_]]:
+    """Edge points (undistorted px) across the side a-b, from the inside out."""
+    length = float(np.linalg.norm(b - a))
+    direction = (b - a) / length
+    normal = np.array([-direction[1], direction[0]])
+    if normal @ (a - centre) < 0:
+        normal = -normal
+    ts = np.concatenate(
+        [np.linspace(s0, s1, max(8, int(length * (s1 - s0) / 6))) for s0, s1 in spans]
+    )
+    step = 0.5
+    offsets = np.arange(-window, window + step / 2, step)
+    base = a[None, :] + ts[:, None] * (b - a)[None, :]
+    grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
+    flat = grid.reshape(-1, 2)
+    pix = intrinsics.distort(flat) if intrinsics is not None else flat
+    xs = pix[:, 0].reshape(len(ts), len(offsets)).astype(np.float32)
+    ys = pix[:, 1].reshape(len(ts), len(offsets)).astype(np.float32)
+    profiles = edge.sample(lin, xs, ys)
+    pos, ok = edge.crossings(profiles, inner=max(3, len(offsets) // 5), min_contrast=8.0)
+    offset = offsets[0] + pos * step
+    points = base + offset[:, None] * normal[None, :]
+    return points, ok
+
+
+def calibrate(
+    image: U8,
+    spec: TableSpec,
+    intrinsics: Intrinsics | None = None,
+    *,
+    camera_height: float = 2.0,
+) -> TableCalibration | None:
+    """Auto-calibration from one frame: the felt's edge, then the camera pose (None if no
+    table is found). Intrinsics are scaled to the frame if they were measured at another size."""
+    h, w = image.shape[:2]
+    intr = intrinsics.scaled(w, h) if intrinsics is not None else None
+    found = find_edge(image, intr)
+    if found is None:
+        return None
+    return from_edge(
+        found.corners_px, spec, intr, size=(w, h), camera_height=camera_height,
+        method="auto", rms_px=found.rms_px,
+    )  # fmt: skip
+
+
+def calibrate_manual(
+    corners_px: F64,
+    spec: TableSpec,
+    size: tuple[int, int],
+    intrinsics: Intrinsics | None = None,
+    *,
+    camera_height: float = 2.0,
+) -> TableCalibration:
+    """Calibration from the playing surface's four corners clicked in the image (message
+    order): the felt edge is not needed, the corners are taken on the cloth (z = 0)."""
+    intr = intrinsics.scaled(*size) if intrinsics is not None else None
+    undist = intr.undistort(corners_px) if intr is not None else np.asarray(corners_px, float)
+    cloth = spec.surface(0.0)
+    if intr is None:
+        rough = from_edge(undist, _as_edge(spec), None, size=size, camera_height=camera_height)
+        intr = rough.intrinsics
+    rvec, tvec, rms = pose_from_edge(undist, intr, spec, cloth)
+    return TableCalibration(spec, intr, rvec, tvec, "manual", rms, time.time_ns())
+
+
+def _as_edge(spec: TableSpec) -> TableSpec:
+    """A spec whose felt edge is the playing surface on the cloth (for manual corners)."""
+    return replace(spec, cushion_width=0.0, rail_z=0.0)
