@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.physics import cushion
 from nodes.physics import motion as mo
 from nodes.physics.polynomial import BATCH, D_TOUCH, V_APPROACH, contact_time, first_contact
 from nodes.physics.table import Geometry
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
-# c0 (x, y), c1 (x, y), c2 (x, y), rho, horizon: d(t) = c0 + c1 t + c2 t^2 reaches rho?
-Offset = tuple[float, float, float, float, float, float, float, float]
+# c0 (x, y), c1 (x, y), c2 (x, y), rho, horizon, press: d(t) = c0 + c1 t + c2 t^2 reaches rho?
+# press = 1 also counts touching and being driven together as contact (a ball on a jaw tip).
+Offset = tuple[float, float, float, float, float, float, float, float, float]
 
 
 @dataclass(slots=True)
@@ -118,7 +120,7 @@ def _offset(scene: Scene, i: int, j: int, t: float, rho: float) -> Offset:
     xj, yj, vxj, vyj, *_ = mo.evaluate(rj, t)
     horizon = min(ri[mo.TEND], rj[mo.TEND], scene.t_max) - t
     ax, ay = 0.5 * (rj[mo.AX] - ri[mo.AX]), 0.5 * (rj[mo.AY] - ri[mo.AY])
-    return xj - xi, yj - yi, vxj - vxi, vyj - vyi, ax, ay, rho, horizon
+    return xj - xi, yj - yi, vxj - vxi, vyj - vyi, ax, ay, rho, horizon, 0.0
 
 
 def _solve(offsets: list[Offset]) -> list[float]:
@@ -126,7 +128,7 @@ def _solve(offsets: list[Offset]) -> list[float]:
         return [contact_time(*o) for o in offsets]
     a = np.array(offsets)
     c0, c1, c2 = a[:, 0:2], a[:, 2:4], a[:, 4:6]
-    return [float(x) for x in first_contact(c0, c1, c2, a[:, 6], a[:, 7])]
+    return [float(x) for x in first_contact(c0, c1, c2, a[:, 6], a[:, 7], a[:, 8])]
 
 
 def _plan_fixed(
@@ -138,25 +140,26 @@ def _plan_fixed(
     x, y, vx, vy, *_ = mo.evaluate(row, t)
     horizon = min(row[mo.TEND], scene.t_max) - t
     ax, ay = row[mo.AX], row[mo.AY]
-    rail = _rail_contact(x, y, vx, vy, ax, ay, horizon, geo, radius)
+    sliding = row[mo.PHASE] == mo.SLIDING
+    rail = _rail_contact(x, y, vx, vy, ax, ay, horizon, geo, radius, sliding)
     if rail is not None:
         plan.cushion, plan.cushion_index = rail
         return
     box = scene.boxes[plan.ball]
     for k in _near(box, geo.seg_box, radius):
-        tau = _line_time(geo.lines[k], x, y, vx, vy, ax, ay, horizon, radius)
+        tau = _line_time(geo.lines[k], x, y, vx, vy, ax, ay, horizon, radius, sliding)
         if tau < plan.cushion:
             plan.cushion, plan.cushion_index = tau, k
     for k in _near(box, _circle_boxes(geo.tip_c, radius + geo.tip_r), 0.0):
         cx, cy = geo.tip_c[k].tolist()
         rho = radius + float(geo.tip_r[k])
-        offsets.append((x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, rho, horizon))
+        press = 1.0 if sliding else 0.0
+        offsets.append((x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, rho, horizon, press))
         plan.tips.append(k)
     for k in _near(box, _circle_boxes(geo.pocket_c, geo.pocket_r), 0.0):
         cx, cy = geo.pocket_c[k].tolist()
-        offsets.append(
-            (x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, float(geo.pocket_r[k]), horizon)
-        )
+        rho = float(geo.pocket_r[k])
+        offsets.append((x - cx, y - cy, vx, vy, 0.5 * ax, 0.5 * ay, rho, horizon, 0.0))
         plan.pockets.append(k)
 
 
@@ -184,15 +187,22 @@ def _line_time(
     ay: float,
     horizon: float,
     radius: float,
+    sliding: bool,
 ) -> float:
-    """When the centre comes within `radius` of a straight cushion, moving towards it and
-    touching it inside its length (else inf)."""
+    """When the centre comes within `radius` of a straight cushion, moving towards it (or
+    touching it and driven into it), touching it inside its length (else inf)."""
     x0, y0, dx, dy, length, nx, ny = line
     rx, ry = x - x0, y - y0
     g0 = rx * nx + ry * ny - radius
     if g0 < -radius:  # behind the cushion's face
         return math.inf
-    tau = approach_time(g0, vx * nx + vy * ny, 0.5 * (ax * nx + ay * ny), horizon)
+    g1, g2 = vx * nx + vy * ny, 0.5 * (ax * nx + ay * ny)
+    if cushion.pressing(sliding, g0, g1, g2, radius):
+        along = rx * dx + ry * dy
+        stay = cushion.stay(along, length, vx * dx + vy * dy, 0.5 * (ax * dx + ay * dy))
+        if 0.0 <= along <= length and stay > cushion.MIN_HOLD:
+            return 0.0
+    tau = approach_time(g0, g1, g2, horizon)
     if math.isinf(tau):
         return tau
     along = (rx + (vx + 0.5 * ax * tau) * tau) * dx + (ry + (vy + 0.5 * ay * tau) * tau) * dy
@@ -209,6 +219,7 @@ def _rail_contact(
     horizon: float,
     geo: Geometry,
     radius: float,
+    sliding: bool,
 ) -> tuple[float, int] | None:
     """Fast path while the ball's centre is inside the box |x| <= L/2 - R, |y| <= W/2 - R, which
     no jaw, tip or capture circle reaches: the first contact, if any, is where the centre leaves
@@ -220,7 +231,10 @@ def _rail_contact(
     sides = ((x, vx, ax, hx), (-x, -vx, -ax, hx), (y, vy, ay, hy), (-y, -vy, -ay, hy))
     best, side = math.inf, -1
     for s, (p, v, a, limit) in enumerate(sides):
-        tau = approach_time(limit - p, -v, -0.5 * a, horizon)
+        g0, g1, g2 = limit - p, -v, -0.5 * a
+        if cushion.pressing(sliding, g0, g1, g2, radius):
+            return None  # held against a rail from now on: the slow path sorts out which
+        tau = approach_time(g0, g1, g2, horizon)
         if tau < best:
             best, side = tau, s
     if side < 0:
@@ -240,8 +254,15 @@ def approach_time(g0: float, g1: float, g2: float, horizon: float) -> float:
     if disc < 0.0:
         return math.inf
     root = math.sqrt(disc)
-    den = root - g1  # the closing root is 2 g0 / (sqrt(disc) - g1)
-    if root <= V_APPROACH or den <= 0.0:
+    if root <= V_APPROACH:  # never closes faster than a graze
         return math.inf
-    tau = 2.0 * g0 / den
+    # The closing root (slope -sqrt(disc)) is (-g1 - root) / (2 g2) = 2 g0 / (root - g1); take
+    # the form without cancellation (the other one is 0/0 for a ball leaving a cushion it
+    # touches, g0 = 0, that friction curves back into it).
+    if g1 > 0.0:
+        if g2 >= 0.0:
+            return math.inf
+        tau = (g1 + root) / (-2.0 * g2)
+    else:
+        tau = 2.0 * g0 / (root - g1)
     return tau if 0.0 <= tau <= horizon else math.inf

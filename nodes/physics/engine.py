@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.physics import collision
+from nodes.physics import collision, cushion
 from nodes.physics import motion as mo
 from nodes.physics.ball import Ball
 from nodes.physics.constant import Physics
@@ -158,19 +158,13 @@ class Engine:
     def _bounce(self, i: int, _j: int, t: float) -> None:
         x, y, vx, vy, wx, wy, wz = self._state(i, t)
         geo, k = self.table.geometry, int(self.cushion_k[i])
-        n_lines = len(geo.seg_len)
-        if k < n_lines:
-            nx, ny = float(geo.seg_n[k, 0]), float(geo.seg_n[k, 1])
-            name = self.table.cushions[k].name
-        else:
-            cx, cy = geo.tip_c[k - n_lines].tolist()
-            d = math.hypot(x - cx, y - cy)
-            nx, ny = (x - cx) / d, (y - cy) / d
-            name = self.table.tips[k - n_lines].name
+        nx, ny = cushion.normal(geo, k, x, y)
+        n_lines = len(geo.lines)
+        name = self.table.cushions[k].name if k < n_lines else self.table.tips[k - n_lines].name
         out = collision.ball_cushion(
             (vx, vy, wx, wy, wz), nx, ny, self.table.cushion_height, self.phys
         )
-        self._set(i, mo.segment(t, (x, y, *out), self.phys))
+        self._set(i, cushion.hold(mo.segment(t, (x, y, *out), self.phys), k, geo, self.phys))
         self._schedule([i], t)
         speed, speed_out = math.hypot(vx, vy), math.hypot(out[0], out[1])
         angle_in = _angle(-(vx * nx + vy * ny) / speed) if speed > 0 else 0.0
@@ -179,21 +173,23 @@ class Engine:
 
     def _transition(self, i: int, _j: int, t: float) -> None:
         row = self.rows[i][-1]
-        state = mo.after_transition(row, mo.evaluate(row, row[mo.TEND]), self.phys)
-        new = mo.segment(t, state, self.phys)
+        link = int(row[mo.LINK])
+        if link >= 0:  # the end of a held stretch: slide on, held again if still pressing
+            state = mo.evaluate(row, row[mo.TEND])
+            geo = self.table.geometry
+            new = cushion.release(mo.segment(t, state, self.phys), link, geo, self.phys)
+        else:
+            state = mo.after_transition(row, mo.evaluate(row, row[mo.TEND]), self.phys)
+            new = mo.segment(t, state, self.phys)
         self._set(i, new)
         self._schedule([i], t)
-        kind = TRANSITION_EVENTS[int(new[mo.PHASE])]
-        self._emit(Event(t, kind, (i,), state[0], state[1]))
+        if new[mo.PHASE] != mo.SLIDING:
+            kind = TRANSITION_EVENTS[int(new[mo.PHASE])]
+            self._emit(Event(t, kind, (i,), state[0], state[1]))
 
 
 POCKET, PAIR, CUSHION, PHASE = range(4)
-TRANSITION_EVENTS = {
-    mo.STATIONARY: "rest",
-    mo.SPINNING: "spinning",
-    mo.ROLLING: "rolling",
-    mo.SLIDING: "sliding",
-}
+TRANSITION_EVENTS = {mo.STATIONARY: "rest", mo.SPINNING: "spinning", mo.ROLLING: "rolling"}
 
 
 def _angle(cosine: float) -> float:

@@ -19,8 +19,8 @@ STATIONARY, SPINNING, ROLLING, SLIDING, POCKETED = 0, 1, 2, 3, 4
 PHASE_NAMES = ("stationary", "spinning", "rolling", "sliding", "pocketed")
 
 # Row layout: start time, phase, position, velocity, acceleration, spin, spin rate, end time,
-# pocket index (pocketed rows only).
-T0, PHASE, RX, RY, VX, VY, AX, AY, WX, WY, WZ, ALX, ALY, ALZ, TEND, POCKET = range(16)
+# link: the pocket of a pocketed row, the cushion a sliding row is pressed against, else -1.
+T0, PHASE, RX, RY, VX, VY, AX, AY, WX, WY, WZ, ALX, ALY, ALZ, TEND, LINK = range(16)
 ROW_SIZE = 16
 
 Row = list[float]
@@ -61,8 +61,33 @@ def pocketed(t0: float, x: float, y: float, pocket: int) -> Row:
     """A ball that dropped into pocket number `pocket` at (x, y) at time `t0`."""
     row = stationary(t0, x, y)
     row[PHASE] = POCKETED
-    row[POCKET] = float(pocket)
+    row[LINK] = float(pocket)
     return row
+
+
+def press(row: Row, nx: float, ny: float, link: int, t_limit: float, phys: Physics) -> Row | None:
+    """Sliding segment `row` held against a cushion whose face normal is (nx, ny): the cushion
+    takes the normal parts of velocity and acceleration (friction would push the ball into it).
+
+    Cloth friction keeps its direction, so the segment ends at t_limit, or earlier when the slip
+    along that direction runs out (friction must never push the slip back). The cushion's own
+    friction and torque are not modelled. None if the slip already runs the other way.
+    """
+    vn = row[VX] * nx + row[VY] * ny
+    an = row[AX] * nx + row[AY] * ny
+    new = list(row)
+    new[VX], new[VY] = row[VX] - vn * nx, row[VY] - vn * ny
+    new[AX], new[AY] = row[AX] - an * nx, row[AY] - an * ny
+    r = phys.R
+    ux, uy = new[VX] - r * new[WY], new[VY] + r * new[WX]
+    dux, duy = new[AX] - r * new[ALY], new[AY] + r * new[ALX]
+    fx, fy = -row[AX], -row[AY]  # the slip direction the friction was set against
+    along, rate = ux * fx + uy * fy, dux * fx + duy * fy
+    if along <= 0.0:
+        return None
+    end = t_limit if rate >= 0.0 else min(t_limit, row[T0] - along / rate)
+    new[TEND], new[LINK] = end, float(link)
+    return new
 
 
 def _spin_rate(wz: float, phys: Physics) -> float:

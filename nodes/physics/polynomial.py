@@ -23,20 +23,28 @@ Array = NDArray[np.float64]
 
 V_APPROACH = 1e-7  # m/s: slower approach is a graze, not a contact
 D_TOUCH = 1e-9  # m: distances within this of rho count as touching
+A_PRESS = 1e-6  # m/s^2: a sliding ball driven into a cushion harder than this is pressing it
 BATCH = 12  # from this many candidates on, one LAPACK call beats solving them one by one
 
 
-def first_contact(c0: Array, c1: Array, c2: Array, rho: Array, horizon: Array) -> Array:
+def first_contact(
+    c0: Array, c1: Array, c2: Array, rho: Array, horizon: Array, press: Array | None = None
+) -> Array:
     """Earliest t in [0, horizon] at which |d(t)| = rho while shrinking, else inf (per row).
 
     c0, c1, c2 have shape (K, 2); rho and horizon shape (K,). A pair already touching (or
-    overlapping) and approaching gets t = 0.
+    overlapping) and approaching gets t = 0; so does one touching and driven together
+    (|d| curving inwards) where `press` is set (a sliding ball on a jaw tip).
     """
     out = np.full(rho.shape, np.inf)
     f0 = np.einsum("ij,ij->i", c0, c0) - rho * rho
     f1 = 2.0 * np.einsum("ij,ij->i", c0, c1)
     threshold = 2.0 * rho * V_APPROACH
-    now = (f0 <= 2.0 * rho * D_TOUCH) & (f1 < -threshold)
+    touching = f0 <= 2.0 * rho * D_TOUCH
+    now = touching & (f1 < -threshold)
+    if press is not None:
+        curve = np.einsum("ij,ij->i", c1, c1) + 2.0 * np.einsum("ij,ij->i", c0, c2)
+        now |= (press > 0) & touching & (f1 <= threshold) & (curve < -rho * A_PRESS)
     out[now] = 0.0
     todo = ~now & (horizon > 0.0) & _may_reach(c0, c1, c2, rho, horizon)
     idx = np.nonzero(todo)[0]
@@ -154,16 +162,18 @@ def contact_time(
     c2y: float,
     rho: float,
     horizon: float,
+    press: float = 0.0,
 ) -> float:
     """Scalar `first_contact` for one offset d(t) = c0 + c1 t + c2 t^2."""
     f0 = c0x * c0x + c0y * c0y - rho * rho
     f1 = 2.0 * (c0x * c1x + c0y * c1y)
     threshold = 2.0 * rho * V_APPROACH
-    if f0 <= 2.0 * rho * D_TOUCH and f1 < -threshold:
+    a2 = c1x * c1x + c1y * c1y + 2.0 * (c0x * c2x + c0y * c2y)
+    pressed = press and f1 <= threshold and a2 < -rho * A_PRESS
+    if f0 <= 2.0 * rho * D_TOUCH and (f1 < -threshold or pressed):
         return 0.0
     if horizon <= 0.0:
         return math.inf
-    a2 = c1x * c1x + c1y * c1y + 2.0 * (c0x * c2x + c0y * c2y)
     a3 = 2.0 * (c1x * c2x + c1y * c2y)
     a4 = c2x * c2x + c2y * c2y
     return first_root([f0, f1, a2, a3, a4], horizon, threshold)

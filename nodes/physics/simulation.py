@@ -81,7 +81,7 @@ class Simulation:
         return BallAt(ball_id, x, y, vx, vy, wx, wy, wz, name, moving, False)
 
     def _pocketed(self, ball_id: int, row: mo.Row) -> BallAt:
-        k = int(row[mo.POCKET])
+        k = int(row[mo.LINK])
         x, y, name = row[mo.RX], row[mo.RY], None
         if k >= 0:
             pocket = self.table.pockets[k]
