@@ -57,8 +57,8 @@ def base_colour(number: int) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BallState:
-    """One ball at one instant, in table metres: centre (x, y, z), velocity, orientation
-    (row-major 3x3, body to table) and whether it has dropped."""
+    """One ball at one instant, in table metres: centre (x, y, z), velocity, angular speed
+    (rad/s), orientation (row-major 3x3, body to table) and whether it has dropped."""
 
     number: int
     x: float
@@ -66,8 +66,15 @@ class BallState:
     z: float = RADIUS
     vx: float = 0.0
     vy: float = 0.0
+    spin: float = 0.0
     orientation: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
     pocketed: bool = False
+
+    @property
+    def resting(self) -> bool:
+        """Neither moving nor turning, on the cloth (drawn once and kept while it stays so)."""
+        still = self.vx * self.vx + self.vy * self.vy <= 1e-10 and self.spin <= 1e-6
+        return still and abs(self.z - RADIUS) < 1e-9
 
     @property
     def rotation(self) -> F64:

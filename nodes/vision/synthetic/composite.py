@@ -39,6 +39,17 @@ class Layer:
     cover: F32
     cloth: F32
 
+    def copy(self) -> Layer:
+        """A deep copy (the table depth, which never changes, is shared)."""
+        return Layer(
+            self.image.copy(),
+            self.surface_depth,
+            self.ball_depth.copy(),
+            self.owner.copy(),
+            self.cover.copy(),
+            self.cloth.copy(),
+        )
+
     def copy_image(self) -> Layer:
         """A layer sharing the maps but with its own copy of the image."""
         return replace(self, image=self.image.copy())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.physics import Ball, Simulation, simulate, strike
+from nodes.physics import Ball, BallAt, Simulation, simulate, strike
 from nodes.vision.synthetic.ball import BallState, random_orientation
 from nodes.vision.synthetic.cue import Player
 from nodes.vision.synthetic.plan import (
@@ -128,33 +128,39 @@ class Director:
     def _balls(self, t: float) -> tuple[BallState, ...]:
         c = self.cycle
         self._integrate(c, t)
-        before = t < c.stroke.strike
-        states = c.sim.state_at(t - c.stroke.strike) if not before else {}
-        out = []
-        for n in sorted(c.positions):
-            orient = tuple(float(v) for v in self.orientation[n].ravel())
-            if before:
-                x, y = c.positions[n]
-                if c.placed is not None and n == 0 and t < c.start + 0.35:
-                    out.append(BallState(number=n, x=x, y=y, orientation=orient, pocketed=True))
-                    continue
-                out.append(BallState(number=n, x=x, y=y, orientation=orient))
-                continue
-            b = states[n]
-            out.append(
+        if t >= c.stroke.strike:
+            states = c.sim.state_at(t - c.stroke.strike)
+            out = [self._rolling(n, states[n]) for n in sorted(c.positions)]
+        else:
+            hidden = c.placed is not None and t < c.start + 0.35
+            out = [
                 BallState(
-                    number=n,
-                    x=b.x,
-                    y=b.y,
-                    vx=b.vx if b.moving else 0.0,
-                    vy=b.vy if b.moving else 0.0,
-                    orientation=orient,
-                    pocketed=b.pocketed,
+                    number=n, x=x, y=y, orientation=self._orient(n), pocketed=hidden and n == 0
                 )
-            )
-        gone = [n for n in range(16) if n not in c.positions]
-        out += [BallState(number=n, x=0.0, y=0.0, pocketed=True) for n in gone]
+                for n, (x, y) in sorted(c.positions.items())
+            ]
+        out += [
+            BallState(number=n, x=0.0, y=0.0, pocketed=True)
+            for n in range(16)
+            if n not in c.positions
+        ]
         return tuple(sorted(out, key=lambda b: b.number))
+
+    def _orient(self, n: int) -> tuple[float, ...]:
+        return tuple(float(v) for v in self.orientation[n].ravel())
+
+    def _rolling(self, n: int, b: BallAt) -> BallState:
+        moving = b.moving and not b.pocketed
+        return BallState(
+            number=n,
+            x=b.x,
+            y=b.y,
+            vx=b.vx if moving else 0.0,
+            vy=b.vy if moving else 0.0,
+            spin=0.0 if b.pocketed else math.sqrt(b.wx * b.wx + b.wy * b.wy + b.wz * b.wz),
+            orientation=self._orient(n),
+            pocketed=b.pocketed,
+        )
 
     def _integrate(self, c: _Cycle, t: float) -> None:
         """Turn every ball by its mean angular velocity since the last call."""

@@ -37,12 +37,12 @@ def rack(table: Table, rng: np.random.Generator) -> Positions:
     """A tight triangle with its apex on the foot spot, a hair of random play per ball, and
     the cue ball somewhere behind the head string."""
     foot = table.length / 4
-    step = 2 * RADIUS * 1.0008
+    step = 2 * RADIUS * 1.0015
     out: Positions = {}
     k = 0
     for row in range(5):
         for j in range(row + 1):
-            jitter = rng.normal(0.0, 0.0003, 2)
+            jitter = rng.uniform(-0.00004, 0.00004, 2)
             x = foot + row * step * math.sqrt(3) / 2 + jitter[0]
             y = (j - row / 2) * step + jitter[1]
             out[RACK_ORDER[k]] = (x, y)

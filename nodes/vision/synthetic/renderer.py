@@ -15,13 +15,13 @@ from numpy.typing import NDArray
 
 from nodes.vision.synthetic.backdrop import Backdrop, render_backdrop
 from nodes.vision.synthetic.ball import RADIUS, BallState, kind
+from nodes.vision.synthetic.capsule import Capsule
 from nodes.vision.synthetic.composite import Compositor, Layer
 from nodes.vision.synthetic.cue import (
     CUE_ID,
     HAND_ID,
     LENGTH,
     CuePose,
-    Stance,
     bridge_capsules,
     cue_capsules,
     grip_capsules,
@@ -75,15 +75,14 @@ class Renderer:
             jpeg_quality=render.jpeg_quality,
             seed=scene.seed,
         )
-        self._resting: _Resting | None = None
-        self._hand_key: tuple[object, ...] | None = None
-        self._hand = Fragments.empty()
+        self._resting: _Static | None = None
+        self._handed: _Static | None = None
 
     def render(self, state: SceneState, frame: int = 0, capture_ns: int = 0) -> SyntheticFrame:
         """The image of ``state`` (exposed around ``state.t``) and its ground truth."""
-        resting = self._resting_layer(state.balls)
+        resting = self._static_layer(state)
         layer = resting.layer.copy_image()
-        moving = [b for b in state.balls if not b.pocketed and _moving(b)]
+        moving = [b for b in state.balls if not b.pocketed and not b.resting]
         if moving and self.spec.shadows:
             shadows = self.shadows.balls(np.array([[b.x, b.y, b.z] for b in moving]), RADIUS)
             self.compositor.shadow(layer, shadows.index, shadows.light)
@@ -105,14 +104,32 @@ class Renderer:
         )
         return SyntheticFrame(image, truth)
 
-    def _resting_layer(self, balls: tuple[BallState, ...]) -> _Resting:
-        still = tuple(b for b in balls if not b.pocketed and not _moving(b))
+    def _static_layer(self, state: SceneState) -> _Static:
+        """Resting balls, and the bridge hand when there is one (it stays put during a shot)."""
+        still = tuple(b for b in state.balls if not b.pocketed and b.resting)
         key = tuple((b.number, b.x, b.y, b.z, b.orientation) for b in still)
         if self._resting is None or self._resting.key != key:
             self._resting = self._build_resting(still, key)
-        return self._resting
+            self._handed = None
+        pose, stance = state.cue, state.stance
+        if pose is None or stance is None or not self.scene.occluders:
+            return self._resting
+        hand = (stance, pose.direction_deg, pose.elevation_deg, pose.height_over(0.0, 0.0))
+        if self._handed is None or self._handed.key != (key, hand):
+            self._handed = self._build_handed(
+                self._resting, bridge_capsules(pose, stance), (key, hand)
+            )
+        return self._handed
 
-    def _build_resting(self, still: tuple[BallState, ...], key: tuple[object, ...]) -> _Resting:
+    def _build_handed(
+        self, resting: _Static, hand: list[Capsule], key: tuple[object, ...]
+    ) -> _Static:
+        layer = resting.layer.copy()
+        frags = self.cue.paint(hand, HAND_ID)
+        coverage = self.compositor.over(layer, frags, OWNERS, record=True)
+        return _Static(key, layer, resting.seen, resting.hidden + coverage.hidden)
+
+    def _build_resting(self, still: tuple[BallState, ...], key: tuple[object, ...]) -> _Static:
         bd = self.backdrop
         h, w = bd.depth.shape
         layer = Layer(
@@ -129,7 +146,7 @@ class Renderer:
         frags = self.balls.paint(still)
         coverage = self.compositor.over(layer, frags, OWNERS, record=True)
         self.sensor.calibrate(layer.image)
-        return _Resting(key, layer, _per_owner(frags, coverage.visible))
+        return _Static(key, layer, _per_owner(frags, coverage.visible), np.zeros(OWNERS))
 
     def _moving_balls(self, moving: list[BallState]) -> Fragments:
         frags = []
@@ -166,17 +183,8 @@ class Renderer:
         cue = self.cue.paint(cue_capsules(pose), CUE_ID)
         out.append(cue.smeared(self._cue_smear(pose, state.cue_speed), self.rays.shape))
         if state.stance is not None:
-            out.append(self._bridge(pose, state.stance))
             out.append(self.cue.paint(grip_capsules(pose, state.stance), HAND_ID))
         return out
-
-    def _bridge(self, pose: CuePose, stance: Stance) -> Fragments:
-        """The bridge hand does not move while the cue slides: cache it."""
-        key = (stance, pose.direction_deg, pose.elevation_deg, pose.height_over(0.0, 0.0))
-        if key != self._hand_key:
-            self._hand = self.cue.paint(bridge_capsules(pose, stance), HAND_ID)
-            self._hand_key = key
-        return self._hand
 
     def _cue_smear(self, pose: CuePose, speed: float) -> F64:
         exp = self.spec.exposure_s
@@ -191,7 +199,7 @@ class Renderer:
         return np.asarray(s[:, None] * (ends[1] - ends[0])[None, :])
 
     def _ball_truth(
-        self, balls: tuple[BallState, ...], resting: _Resting, seen: F64, hidden: F64
+        self, balls: tuple[BallState, ...], resting: _Static, seen: F64, hidden: F64
     ) -> tuple[BallTruth, ...]:
         shown = [b for b in balls if not b.pocketed]
         sil = silhouettes(
@@ -205,11 +213,13 @@ class Renderer:
                 out.append(_truth(b, 0.0))
                 continue
             area = math.pi * float(sil.radius_px[k]) ** 2
-            if _moving(b):
+            if not b.resting:
                 vis = seen[b.number, 0] / (seen[b.number, 1] or area)
             else:
                 total = resting.seen[b.number, 1] or area
-                vis = (resting.seen[b.number, 0] - hidden[b.number]) / total
+                vis = (
+                    resting.seen[b.number, 0] - resting.hidden[b.number] - hidden[b.number]
+                ) / total
             out.append(
                 _truth(b, vis, sil.centre_px[k], float(sil.radius_px[k]), sil.centroid_px[k])
             )
@@ -239,15 +249,12 @@ class Renderer:
         )
 
 
-class _Resting:
-    """The layer of resting balls and, per owner id, (visible alpha, total alpha)."""
+class _Static:
+    """A layer kept across frames; per owner id, (visible alpha, total alpha) of the resting
+    balls drawn in it, and how much of each the layer's hands hide."""
 
-    def __init__(self, key: tuple[object, ...], layer: Layer, seen: F64) -> None:
-        self.key, self.layer, self.seen = key, layer, seen
-
-
-def _moving(ball: BallState) -> bool:
-    return ball.vx * ball.vx + ball.vy * ball.vy > 1e-10 or ball.z < RADIUS - 1e-9
+    def __init__(self, key: tuple[object, ...], layer: Layer, seen: F64, hidden: F64) -> None:
+        self.key, self.layer, self.seen, self.hidden = key, layer, seen, hidden
 
 
 def _per_owner(frags: Fragments, visible: F64) -> F64:

@@ -58,8 +58,15 @@ def silhouettes(camera: CameraModel, centres: F64, radius: float) -> Silhouettes
     centre_px = px[:k]
     poly = px[k:].reshape(k, OUTLINE_POINTS, 2)
     area, centroid = _polygon_area_centroid(poly)
+    step = 2 * math.pi / OUTLINE_POINTS
+    area = np.abs(area) * step / math.sin(step)  # the inscribed polygon's area -> the curve's
+    grow = 1.0 / math.cos(step / 2)  # the polygon's vertices are on the curve; its edges are inside
     bbox = np.concatenate([poly.min(axis=1), poly.max(axis=1)], axis=1)
-    return Silhouettes(centre_px, np.sqrt(np.abs(area) / math.pi), centroid, bbox)
+    mid = 0.5 * (bbox[:, :2] + bbox[:, 2:])
+    bbox = np.concatenate(
+        [mid + (bbox[:, :2] - mid) * grow, mid + (bbox[:, 2:] - mid) * grow], axis=1
+    )
+    return Silhouettes(centre_px, np.sqrt(area / math.pi), centroid, bbox)
 
 
 def _polygon_area_centroid(poly: F64) -> tuple[F64, F64]:
