@@ -21,7 +21,7 @@ from nodes.core.cue import CueConfig, CueTracker, struck_ball
 from nodes.core.events import EventDetector
 from nodes.core.history import History
 from nodes.core.hygiene import Hygiene, HygieneConfig
-from nodes.core.prediction import TableBall, parse_args, predict
+from nodes.core.prediction import ShotArgs, TableBall, parse_args, predict
 from nodes.core.track import Track
 from nodes.core.tracker import Tracker, TrackerConfig
 from nodes.physics import Physics, Table
@@ -64,6 +64,7 @@ class GameConfig:
     hidden_confidence_s: float = 2.0
     history_states: int = 2000
     history_events: int = 5000
+    camera_noise_std: dict[str, float] = field(default_factory=dict)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     hygiene: HygieneConfig = field(default_factory=HygieneConfig)
     cue: CueConfig = field(default_factory=CueConfig)
@@ -85,6 +86,7 @@ class Game:
         self.geometry = table_geometry(self.table, self.phys)
         self.clock = Clock()
         self.hygiene = Hygiene(self.geometry, self.config.hygiene)
+        self.hygiene.noise_std.update(self.config.camera_noise_std)
         self.tracker = Tracker(self.geometry, self.config.tracker)
         self.cue = CueTracker(self.config.cue)
         self.events = EventDetector(self.geometry, self.clock, self.config.event_delay_s)
@@ -229,10 +231,21 @@ class Game:
 
     def predict_shot(self, args: Any) -> Prediction:
         """The ``predict_shot`` request (DESIGN.md §4); ``ControlError`` on bad arguments."""
+        return self.simulate_shot(self.shot_args(args))
+
+    def shot_args(self, args: Any) -> ShotArgs:
+        """Validated ``predict_shot`` arguments, with the current balls when none are given.
+
+        Reads the tracker: call it where :meth:`update` runs. The result is immutable, so
+        :meth:`simulate_shot` may then run in a worker thread.
+        """
         current = [
             TableBall(tr.id, tr.identity.number, tr.kf.x, tr.kf.y) for tr in self.tracker.on_table()
         ]
-        shot = parse_args(args, current, self.table, self.phys)
+        return parse_args(args, current, self.table, self.phys)
+
+    def simulate_shot(self, shot: ShotArgs) -> Prediction:
+        """Simulate validated arguments (pure: touches no state of the game, thread-safe)."""
         return predict(shot, self.table, self.phys)
 
     def reset_game(self, by: str | None = None, reason: str = "request") -> list[Event]:

@@ -53,6 +53,7 @@ class TrackerConfig:
     birth_clearance: float = 0.04
     respot_radius: float = 0.1
     reid_wait_s: float = 0.4
+    hand_s: float = 0.25
     penalties: assignment.Penalties = field(default_factory=assignment.Penalties)
 
 
@@ -217,8 +218,8 @@ class Tracker:
             tr.seen_now = True
             self.tracks.append(tr)
 
-    def _confirm(self, tr: Track, report: Report) -> None:
-        old = self._match_returning(tr)
+    def _confirm(self, tr: Track, t: float, report: Report) -> None:
+        old = self._match_returning(tr, t)
         if old is None:
             tr.status = Status.CONFIRMED
             tr.kf.stop(0.0)
@@ -242,15 +243,23 @@ class Tracker:
         ident = tr.identity
         if t - tr.born >= self.config.reid_wait_s or ident.number is not None:
             return False
-        if ident.kind in UNIQUE_KINDS or not any(
-            g.status in (Status.POCKETED, Status.LOST) for g in self.tracks
-        ):
+        if ident.kind in UNIQUE_KINDS or not self._gone(t):
             return False
         return ident.kind == "unknown" or bool(ident.number_votes)
 
-    def _match_returning(self, tr: Track) -> Track | None:
-        """A pocketed or lost track this new one is: same number, unique class, or same spot."""
-        gone = [t for t in self.tracks if t.status in (Status.POCKETED, Status.LOST)]
+    def _gone(self, t: float) -> list[Track]:
+        """Balls a new track may turn out to be: pocketed, lost, or at rest and unseen for
+        ``hand_s`` (picked up by hand, to be put down elsewhere)."""
+        return [
+            g
+            for g in self.tracks
+            if g.status in (Status.POCKETED, Status.LOST)
+            or (g.on_table and not g.moving and g.missing(t) > self.config.hand_s)
+        ]
+
+    def _match_returning(self, tr: Track, t: float) -> Track | None:
+        """The gone ball a new track is: same number or unique class, or a lost ball's spot."""
+        gone = self._gone(t)
         ident = tr.identity
         if ident.number is not None:
             same = [t for t in gone if t.identity.number == ident.number]
@@ -278,7 +287,7 @@ class Tracker:
                 self.tracks.remove(tr)
             elif tr.hits >= c.confirm_hits:
                 if not self._awaiting_identity(tr, t):
-                    self._confirm(tr, report)
+                    self._confirm(tr, t, report)
             elif t - tr.born > c.confirm_window_s:
                 self.tracks.remove(tr)
         elif tr.status is Status.CONFIRMED:
@@ -347,15 +356,26 @@ class Tracker:
         report.pocketed.append(tr)
 
     def _pocket_entry(self, tr: Track, missing: float) -> tuple[PocketGeometry, float] | None:
-        """The pocket a vanished moving ball ran into, and seconds after its last sighting."""
+        """The pocket a vanished moving ball ran into, and seconds after its last sighting: its
+        last path enters a capture circle (or passes within a ball radius of it, inbound) within
+        the time it has been gone, or, rolling too slowly for a path, it was last seen on the
+        lip of the circle (a ball dying into the jaws)."""
         c = self.config
         if missing < c.pocket_confirm_s:
             return None
+        px, py = tr.p_seen
         vx, vy = tr.v_seen
         speed2 = vx * vx + vy * vy
         if speed2 < c.pocket_min_speed**2:
-            return None
-        px, py = tr.p_seen
+            lip = self.table.ball_radius / 2
+            return next(
+                (
+                    (p, 0.0)
+                    for p in self.table.pockets
+                    if math.hypot(px - p.x, py - p.y) <= p.radius + lip
+                ),
+                None,
+            )
         horizon = min(missing, c.coast_s)
         best: tuple[PocketGeometry, float] | None = None
         for pocket in self.table.pockets:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from nodes.core.game import Game
+from nodes.core.game import Game, GameConfig
 from nodes.physics import Ball, Table, simulate
 from protocol.messages import BallMotion, BallPocketed, BallSpotted, DetectedBall, Detections
 from tests.helpers.table_feed import Noise, disc, drive, frames, shot, stick
@@ -218,3 +218,63 @@ def test_identity_votes_do_not_flicker_with_misclassified_frames(game: Game):
     final = {b.id: b.kind for b in run.states[-1].balls}
     assert final[run.id_of(0)] == "cue" and final[run.id_of(8)] == "eight"
     assert final[run.id_of(3)] == "solid" and final[run.id_of(12)] == "stripe"
+
+
+def test_a_cue_ball_moved_by_hand_keeps_its_id(game):
+    # Ball in hand: a hand covers the cue ball, lifts it, and puts it down 0.6 m away.
+    before = {0: (-0.6, 0.2), 3: (0.5, -0.1)}
+    hand = disc(-0.6, 0.2, 0.08, 0.5, 5.0)
+    first = drive(game, frames(still(before), Noise(sigma=0.001, occluders=[hand]), t_post=1.2))
+    cue_id = first.id_of(0)
+    after = {0: (0.0, -0.3), 3: (0.5, -0.1)}
+    t0 = 1_000_000_000_000 + 1_600_000_000
+    later = drive(game, frames(still(after), Noise(sigma=0.001), t_pre=0.0, t_post=1.0, t0_ns=t0))
+    assert later.id_of(0) == cue_id
+    on_table = [t for t in game.tracker.tracks if t.on_table]
+    assert len(on_table) == 2
+    cue = next(b for b in later.states[-1].balls if b.id == cue_id)
+    assert math.hypot(cue.x - 0.0, cue.y + 0.3) < 0.002 and cue.visible
+
+
+def test_cameras_with_different_noise_are_weighted_by_it(table):
+    sim = still({0: (-0.5, 0.1), 5: (0.4, -0.2)})
+    precise = frames(sim, Noise(sigma=0.0005, seed=40), camera="cam0", t_post=1.0)
+    rough = frames(
+        sim,
+        Noise(sigma=0.01, seed=41),
+        camera="cam1",
+        t_post=1.0,
+        t0_ns=1_000_000_000_000 + 8_000_000,
+    )
+    merged = [pair for pairs in zip(precise, rough, strict=False) for pair in pairs]
+    weighted = Game(config=GameConfig(camera_noise_std={"cam0": 0.0005, "cam1": 0.01}))
+    run = drive(weighted, merged)
+    assert run.switches == 0
+    ball = next(b for b in run.states[-1].balls if b.number == 5)
+    assert math.hypot(ball.x - 0.4, ball.y + 0.2) < 0.0005
+
+
+def test_a_ball_dying_into_the_jaws_is_pocketed(game, table):
+    pocket = table.pocket("top_right")
+    start = (0.95, 0.3)
+    direction = math.degrees(math.atan2(pocket.mouth_y - start[1], pocket.mouth_x - start[0]))
+    sim = shot({0: (-0.5, 0.0), 6: start}, 6, direction, 0.3, height=0.4)
+    drop = next(e for e in sim.events if e.type == "pocket")
+    assert sim.state_at(drop.t - 0.001)[6].speed < 0.06  # it arrives at walking pace
+    run = drive(game, frames(sim, Noise(sigma=0.001, seed=42)))
+    assert [(e.ball, e.pocket) for e in run.of(BallPocketed)] == [(run.id_of(6), "top_right")]
+
+
+def test_a_ball_resting_in_the_jaws_and_covered_by_a_hand_is_not_pocketed(game, table):
+    pocket = table.pocket("top_right")
+    # On the lip: 3 mm outside the capture circle, where a slowly rolling ball that vanished
+    # would be called pocketed; at rest, it must be held instead.
+    d = (pocket.radius + 0.003) / math.sqrt(2.0)
+    spot = (pocket.x - d, pocket.y - d)
+    hand = disc(spot[0], spot[1], 0.06, 0.5, 3.0)
+    run = drive(
+        game,
+        frames(still({0: (-0.5, 0.0), 6: spot}), Noise(sigma=0.001, occluders=[hand]), t_post=3.5),
+    )
+    assert not run.of(BallPocketed)
+    assert run.switches == 0 and len(run.ids[6]) == 1
