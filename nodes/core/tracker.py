@@ -18,6 +18,7 @@ from nodes.core import assignment
 from nodes.core.hygiene import Measurement
 from nodes.core.identity import UNIQUE_KINDS, reconcile
 from nodes.core.kalman import Kalman
+from nodes.core.pocket import pocket_entry
 from nodes.core.track import Status, Track
 from protocol.messages import PocketGeometry, TableGeometry
 
@@ -335,7 +336,11 @@ class Tracker:
         c = self.config
         missing = tr.missing(t)
         if tr.moving:
-            pocket = self._pocket_entry(tr, missing)
+            pocket = None
+            if missing >= self.config.pocket_confirm_s:
+                horizon = min(missing, self.config.coast_s)
+                min_speed = self.config.pocket_min_speed
+                pocket = pocket_entry(self.table, tr.p_seen, tr.v_seen, horizon, min_speed)
             if pocket is not None:
                 self._pocketed(tr, pocket, report)
             elif missing > c.coast_s:
@@ -354,58 +359,3 @@ class Tracker:
         tr.kf.x, tr.kf.y = where.x, where.y
         tr.kf.stop(0.0)
         report.pocketed.append(tr)
-
-    def _pocket_entry(self, tr: Track, missing: float) -> tuple[PocketGeometry, float] | None:
-        """The pocket a vanished moving ball ran into, and seconds after its last sighting: its
-        last path enters a capture circle (or passes within a ball radius of it, inbound) within
-        the time it has been gone, or, rolling too slowly for a path, it was last seen on the
-        lip of the circle (a ball dying into the jaws)."""
-        c = self.config
-        if missing < c.pocket_confirm_s:
-            return None
-        px, py = tr.p_seen
-        vx, vy = tr.v_seen
-        speed2 = vx * vx + vy * vy
-        if speed2 < c.pocket_min_speed**2:
-            lip = self.table.ball_radius / 2
-            return next(
-                (
-                    (p, 0.0)
-                    for p in self.table.pockets
-                    if math.hypot(px - p.x, py - p.y) <= p.radius + lip
-                ),
-                None,
-            )
-        horizon = min(missing, c.coast_s)
-        best: tuple[PocketGeometry, float] | None = None
-        for pocket in self.table.pockets:
-            s = _entry_time(px - pocket.x, py - pocket.y, vx, vy, pocket.radius, horizon)
-            if s is None:
-                s = _entry_time(
-                    px - pocket.x,
-                    py - pocket.y,
-                    vx,
-                    vy,
-                    pocket.radius + self.table.ball_radius,
-                    horizon,
-                )
-            if s is not None and (best is None or s < best[1]):
-                best = (pocket, s)
-        return best
-
-
-def _entry_time(
-    px: float, py: float, vx: float, vy: float, radius: float, horizon: float
-) -> float | None:
-    """When a point at p moving at v enters the circle of ``radius`` about the origin, within
-    ``horizon`` seconds (0 if already inside), or None if it does not (or moves away)."""
-    c = px * px + py * py - radius * radius
-    b = px * vx + py * vy
-    if c <= 0.0:
-        return 0.0 if b < 0.0 or c < -0.25 * radius * radius else None
-    a = vx * vx + vy * vy
-    disc = b * b - a * c
-    if b >= 0.0 or disc < 0.0:
-        return None
-    s = (-b - math.sqrt(disc)) / a
-    return s if s <= horizon else None
