@@ -142,23 +142,36 @@ class Publisher:
         return any(topics.matches(prefix, topic) for prefix in self.interest)
 
     async def run(self) -> None:
-        """Read subscription messages forever: track interest and answer welcomes."""
+        """Read subscription messages forever: track interest and answer welcomes.
+
+        Sends on the shadow socket make libzmq process the socket's commands, which can
+        swallow the edge-triggered wake-up of the asyncio socket; so it also polls every
+        50 ms and drains what is there, rather than trusting the wake-up alone.
+        """
         while True:
-            frame = await self.socket.recv()
-            if not frame:
-                continue
-            subscribed, prefix = frame[0] == 1, frame[1:].decode(errors="replace")
-            if prefix.startswith(topics.WELCOME_PREFIX):
-                if subscribed:
-                    self._welcome(prefix)
-                continue
+            await self.socket.poll(50)
+            while True:
+                try:
+                    frame = self._send.recv(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                self._on_subscription(frame)
+
+    def _on_subscription(self, frame: bytes) -> None:
+        if not frame:
+            return
+        subscribed, prefix = frame[0] == 1, frame[1:].decode(errors="replace")
+        if prefix.startswith(topics.WELCOME_PREFIX):
             if subscribed:
-                self.interest.add(prefix)
-            else:
-                self.interest.discard(prefix)
-            log.debug("interest %s %r", "+" if subscribed else "-", prefix)
-            for callback in self.on_interest:
-                callback(prefix, subscribed)
+                self._welcome(prefix)
+            return
+        if subscribed:
+            self.interest.add(prefix)
+        else:
+            self.interest.discard(prefix)
+        log.debug("interest %s %r", "+" if subscribed else "-", prefix)
+        for callback in self.on_interest:
+            callback(prefix, subscribed)
 
     def _welcome(self, topic: str) -> None:
         try:

@@ -158,7 +158,9 @@ class Subscriber:
         discovery = asyncio.ensure_future(self._discover_forever(discovery_interval))
         try:
             while True:
-                await self.socket.poll()  # POLLIN, no timeout
+                # A timeout, not just the wake-up: setsockopt and shadow-socket calls make
+                # libzmq process commands, which can swallow the edge-triggered wake-up.
+                await self.socket.poll(50)
                 self._drain()
         finally:
             discovery.cancel()
