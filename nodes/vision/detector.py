@@ -26,11 +26,13 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 
-RAYS = 48
+RAYS = 36
 STEP = 0.5  # px between samples along a ray
 OUTER, INNER = 1.75, 0.45  # ray extent in expected radii
 ANGLES = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
 COS, SIN = np.cos(ANGLES), np.sin(ANGLES)
+LOG_TABLE = np.log(np.arange(256, dtype=np.float32) + 6.0).astype(np.float32)
+FELT_SCORE = 0.3  # felt score below which a ray's outer end counts as felt
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +48,43 @@ class Circle:
 
 
 def seeds(mask: U8, light: U8 | None, radius: float) -> F64:
-    """Candidate centres (working-resolution px) in a ball mask; ``radius`` in the same px."""
-    dist = np.asarray(cv2.distanceTransform(mask, cv2.DIST_L2, 5), dtype=np.float32)
+    """Candidate centres (working-resolution px) in a ball mask; ``radius`` in the same px.
+
+    A blob the size of one ball (sharp or smeared by motion) is one seed at its centroid;
+    larger blobs get the peaks of their distance transform and, when too wide for that to
+    separate the balls (a rack), the brightness maxima inside them.
+    """
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    area1 = np.pi * radius * radius
+    points: list[F64] = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area < 0.3 * area1:
+            continue
+        if area <= 1.7 * area1 and max(w, h) <= 3.2 * radius:
+            points.append(np.asarray(centroids[label], dtype=np.float64).reshape(1, 2))
+            continue
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        crop = np.where(labels[y0 : y + h + 1, x0 : x + w + 1] == label, 255, 0).astype(np.uint8)
+        sub_light = None if light is None else light[y0 : y + h + 1, x0 : x + w + 1]
+        found = _blob_seeds(crop, sub_light, radius)
+        if len(found):
+            points.append(found + np.array([x0, y0], dtype=np.float64))
+    if not points:
+        return np.zeros((0, 2))
+    return _merge(np.vstack(points), radius)
+
+
+def _blob_seeds(crop: U8, light: U8 | None, radius: float) -> F64:
+    dist = np.asarray(cv2.distanceTransform(crop, cv2.DIST_L2, 5), dtype=np.float32)
     size = max(3, int(radius * 1.2) * 2 + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     peaks = (dist >= cv2.dilate(dist, kernel)) & (dist >= 0.45 * radius) & (dist <= 1.4 * radius)
     ys, xs = np.nonzero(peaks)
     points = [np.column_stack([xs, ys]).astype(np.float64)]
     if light is not None and float(dist.max(initial=0.0)) > 1.4 * radius:
-        points.append(_bright_peaks(mask, dist, light, radius))
-    return _merge(np.vstack(points), radius)
+        points.append(_bright_peaks(crop, dist, light, radius))
+    return np.vstack(points)
 
 
 def _bright_peaks(mask: U8, dist: F32, light: U8, radius: float) -> F64:
@@ -71,18 +100,15 @@ def _bright_peaks(mask: U8, dist: F32, light: U8, radius: float) -> F64:
 
 def _merge(points: F64, radius: float) -> F64:
     """Collapse seeds closer than 0.8 radius (plateaus of the distance transform) to one."""
-    if len(points) == 0:
-        return points.reshape(0, 2)
     out: list[F64] = []
     used = np.zeros(len(points), dtype=bool)
     for i in range(len(points)):
         if used[i]:
             continue
-        near = np.hypot(*(points - points[i]).T) < 0.8 * radius
-        near &= ~used
+        near = (np.hypot(*(points - points[i]).T) < 0.8 * radius) & ~used
         used |= near
         out.append(points[near].mean(axis=0))
-    return np.array(out)
+    return np.array(out).reshape(-1, 2)
 
 
 def fit_circle(points: F64, weights: F64 | None = None) -> tuple[F64, float]:
@@ -97,60 +123,146 @@ def fit_circle(points: F64, weights: F64 | None = None) -> tuple[F64, float]:
     return np.array([cx, cy]), float(np.sqrt(max(r2, 0.0)))
 
 
-def rim_points(
-    image: U8, centre: F64, radius: float, felt_lin: F64
-) -> tuple[F64, NDArray[np.bool_]]:
-    """Rim point on each of the RAYS rays around ``centre`` (full-res px) and which are valid."""
-    reach = OUTER * radius + 2
-    x0, y0 = int(max(0, centre[0] - reach)), int(max(0, centre[1] - reach))
-    x1 = int(min(image.shape[1], centre[0] + reach + 2))
-    y1 = int(min(image.shape[0], centre[1] + reach + 2))
-    patch = edge.linear(np.ascontiguousarray(image[y0:y1, x0:x1]))
-    radii = np.arange(OUTER * radius, INNER * radius, -STEP)
-    xs = (centre[0] - x0 + np.outer(COS, radii)).astype(np.float32)
-    ys = (centre[1] - y0 + np.outer(SIN, radii)).astype(np.float32)
-    samples = edge.sample(patch, xs, ys)
-    dist = np.linalg.norm(samples - felt_lin[None, None, :].astype(np.float32), axis=2)
-    light = samples.sum(axis=2)
-    felt_level = float(np.linalg.norm(felt_lin))
-    pos, ok = _felt_rims(dist, felt_level)
-    valley, ok_valley = _valleys(light, radii, radius)
+def refine_all(image: U8, seeds_px: F64, radii: F64, felt_bgr: F64) -> list[Circle | None]:
+    """Fit every seed (full-res px) with its expected radius; ``felt_bgr`` (B, 3) is the
+    felt's sRGB colour near each seed. Two rounds: rays from the seed, then from the fit."""
+    centres = np.asarray(seeds_px, dtype=np.float64).reshape(-1, 2).copy()
+    radii = np.asarray(radii, dtype=np.float64).ravel()
+    if len(centres) == 0:
+        return []
+    log_felt = np.log(np.asarray(felt_bgr, dtype=np.float32).reshape(-1, 3) + 6.0)
+    scan = radii.copy()
+    fit = CircleFit.empty(len(centres))
+    for _ in range(2):
+        points, ok = rim_points(image, centres, scan, log_felt)
+        fit = fit_circles(points, ok, centres)
+        good = fit.valid(radii)
+        centres[good] = fit.centre[good]
+        scan[good] = fit.radius[good]
+    good = fit.valid(radii)
+    return [fit.circle(i, radii[i]) if good[i] else None for i in range(len(centres))]
+
+
+@dataclass(frozen=True, slots=True)
+class CircleFit:
+    """Robust circle fits of a batch: centres (B, 2), radii, share of rays kept, rms (px)."""
+
+    centre: F64
+    radius: F64
+    support: F64
+    rms: F64
+
+    @staticmethod
+    def empty(count: int) -> CircleFit:
+        """No fits."""
+        zeros = np.zeros(count)
+        return CircleFit(np.zeros((count, 2)), zeros, zeros, zeros + np.inf)
+
+    def valid(self, expected: F64) -> NDArray[np.bool_]:
+        """Fits that look like a ball of about the expected radius."""
+        r = self.radius
+        return (
+            (self.support >= 0.3) & (r >= 0.7 * expected) & (r <= 1.35 * expected)
+            & (self.rms <= 0.25 * expected)
+        )  # fmt: skip
+
+    def circle(self, i: int, expected: float) -> Circle:
+        """Fit ``i`` as a Circle with its confidence."""
+        rms = float(self.rms[i])
+        confidence = float(
+            np.clip(self.support[i] * 1.3, 0, 1) * np.exp(-rms / max(1.0, 0.1 * expected))
+        )
+        return Circle(
+            float(self.centre[i, 0]), float(self.centre[i, 1]), float(self.radius[i]),
+            float(self.support[i]), rms, confidence,
+        )  # fmt: skip
+
+
+def fit_circles(points: F64, ok: NDArray[np.bool_], origin: F64) -> CircleFit:
+    """Batched algebraic (Kasa) circle fits with outlier rejection: points (B, R, 2)."""
+    rel = points - origin[:, None, :]
+    x, y = rel[..., 0], rel[..., 1]
+    design = np.stack([x, y, np.ones_like(x)], axis=2)  # (B, R, 3)
+    target = x * x + y * y
+    keep = ok.copy()
+    centre = np.zeros((len(points), 2))
+    radius = rms = np.zeros(len(points))
+    for _ in range(3):
+        w = keep.astype(np.float64)
+        normal = np.einsum("bri,brj,br->bij", design, design, w) + np.eye(3) * 1e-9
+        rhs = np.einsum("bri,br,br->bi", design, target, w)
+        sol = np.linalg.solve(normal, rhs[..., None])[..., 0]
+        centre = sol[:, :2] / 2
+        radius = np.sqrt(np.maximum(sol[:, 2] + (centre**2).sum(axis=1), 0.0))
+        resid = np.hypot(x - centre[:, :1], y - centre[:, 1:]) - radius[:, None]
+        count = np.maximum(keep.sum(axis=1), 1)
+        rms = np.sqrt((resid**2 * keep).sum(axis=1) / count)
+        keep = ok & (np.abs(resid) <= np.maximum(3.0 * rms, 0.6)[:, None])
+    support = keep.sum(axis=1) / points.shape[1]
+    return CircleFit(centre + origin, radius, support, rms)
+
+
+def rim_points(image: U8, centres: F64, radii: F64, log_felt: F32) -> tuple[F64, NDArray[np.bool_]]:
+    """Rim points (B, RAYS, 2) on rays around each centre, and which are valid (B, RAYS)."""
+    count = len(centres)
+    samples = max(24, int(np.ceil((OUTER - INNER) * float(radii.max()) / STEP)))
+    frac = np.linspace(OUTER, INNER, samples)
+    along = radii[:, None] * frac[None, :]  # (B, S), outside in
+    xs = centres[:, 0, None, None] + COS[None, :, None] * along[:, None, :]
+    ys = centres[:, 1, None, None] + SIN[None, :, None] * along[:, None, :]
+    pixels = edge.sample_u8(
+        image, xs.reshape(count * RAYS, samples), ys.reshape(count * RAYS, samples)
+    )
+    felt = np.repeat(log_felt, RAYS, axis=0)
+    lb = LOG_TABLE[pixels[..., 0]] - felt[:, 0, None]
+    lg = LOG_TABLE[pixels[..., 1]] - felt[:, 1, None]
+    lr = LOG_TABLE[pixels[..., 2]] - felt[:, 2, None]
+    score = np.maximum(np.maximum(lb, lg), lr) - np.minimum(np.minimum(lb, lg), lr)
+    bright = (lb + lg + lr) * np.float32(1 / 3)
+    score += np.maximum(bright - np.float32(0.45), 0) + np.maximum(-bright - np.float32(1.1), 0)
+    pos, ok = _felt_rims(score)
+    light = pixels[..., 0].astype(np.float32) + pixels[..., 1] + pixels[..., 2]
+    valley, ok_valley = _valleys(light, frac)
     use_valley = ~ok & ok_valley
     pos = np.where(use_valley, valley, pos)
-    ok = ok | use_valley
-    r_at = OUTER * radius - pos * STEP
-    points = np.column_stack([centre[0] + COS * r_at, centre[1] + SIN * r_at])
-    return points, ok
+    ok |= use_valley
+    step = (frac[0] - frac[-1]) / (samples - 1)
+    r_at = (OUTER - pos * step).reshape(count, RAYS) * radii[:, None]
+    points = np.stack(
+        [centres[:, 0, None] + COS[None, :] * r_at, centres[:, 1, None] + SIN[None, :] * r_at],
+        axis=2,
+    )
+    return points, ok.reshape(count, RAYS)
 
 
-def _felt_rims(dist: F32, felt_level: float) -> tuple[F64, NDArray[np.bool_]]:
-    """Steepest first rise of the distance from the felt, for rays that start on felt."""
-    count, size = dist.shape
-    smooth = dist.copy()
-    smooth[:, 1:-1] = 0.25 * dist[:, :-2] + 0.5 * dist[:, 1:-1] + 0.25 * dist[:, 2:]
+def _felt_rims(score: F32) -> tuple[F64, NDArray[np.bool_]]:
+    """Steepest first rise of the felt score, for rays that start on felt."""
+    count, size = score.shape
+    smooth = score.copy()
+    smooth[:, 1:-1] = 0.25 * score[:, :-2] + 0.5 * score[:, 1:-1] + 0.25 * score[:, 2:]
     grad = np.zeros_like(smooth)
     grad[:, 1:-1] = smooth[:, 2:] - smooth[:, :-2]
     lead = max(3, size // 6)
-    floor = np.median(dist[:, :lead], axis=1)
-    on_felt = floor < 0.35 * felt_level + 6.0
+    on_felt = np.median(score[:, :lead], axis=1) < FELT_SCORE
     top = grad.max(axis=1)
-    strong = grad >= np.maximum(0.4 * top, 2.0)[:, None]
+    strong = grad >= np.maximum(0.4 * top, 0.05)[:, None]
     local = np.zeros_like(strong)
     local[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] >= grad[:, 2:])
-    first = np.argmax(strong & local, axis=1)
-    found = (strong & local).any(axis=1) & (first >= 2) & (first <= size - 3)
+    hits = strong & local
+    first = np.argmax(hits, axis=1)
+    found = hits.any(axis=1) & (first >= 2) & (first <= size - 3)
     k = np.clip(first, 1, size - 2)
     rows = np.arange(count)
     g0, g1, g2 = grad[rows, k - 1], grad[rows, k], grad[rows, k + 1]
     denom = g0 - 2 * g1 + g2
-    shift = np.where(np.abs(denom) > 1e-6, 0.5 * (g0 - g2) / np.where(denom == 0, 1, denom), 0.0)
+    safe = np.where(np.abs(denom) > 1e-9, denom, 1.0)
+    shift = np.where(np.abs(denom) > 1e-9, 0.5 * (g0 - g2) / safe, 0.0)
     return k + np.clip(shift, -0.5, 0.5), on_felt & found
 
 
-def _valleys(light: F32, radii: F64, radius: float) -> tuple[F64, NDArray[np.bool_]]:
+def _valleys(light: F32, frac: F64) -> tuple[F64, NDArray[np.bool_]]:
     """The darkest point between 0.8 and 1.2 radii, where two touching balls meet."""
-    band = (radii <= 1.2 * radius) & (radii >= 0.8 * radius)
-    idx = np.flatnonzero(band)
+    idx = np.flatnonzero((frac <= 1.2) & (frac >= 0.8))
     if len(idx) < 3:
         return np.zeros(len(light)), np.zeros(len(light), dtype=bool)
     sub = light[:, idx]
@@ -159,40 +271,11 @@ def _valleys(light: F32, radii: F64, radius: float) -> tuple[F64, NDArray[np.boo
     rows = np.arange(len(light))
     v0, v1, v2 = sub[rows, inner - 1], sub[rows, inner], sub[rows, inner + 1]
     denom = v0 - 2 * v1 + v2
-    shift = np.where(denom > 1e-6, 0.5 * (v0 - v2) / np.where(denom == 0, 1, denom), 0.0)
+    safe = np.where(denom > 1e-6, denom, 1.0)
+    shift = np.where(denom > 1e-6, 0.5 * (v0 - v2) / safe, 0.0)
     around = np.maximum(light[:, idx[0]], light[:, idx[-1]])
     deep = (v1 < 0.8 * around) & (k > 0) & (k < len(idx) - 1)
     return idx[0] + inner + np.clip(shift, -0.5, 0.5), deep
-
-
-def refine(image: U8, seed: F64, radius: float, felt_lin: F64) -> Circle | None:
-    """The ball around ``seed`` (full-res px), or None if no ball-sized circle fits there."""
-    centre, r = seed.astype(np.float64), radius
-    circle: Circle | None = None
-    for _ in range(2):
-        points, ok = rim_points(image, centre, r, felt_lin)
-        circle = _robust_circle(points, ok, radius)
-        if circle is None:
-            return None
-        centre, r = np.array([circle.x, circle.y]), circle.r
-    return circle
-
-
-def _robust_circle(points: F64, ok: NDArray[np.bool_], radius: float) -> Circle | None:
-    keep = ok.copy()
-    centre, r, rms = np.zeros(2), 0.0, 0.0
-    for _ in range(3):
-        if keep.sum() < RAYS * 0.25:
-            return None
-        centre, r = fit_circle(points[keep])
-        resid = np.hypot(*(points - centre).T) - r
-        rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
-        keep = ok & (np.abs(resid) <= max(3.0 * rms, 0.6))
-    support = float(keep.sum()) / RAYS
-    if support < 0.3 or not 0.7 * radius <= r <= 1.35 * radius or rms > 0.25 * radius:
-        return None
-    confidence = float(np.clip(support * 1.3, 0, 1) * np.exp(-rms / max(1.0, 0.1 * radius)))
-    return Circle(float(centre[0]), float(centre[1]), r, support, rms, confidence)
 
 
 def dedupe(circles: list[Circle]) -> list[Circle]:

@@ -25,6 +25,8 @@ U8 = NDArray[np.uint8]
 LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0).reshape(1, 256).astype(np.float32)
 """cv2.LUT table: byte -> log(byte + 6) (the offset keeps dark noise from exploding)."""
 
+FIXED = 64.0  # fixed-point scale of log values
+LOG_LUT16 = np.round(LOG_LUT * FIXED).astype(np.int16)
 BRIGHT = 0.45  # log ratio a pixel may be brighter than the felt before it counts
 DARK = 1.1  # ... or darker (a contact shadow reaches about -0.9)
 
@@ -37,6 +39,7 @@ class FeltModel:
         self.roi = roi
         self.sample = roi[::4, ::4] > 0
         self.offset = np.zeros(3, np.float32)
+        self._fixed: NDArray[np.int16] | None = None
 
     @staticmethod
     def from_image(small: U8, roi: U8, mask: U8 | None = None) -> FeltModel:
@@ -50,21 +53,33 @@ class FeltModel:
         fresh = _smooth(log_img, felt)
         blend = cv2.addWeighted(self.log_felt, 1.0 - weight, fresh, weight, 0.0)
         self.log_felt = np.asarray(blend, dtype=np.float32)
+        self._fixed = None
 
-    def score(self, small: U8) -> tuple[F32, F32]:
-        """(score, brightness) per pixel of a working-resolution BGR frame."""
-        logs = np.asarray(cv2.LUT(small, LOG_LUT), dtype=np.float32)
-        diff = np.asarray(cv2.subtract(logs, self.log_felt), dtype=np.float32)
-        self.offset = np.median(diff[::4, ::4][self.sample], axis=0).astype(np.float32)
-        diff -= self.offset
+    def mask(self, small: U8, threshold: float) -> U8:
+        """255 where a working-resolution BGR frame is unlike the felt (score > threshold).
+
+        Fixed point: log values times 64 in int16, so every step is one OpenCV call.
+        """
+        logs = np.asarray(cv2.LUT(small, LOG_LUT16), dtype=np.int16)
+        diff = np.asarray(cv2.subtract(logs, self.log_felt16), dtype=np.int16)
+        self.offset = (np.median(diff[::4, ::4][self.sample], axis=0) / FIXED).astype(np.float32)
+        shift = tuple(float(v) for v in np.round(self.offset * FIXED)) + (0.0,)
+        diff = np.asarray(cv2.subtract(diff, shift), dtype=np.int16)
         b, g, r = cv2.split(diff)
-        high = cv2.max(cv2.max(b, g), r)
-        low = cv2.min(cv2.min(b, g), r)
-        spread = cv2.subtract(high, low)
-        bright = (b + g + r) * np.float32(1 / 3)
-        over = np.maximum(bright - np.float32(BRIGHT), np.float32(0.0))
-        under = np.maximum(-bright - np.float32(DARK), np.float32(0.0))
-        return np.asarray(spread + over + under, dtype=np.float32), np.asarray(bright)
+        spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
+        total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
+        limit = round(threshold * FIXED)
+        colour = cv2.compare(spread, limit, cv2.CMP_GT)
+        bright = cv2.compare(total, round(3 * (BRIGHT + threshold) * FIXED), cv2.CMP_GT)
+        dark = cv2.compare(total, round(-3 * (DARK + threshold) * FIXED), cv2.CMP_LT)
+        return np.asarray(cv2.bitwise_or(cv2.bitwise_or(colour, bright), dark), dtype=np.uint8)
+
+    @property
+    def log_felt16(self) -> NDArray[np.int16]:
+        """The felt's log image in fixed point (cached until the model changes)."""
+        if self._fixed is None:
+            self._fixed = np.round(self.log_felt * FIXED).astype(np.int16)
+        return self._fixed
 
 
 def _smooth(log_img: F32, mask: U8) -> F32:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import edge
 from protocol.messages.vision import BallKind
 
 F64 = NDArray[np.float64]
@@ -46,38 +47,40 @@ class Look:
     dark: float
 
 
-def disc_pixels(image: U8, x: float, y: float, r: float) -> U8:
-    """BGR pixels within 0.92 r of (x, y) (N, 3)."""
-    reach = int(np.ceil(r)) + 1
-    xi, yi = round(x), round(y)
-    y0, y1 = max(0, yi - reach), min(image.shape[0], yi + reach + 1)
-    x0, x1 = max(0, xi - reach), min(image.shape[1], xi + reach + 1)
-    patch = image[y0:y1, x0:x1]
-    gy, gx = np.mgrid[y0:y1, x0:x1]
-    inside = (gx - x) ** 2 + (gy - y) ** 2 <= (0.92 * r) ** 2
-    return np.asarray(patch[inside], dtype=np.uint8)
+RINGS = np.sqrt((np.arange(7) + 0.5) / 7) * 0.92
+SPOKES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+PATTERN = np.stack(
+    [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
+)  # (P, 2) points spread evenly over the unit disc (inside 0.92)
 
 
-def classify(pixels: U8, felt_value: float) -> Look:
-    """Kind and colour of a ball from its disc pixels; ``felt_value`` is the local felt's HSV
-    value (0-255) so whites and darks are judged against the lighting there."""
-    if len(pixels) < 8:
-        return Look("unknown", None, None, 0.0, 0.0, 0.0)
-    hsv = (
-        cv2.cvtColor(pixels.reshape(-1, 1, 3), cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.float64)
-    )
-    hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    cut = np.quantile(val, 0.96)
-    use = val <= cut
-    hue, sat, val = hue[use], sat[use], val[use]
-    ref = max(felt_value, 20.0)
-    white = (sat < 70) & (val > 1.35 * ref)
-    dark = (val < 0.45 * ref) & (sat < 150) | (val < 0.25 * ref)
-    coloured = ~white & ~dark & (sat >= 70)
-    n = float(len(val))
-    w, d, c = white.sum() / n, dark.sum() / n, coloured.sum() / n
-    colour, colour_conf = _colour(hue[coloured], val[coloured] / ref) if c > 0.04 else (None, 0.0)
-    return _decide(w, d, c, colour, colour_conf)
+def disc_samples(image: U8, centres: F64, radii: F64) -> U8:
+    """BGR samples (B, P, 3) spread evenly over each ball's disc (inside 0.92 radii)."""
+    xs = centres[:, 0, None] + radii[:, None] * PATTERN[None, :, 0]
+    ys = centres[:, 1, None] + radii[:, None] * PATTERN[None, :, 1]
+    return edge.sample_u8(image, xs, ys)
+
+
+def classify_all(samples: U8, felt_values: F64) -> list[Look]:
+    """Kind and colour of each ball from its disc samples (B, P, 3); ``felt_values`` is the
+    local felt's HSV value (0-255) so whites and darks are judged against the lighting there."""
+    if len(samples) == 0:
+        return []
+    hsv = np.asarray(cv2.cvtColor(samples, cv2.COLOR_BGR2HSV), dtype=np.float64)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    use = val <= np.quantile(val, 0.96, axis=1)[:, None]  # drop the lamp's highlight
+    ref = np.maximum(np.asarray(felt_values, dtype=np.float64), 20.0)[:, None]
+    white = use & (sat < 70) & (val > 1.35 * ref)
+    dark = use & (((val < 0.45 * ref) & (sat < 150)) | (val < 0.25 * ref))
+    coloured = use & ~white & ~dark & (sat >= 70)
+    n = np.maximum(use.sum(axis=1), 1)
+    w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
+    out = []
+    for i in range(len(samples)):
+        sel = coloured[i]
+        colour, conf = _colour(hue[i, sel], val[i, sel] / ref[i, 0]) if c[i] > 0.04 else (None, 0.0)
+        out.append(_decide(float(w[i]), float(d[i]), float(c[i]), colour, conf))
+    return out
 
 
 def _colour(hue: F64, rel_value: F64) -> tuple[str | None, float]:

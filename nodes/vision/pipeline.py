@@ -126,8 +126,7 @@ class Pipeline:
         if self.felt is None:
             self.felt = FeltModel.from_image(small, geo.roi)
         felt = self.felt
-        score, _ = felt.score(small)
-        mask = np.where(score > self.config.score_threshold, 255, 0).astype(np.uint8)
+        mask = felt.mask(small, self.config.score_threshold)
         mask = np.asarray(cv2.bitwise_and(mask, geo.roi), np.uint8)
         mask = np.asarray(
             cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
@@ -152,13 +151,9 @@ class Pipeline:
         if len(seeds_px) == 0:
             return []
         expected = cal.ball_radius_px(cal.to_table(seeds_px))
-        out = []
-        for seed, radius in zip(seeds_px, expected, strict=True):
-            felt_lin = felt_linear(felt, seed)
-            circle = detector.refine(image, seed, float(radius), felt_lin)
-            if circle is not None:
-                out.append(circle)
-        return detector.dedupe(out)
+        felt_bgr = np.array([felt_srgb(felt, p) for p in seeds_px])
+        fits = detector.refine_all(image, seeds_px, expected, felt_bgr)
+        return detector.dedupe([c for c in fits if c is not None])
 
     def _balls(
         self, image: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
@@ -167,14 +162,15 @@ class Pipeline:
             return []
         cal = geo.calibration
         centres = np.array([[c.x, c.y] for c in circles])
+        radii = np.array([c.r for c in circles])
         table = cal.to_table(silhouette_to_centre(centres, cal))
+        values = np.array([felt_value(felt, p) for p in centres])
+        looks = palette.classify_all(palette.disc_samples(image, centres, radii), values)
+        half = (cal.spec.length / 2, cal.spec.width / 2)
         out = []
-        for c, (x, y) in zip(circles, table, strict=True):
-            spec = cal.spec
-            if abs(x) > spec.length / 2 or abs(y) > spec.width / 2:
+        for c, (x, y), look in zip(circles, table, looks, strict=True):
+            if abs(x) > half[0] or abs(y) > half[1]:
                 continue
-            value = felt_value(felt, np.array([c.x, c.y]))
-            look = palette.classify(palette.disc_pixels(image, c.x, c.y, c.r), value)
             out.append(
                 DetectedBall(
                     x_px=c.x, y_px=c.y, r_px=c.r, x=float(x), y=float(y), kind=look.kind,
@@ -243,12 +239,9 @@ def check_frame(frame: object) -> tuple[U8 | None, str]:
     return np.ascontiguousarray(frame), "ok"
 
 
-def felt_linear(felt: FeltModel, point: F64) -> F64:
-    """The felt's colour (linear light, 0-255 BGR) near a full-res point."""
-    log_bgr = _felt_log(felt, point)
-    srgb = np.clip(np.exp(log_bgr) - 6.0, 0.0, 255.0) / 255.0
-    lin = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
-    return np.asarray(lin * 255.0, dtype=np.float64)
+def felt_srgb(felt: FeltModel, point: F64) -> F64:
+    """The felt's sRGB colour (0-255 BGR) near a full-res point, lighting offset included."""
+    return np.asarray(np.clip(np.exp(_felt_log(felt, point)) - 6.0, 0.0, 255.0), np.float64)
 
 
 def felt_value(felt: FeltModel, point: F64) -> float:
