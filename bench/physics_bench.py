@@ -2,8 +2,8 @@
 """Benchmark the pool physics engine (nodes.physics) on a fixed set of seeded shots.
 
 Prints, per case, the median and p90 wall time of one call, the events and collisions of the
-shot, and the median as a multiple of two same-run baselines, so figures from a noisy or
-slower machine can still be compared as ratios:
+shot, and the median as a multiple of two baselines timed interleaved with it (one baseline
+call before each timed call), so figures from a noisy or slower machine compare as ratios:
   empty  - simulate() of one ball at rest (the fixed cost of a call),
   numpy  - a fixed numpy workload (eigenvalues of 64 random 4x4 matrices).
 
@@ -77,16 +77,8 @@ class Row:
     events: int
     collisions: int
     times: list[float]
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1e3)
-    return out
+    empty: list[float]
+    numpy: list[float]
 
 
 def numpy_workload() -> None:
@@ -94,20 +86,42 @@ def numpy_workload() -> None:
     np.linalg.eigvals(rng.normal(size=(64, 4, 4)))
 
 
+def empty_simulate() -> None:
+    simulate([Ball(0, 0.0, 0.0)], TABLE, PHYS)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], list[float], list[float]]:
+    """Times of fn, and of the two baselines, each run just before every call of fn (ms)."""
+    fn()  # warm up
+    out: tuple[list[float], list[float], list[float]] = ([], [], [])
+    for _ in range(repeat):
+        for series, call in zip(out[::-1], (numpy_workload, empty_simulate, fn), strict=True):
+            start = time.perf_counter()
+            call()
+            series.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
 def shot_row(name: str, repeat: int) -> Row:
     balls = SHOTS[name]()
     sim = simulate(balls, TABLE, PHYS)
     hits = sum(e.type in ("ball_ball", "cushion") for e in sim.events)
-    times = timed(lambda: simulate(balls, TABLE, PHYS), repeat)
-    return Row(name, len(balls), len(sim.events), hits, times)
+    return Row(
+        name,
+        len(balls),
+        len(sim.events),
+        hits,
+        *timed(lambda: simulate(balls, TABLE, PHYS), repeat),
+    )
 
 
 def render_rows(sim: Simulation, repeat: int) -> list[Row]:
     """What the synthetic camera and the core pay per frame / per prediction after simulating."""
     n = len(sim.balls)
-    frame = timed(lambda: sim.state_at(0.37), repeat)
-    paths = timed(lambda: sim.paths(max_step=0.02), repeat)
-    return [Row("state_at(t)", n, 0, 0, frame), Row("paths(0.02)", n, 0, 0, paths)]
+    return [
+        Row("state_at(t)", n, 0, 0, *timed(lambda: sim.state_at(0.37), repeat)),
+        Row("paths(0.02)", n, 0, 0, *timed(lambda: sim.paths(max_step=0.02), repeat)),
+    ]
 
 
 def p90(xs: list[float]) -> float:
@@ -132,24 +146,23 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown case(s) {unknown}; choose from {list(SHOTS)}")
 
-    empty = statistics.median(
-        timed(lambda: simulate([Ball(0, 0.0, 0.0)], TABLE, PHYS), args.repeat)
-    )
-    work = statistics.median(timed(numpy_workload, args.repeat))
     rows = [shot_row(name, args.repeat) for name in names]
     rows += render_rows(simulate(SHOTS["busy"](), TABLE, PHYS), args.repeat)
 
-    print(f"baselines: empty simulate {empty:.3f} ms, numpy workload {work:.3f} ms")
+    med = statistics.median
     print(
         f"{'case':<12} {'balls':>5} {'events':>6} {'hits':>4} {'median ms':>10} {'p90 ms':>8}"
         f" {'x empty':>8} {'x numpy':>8}"
     )
     for r in rows:
-        med = statistics.median(r.times)
+        m = med(r.times)
         print(
-            f"{r.name:<12} {r.balls:>5} {r.events:>6} {r.collisions:>4} {med:>10.3f}"
-            f" {p90(r.times):>8.3f} {med / empty:>8.1f} {med / work:>8.1f}"
+            f"{r.name:<12} {r.balls:>5} {r.events:>6} {r.collisions:>4} {m:>10.3f}"
+            f" {p90(r.times):>8.3f} {m / med(r.empty):>8.1f} {m / med(r.numpy):>8.1f}"
         )
+    empty = med([x for r in rows for x in r.empty])
+    work = med([x for r in rows for x in r.numpy])
+    print(f"baselines (median over the run): empty simulate {empty:.3f} ms, numpy {work:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def find(scene: Scene, balls: list[int], t: float, geo: Geometry, radius: float)
     plans = []
     for i in balls:
         plan = _Plan(i, _reachable(scene, i, 2.0 * radius))
-        offsets += [_offset(scene, i, j, t, 2.0 * radius) for j in plan.others]
+        me = mo.position(scene.rows[i], t)
+        offsets += [_offset(scene, i, me, j, t, 2.0 * radius) for j in plan.others]
         if scene.moving[i]:
             _plan_fixed(scene, plan, t, geo, radius, offsets)
         plans.append(plan)
@@ -114,10 +115,12 @@ def _reachable(scene: Scene, i: int, reach: float) -> list[int]:
     return [int(j) for j in np.flatnonzero(near)]
 
 
-def _offset(scene: Scene, i: int, j: int, t: float, rho: float) -> Offset:
+def _offset(
+    scene: Scene, i: int, me: tuple[float, float, float, float], j: int, t: float, rho: float
+) -> Offset:
     ri, rj = scene.rows[i], scene.rows[j]
-    xi, yi, vxi, vyi, *_ = mo.evaluate(ri, t)
-    xj, yj, vxj, vyj, *_ = mo.evaluate(rj, t)
+    xi, yi, vxi, vyi = me
+    xj, yj, vxj, vyj = mo.position(rj, t)
     horizon = min(ri[mo.TEND], rj[mo.TEND], scene.t_max) - t
     ax, ay = 0.5 * (rj[mo.AX] - ri[mo.AX]), 0.5 * (rj[mo.AY] - ri[mo.AY])
     return xj - xi, yj - yi, vxj - vxi, vyj - vyi, ax, ay, rho, horizon, 0.0
@@ -137,7 +140,7 @@ def _plan_fixed(
     """The rail contact from the fast path; near a pocket, the earliest line contact and the
     jaw tips and capture circles within reach (queued in `offsets` for the root solver)."""
     row = scene.rows[plan.ball]
-    x, y, vx, vy, *_ = mo.evaluate(row, t)
+    x, y, vx, vy = mo.position(row, t)
     horizon = min(row[mo.TEND], scene.t_max) - t
     ax, ay = row[mo.AX], row[mo.AY]
     sliding = row[mo.PHASE] == mo.SLIDING

@@ -9,7 +9,6 @@ recomputed; everyone else's stay valid because their segments did not change.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -117,9 +116,11 @@ class Engine:
             self.pocket[i], self.pocket_k[i] = f.pocket, f.pocket_index
 
     def _emit(self, event: Event) -> None:
-        """Record an event; its `balls` are engine indices, turned into ball ids here."""
-        ids = tuple(self.ids[b] for b in event.balls)
-        self.events.append(replace(event, balls=ids))
+        self.events.append(event)
+
+    def _ids(self, *balls: int) -> tuple[int, ...]:
+        """Ball ids of engine indices."""
+        return tuple(self.ids[b] for b in balls)
 
     def _drop_balls_in_pockets(self) -> None:
         geo = self.table.geometry
@@ -137,7 +138,7 @@ class Engine:
         self.alive[i] = False
         self._schedule([i], t)
         name = self.table.pockets[k].name
-        self._emit(Event(t, "pocket", (i,), x, y, speed=math.hypot(vx, vy), pocket=name))
+        self._emit(Event(t, "pocket", self._ids(i), x, y, speed=math.hypot(vx, vy), pocket=name))
 
     def _collide(self, i: int, j: int, t: float) -> None:
         a, b = self._state(i, t), self._state(j, t)
@@ -153,7 +154,7 @@ class Engine:
         dvx, dvy = a[2] - b[2], a[3] - b[3]
         rel = math.hypot(dvx, dvy)
         cut = _angle((dvx * nx + dvy * ny) / rel) if rel > 0 else 0.0
-        self._emit(Event(t, "ball_ball", (i, j), a[0], a[1], angle=cut, speed=rel))
+        self._emit(Event(t, "ball_ball", self._ids(i, j), a[0], a[1], angle=cut, speed=rel))
 
     def _bounce(self, i: int, _j: int, t: float) -> None:
         x, y, vx, vy, wx, wy, wz = self._state(i, t)
@@ -169,7 +170,9 @@ class Engine:
         speed, speed_out = math.hypot(vx, vy), math.hypot(out[0], out[1])
         angle_in = _angle(-(vx * nx + vy * ny) / speed) if speed > 0 else 0.0
         angle_out = _angle((out[0] * nx + out[1] * ny) / speed_out) if speed_out > 0 else 0.0
-        self._emit(Event(t, "cushion", (i,), x, y, angle_in, angle_out, speed=speed, cushion=name))
+        self._emit(
+            Event(t, "cushion", self._ids(i), x, y, angle_in, angle_out, speed=speed, cushion=name)
+        )
 
     def _transition(self, i: int, _j: int, t: float) -> None:
         row = self.rows[i][-1]
@@ -185,7 +188,7 @@ class Engine:
         self._schedule([i], t)
         if new[mo.PHASE] != mo.SLIDING:
             kind = TRANSITION_EVENTS[int(new[mo.PHASE])]
-            self._emit(Event(t, kind, (i,), state[0], state[1]))
+            self._emit(Event(t, kind, self._ids(i), state[0], state[1]))
 
 
 POCKET, PAIR, CUSHION, PHASE = range(4)

@@ -130,6 +130,13 @@ def evaluate(row: Row, t: float) -> State:
     return x, y, vx, vy, wx, wy, spin_z(row, tau)
 
 
+def position(row: Row, t: float) -> tuple[float, float, float, float]:
+    """Position and velocity on segment `row` at time `t` (the cheap part of `evaluate`)."""
+    tau = t - row[T0]
+    vx, vy = row[VX] + row[AX] * tau, row[VY] + row[AY] * tau
+    return row[RX] + 0.5 * (row[VX] + vx) * tau, row[RY] + 0.5 * (row[VY] + vy) * tau, vx, vy
+
+
 def spin_z(row: Row, tau: float) -> float:
     """Spin about z, which decays linearly to zero and then stays there."""
     wz, alz = row[WZ], row[ALZ]

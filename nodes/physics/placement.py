@@ -6,8 +6,9 @@ Decisions (documented in docs/physics.md):
   surface): ValueError, that is not a ball on this table.
 - A ball overlapping a cushion or jaw is moved out perpendicular to it until it touches.
 - Overlapping balls are pushed apart symmetrically along their line of centres until they touch
-  (frozen), in repeated passes; whatever still overlaps after PASSES passes (a pile of balls
-  on one spot) is left as it is and treated as touching by the simulation.
+  (frozen), in repeated passes; overlaps under D_TOUCH (1 nm, round-off in a frozen rack) are
+  touching already. Whatever still overlaps after PASSES passes (a pile of balls on one spot)
+  is left as it is and treated as touching by the simulation.
 - Speeds above phys.max_speed and spins above phys.max_spin are scaled down to those caps.
 - A ball whose centre starts inside a pocket's capture circle drops at t = 0.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from nodes.physics.ball import Ball
 from nodes.physics.constant import Physics
+from nodes.physics.polynomial import D_TOUCH
 from nodes.physics.table import Table
 
 PASSES = 100  # overlap passes; what is left after them is treated as contact
@@ -95,13 +97,13 @@ def _separate(balls: list[Ball], radius: float) -> bool:
         return False
     xy = np.array([[balls[k].x, balls[k].y] for k in live])
     gap = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
-    overlapping = np.argwhere(np.triu(gap < 2.0 * radius, 1))
+    overlapping = np.argwhere(np.triu(gap < 2.0 * radius - D_TOUCH, 1))
     for a, b in overlapping.tolist():
         i, j = live[a], live[b]
         p, q = balls[i], balls[j]
         dx, dy = q.x - p.x, q.y - p.y
         dist = math.hypot(dx, dy)
-        if dist >= 2.0 * radius:
+        if dist >= 2.0 * radius - D_TOUCH:
             continue
         nx, ny = (dx / dist, dy / dist) if dist > 0.0 else (1.0, 0.0)
         push = (2.0 * radius - dist) / 2.0
