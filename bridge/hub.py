@@ -62,7 +62,7 @@ class Hub:
     ) -> None:
         self.subscriber = Subscriber(
             bus,
-            name=name,
+            name=f"{name}-hub",  # not the node's own name: the bridge relays its own alerts too
             on_message=self._receive,
             run_dir=run_dir,
             peers=peers,
@@ -309,4 +309,5 @@ class Hub:
             "history_bytes": self.history.bytes(),
             "history_reads": dict(self.history.reads),
             "bus": dict(self.subscriber.counts),
+            "interest": dict(self.subscriber.prefixes),
         }

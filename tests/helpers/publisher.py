@@ -78,8 +78,12 @@ def calibration(camera: str) -> Calibration:
 
 
 def _corners() -> list[tuple[float, float]]:
-    return [(-LENGTH / 2, -WIDTH / 2), (LENGTH / 2, -WIDTH / 2), (LENGTH / 2, WIDTH / 2),
-            (-LENGTH / 2, WIDTH / 2)]
+    return [
+        (-LENGTH / 2, -WIDTH / 2),
+        (LENGTH / 2, -WIDTH / 2),
+        (LENGTH / 2, WIDTH / 2),
+        (-LENGTH / 2, WIDTH / 2),
+    ]
 
 
 def render(rendition: str, state: list[BallState], frame: int) -> bytes:
@@ -120,7 +124,11 @@ class Publisher:
             last = header.seq
             if i % 200 == 199:
                 await asyncio.sleep(0)
-        return {"first": first, "last": last, "epoch": self.node.journal.epoch if self.node.journal else ""}
+        return {
+            "first": first,
+            "last": last,
+            "epoch": self.node.journal.epoch if self.node.journal else "",
+        }
 
     def event(self, pad: int) -> Any:
         reason = "x" * pad if pad else "request"
@@ -128,8 +136,12 @@ class Publisher:
         return self.node.publisher.publish(topics.CORE_EVENT, GameReset(t_ns=now, reason=reason))
 
     async def states(self) -> None:
-        await self._every(self.config.state_hz, lambda: self.node.publisher.publish(
-            topics.CORE_STATE, self.state(), t_origin_ns=time.time_ns()))
+        await self._every(
+            self.config.state_hz,
+            lambda: self.node.publisher.publish(
+                topics.CORE_STATE, self.state(), t_origin_ns=time.time_ns()
+            ),
+        )
 
     async def events(self) -> None:
         await self._every(self.config.event_hz, lambda: self.event(self.config.event_bytes))
@@ -144,8 +156,14 @@ class Publisher:
             if not self.node.publisher.wanted(topic):
                 continue
             now = time.time_ns()
-            info = FrameInfo(camera=self.config.camera, rendition=rendition, frame=self.frame,
-                             t_capture_ns=now, width=width, height=height)
+            info = FrameInfo(
+                camera=self.config.camera,
+                rendition=rendition,
+                frame=self.frame,
+                t_capture_ns=now,
+                width=width,
+                height=height,
+            )
             jpeg = render(rendition, state, self.frame)
             self.node.publisher.publish(topic, info, t_origin_ns=now, blobs=[jpeg])
 
