@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark the pool physics engine (nodes.physics) on a fixed set of seeded shots.
 
-Prints, per case, the median and p90 wall time of one call, the events and collisions of the
-shot, and the median as a multiple of two baselines timed interleaved with it (one baseline
-call before each timed call), so figures from a noisy or slower machine compare as ratios:
+Prints, per case, the median and p90 CPU time of one call (thread CPU time, so time spent
+waiting for a core on a busy machine is not counted; the wall-clock median is shown too), the
+events and collisions of the shot, and the CPU median as a multiple of two baselines timed
+interleaved with it (one baseline call before each timed call), so figures from a noisy or
+slower machine compare as ratios:
   empty  - simulate() of one ball at rest (the fixed cost of a call),
   numpy  - a fixed numpy workload (eigenvalues of 64 random 4x4 matrices).
 
@@ -71,14 +73,20 @@ SHOTS: dict[str, Callable[[], list[Ball]]] = {
 
 
 @dataclass(frozen=True)
+class Sample:
+    cpu: list[float]  # ms of thread CPU time per call
+    wall: list[float]  # ms of wall-clock time per call
+
+
+@dataclass(frozen=True)
 class Row:
     name: str
     balls: int
     events: int
     collisions: int
-    times: list[float]
-    empty: list[float]
-    numpy: list[float]
+    times: Sample
+    empty: Sample
+    numpy: Sample
 
 
 def numpy_workload() -> None:
@@ -90,15 +98,16 @@ def empty_simulate() -> None:
     simulate([Ball(0, 0.0, 0.0)], TABLE, PHYS)
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], list[float], list[float]]:
-    """Times of fn, and of the two baselines, each run just before every call of fn (ms)."""
+def timed(fn: Callable[[], object], repeat: int) -> tuple[Sample, Sample, Sample]:
+    """Times of fn, and of the two baselines, each run just before every call of fn."""
     fn()  # warm up
-    out: tuple[list[float], list[float], list[float]] = ([], [], [])
+    out = (Sample([], []), Sample([], []), Sample([], []))
     for _ in range(repeat):
         for series, call in zip(out[::-1], (numpy_workload, empty_simulate, fn), strict=True):
-            start = time.perf_counter()
+            cpu, wall = time.thread_time(), time.perf_counter()
             call()
-            series.append((time.perf_counter() - start) * 1e3)
+            series.cpu.append((time.thread_time() - cpu) * 1e3)
+            series.wall.append((time.perf_counter() - wall) * 1e3)
     return out
 
 
@@ -151,18 +160,21 @@ def main() -> None:
 
     med = statistics.median
     print(
-        f"{'case':<12} {'balls':>5} {'events':>6} {'hits':>4} {'median ms':>10} {'p90 ms':>8}"
-        f" {'x empty':>8} {'x numpy':>8}"
+        f"{'case':<12} {'balls':>5} {'events':>6} {'hits':>4} {'cpu ms':>8} {'cpu p90':>8}"
+        f" {'wall ms':>8} {'x empty':>8} {'x numpy':>8}"
     )
     for r in rows:
-        m = med(r.times)
+        m = med(r.times.cpu)
         print(
-            f"{r.name:<12} {r.balls:>5} {r.events:>6} {r.collisions:>4} {m:>10.3f}"
-            f" {p90(r.times):>8.3f} {m / med(r.empty):>8.1f} {m / med(r.numpy):>8.1f}"
+            f"{r.name:<12} {r.balls:>5} {r.events:>6} {r.collisions:>4} {m:>8.3f}"
+            f" {p90(r.times.cpu):>8.3f} {med(r.times.wall):>8.3f}"
+            f" {m / med(r.empty.cpu):>8.1f} {m / med(r.numpy.cpu):>8.1f}"
         )
-    empty = med([x for r in rows for x in r.empty])
-    work = med([x for r in rows for x in r.numpy])
-    print(f"baselines (median over the run): empty simulate {empty:.3f} ms, numpy {work:.3f} ms")
+    empty = med([x for r in rows for x in r.empty.cpu])
+    work = med([x for r in rows for x in r.numpy.cpu])
+    print(
+        f"baselines (CPU, median over the run): empty simulate {empty:.3f} ms, numpy {work:.3f} ms"
+    )
 
 
 if __name__ == "__main__":
