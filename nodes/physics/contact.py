@@ -16,8 +16,8 @@ from numpy.typing import NDArray
 
 from nodes.physics import cushion
 from nodes.physics import motion as mo
+from nodes.physics.geometry import Geometry
 from nodes.physics.polynomial import BATCH, D_TOUCH, V_APPROACH, contact_time, first_contact
-from nodes.physics.table import Geometry
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]

@@ -13,8 +13,8 @@ import math
 
 from nodes.physics import motion as mo
 from nodes.physics.constant import Physics
+from nodes.physics.geometry import Geometry
 from nodes.physics.polynomial import A_PRESS, D_TOUCH, V_APPROACH
-from nodes.physics.table import Geometry
 
 MIN_HOLD = 1e-12  # s: a ball about to slide off a cushion's end is not held
 T_REBOUND = 2e-3  # s: a rebound that would come back sooner than this becomes a hold
