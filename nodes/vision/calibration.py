@@ -193,6 +193,13 @@ class TableCalibration:
         h = self.intrinsics.matrix @ np.column_stack([rot[:, 0], rot[:, 1], column])
         return np.asarray(h / h[2, 2], dtype=np.float64)
 
+    def turned(self) -> TableCalibration:
+        """The same view with the table frame turned 180 degrees (head and foot swapped):
+        one image cannot tell a table's ends apart, the installer can."""
+        rot = self.rotation @ np.diag([-1.0, -1.0, 1.0])
+        rvec, _ = cv2.Rodrigues(rot)
+        return replace(self, rvec=np.asarray(rvec, dtype=np.float64).reshape(3))
+
     @property
     def ball_homography(self) -> F64:
         """Homography of the plane of ball centres (z = R)."""

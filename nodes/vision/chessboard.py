@@ -115,3 +115,41 @@ def load_intrinsics(path: Path) -> Intrinsics | None:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring unreadable intrinsics %s: %s", path, exc)
         return None
+
+
+def render_board(
+    normalized: F64,
+    size: tuple[int, int],
+    rotation: F64,
+    translation: F64,
+    pattern: tuple[int, int],
+    square: float,
+) -> U8:
+    """A synthetic view of a chessboard, for testing a calibration setup without a camera.
+
+    ``normalized`` (H*W, 2) holds each pixel centre's undistorted normalised coordinates (from
+    the lens model being tested); the board lies in its own z = 0 plane, posed in the camera
+    frame by ``rotation`` and ``translation``, with ``pattern`` inner corners, a one-square
+    margin of squares and a white border. Edges are anti-aliased from the pixel footprint.
+    """
+    width, height = size
+    rays = np.column_stack([normalized, np.ones(len(normalized))])
+    normal = rotation[:, 2]
+    depth = (normal @ translation) / np.where(np.abs(rays @ normal) < 1e-12, 1e-12, rays @ normal)
+    points = rays * depth[:, None] - translation[None, :]
+    uv = points @ rotation[:, :2]  # board coordinates (metres)
+    u = uv[:, 0].reshape(height, width) / square
+    v = uv[:, 1].reshape(height, width) / square
+    value = 0.5 + 0.5 * _soft_wave(u) * _soft_wave(v)
+    cols, rows = pattern[0] + 1, pattern[1] + 1
+    inside = (u > 0) & (u < cols) & (v > 0) & (v < rows) & (depth.reshape(height, width) > 0)
+    gray = np.where(inside, value, 1.0) * 220 + 20
+    return np.asarray(cv2.cvtColor(gray.astype(np.uint8), cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+
+
+def _soft_wave(t: F64) -> F64:
+    """+-1 square wave of period 2 in t, with edges blurred over one pixel's footprint."""
+    gy, gx = np.gradient(t)
+    footprint = np.maximum(np.abs(gx) + np.abs(gy), 1e-6)
+    wave = np.sin(np.pi * t)
+    return np.asarray(np.clip(wave / (np.pi * footprint), -1.0, 1.0))

@@ -63,15 +63,15 @@ class FeltModel:
         logs = np.asarray(cv2.LUT(small, LOG_LUT16), dtype=np.int16)
         diff = np.asarray(cv2.subtract(logs, self.log_felt16), dtype=np.int16)
         self.offset = (np.median(diff[::4, ::4][self.sample], axis=0) / FIXED).astype(np.float32)
-        shift = tuple(float(v) for v in np.round(self.offset * FIXED)) + (0.0,)
+        shift = np.append(np.round(self.offset * FIXED), 0.0).astype(np.float64)
         diff = np.asarray(cv2.subtract(diff, shift), dtype=np.int16)
         b, g, r = cv2.split(diff)
         spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
         total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
         limit = round(threshold * FIXED)
-        colour = cv2.compare(spread, limit, cv2.CMP_GT)
-        bright = cv2.compare(total, round(3 * (BRIGHT + threshold) * FIXED), cv2.CMP_GT)
-        dark = cv2.compare(total, round(-3 * (DARK + threshold) * FIXED), cv2.CMP_LT)
+        colour = cv2.compare(spread, np.array(float(limit)), cv2.CMP_GT)
+        bright = cv2.compare(total, np.array(3 * (BRIGHT + threshold) * FIXED), cv2.CMP_GT)
+        dark = cv2.compare(total, np.array(-3 * (DARK + threshold) * FIXED), cv2.CMP_LT)
         return np.asarray(cv2.bitwise_or(cv2.bitwise_or(colour, bright), dark), dtype=np.uint8)
 
     @property

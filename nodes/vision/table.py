@@ -58,16 +58,21 @@ def felt_colour(image: U8) -> F64:
     return np.asarray(np.median(centre.reshape(-1, 3), axis=0), dtype=np.float64)
 
 
+def felt_distance(image: U8, felt_bgr: F64) -> F32:
+    """How unlike the felt each pixel is: the spread of log(pixel / felt) over the channels
+    (chroma: lighting-blind) plus a sixth of its mean (brightness counts a little)."""
+    logs = np.log(image.astype(np.float32) + 6.0) - np.log(felt_bgr.astype(np.float32) + 6.0)
+    spread = logs.max(axis=2) - logs.min(axis=2)
+    return np.asarray(spread + np.abs(logs.mean(axis=2)) / 6, dtype=np.float32)
+
+
 def felt_mask(image: U8, felt_bgr: F64) -> U8:
-    """255 where a pixel looks like the felt: Lab distance (lightness weighted 0.35) below a
-    threshold that Otsu's method puts between the felt and everything else."""
-    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB).astype(np.float32)
-    ref = cv2.cvtColor(felt_bgr.astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2LAB)
-    diff = lab - ref.reshape(1, 1, 3).astype(np.float32)
-    diff[:, :, 0] *= 0.35
-    dist = np.clip(np.sqrt(np.sum(diff * diff, axis=2)), 0, 255).astype(np.uint8)
-    threshold, _ = cv2.threshold(dist, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    threshold = float(np.clip(threshold, 18.0, 60.0))
+    """255 where a pixel looks like the felt: its distance is within a few times what the
+    felt itself shows in the middle of the frame."""
+    dist = felt_distance(image, felt_bgr)
+    h, w = dist.shape
+    centre = dist[int(h * 0.3) : int(h * 0.7), int(w * 0.3) : int(w * 0.7)]
+    threshold = max(0.12, 2.5 * float(np.percentile(centre, 90)))
     mask = np.where(dist < threshold, 255, 0).astype(np.uint8)
     return np.asarray(cv2.medianBlur(mask, 5), dtype=np.uint8)
 
@@ -143,22 +148,25 @@ def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | Non
     if rough is None:
         return None
     quad, felt = rough
-    lin = edge.linear(image)
     undist = intrinsics.undistort(quad) if intrinsics is not None else quad
-    result: tuple[F64, float, float] | None = None
-    for window in (14.0, 5.0):
-        result = _refine(lin, undist, intrinsics, window * image.shape[1] / 1280)
-        if result is None:
+    coarse: tuple[F64, float, float] | None = None
+    for window in (16.0, 6.0):
+        coarse = _refine(image, None, undist, intrinsics, window * image.shape[1] / 1280)
+        if coarse is None:
             return None
-        undist = result[0]
-    assert result is not None
-    corners, rms, support = result
+        undist = coarse[0]
+    assert coarse is not None
+    fine = _refine(image, edge.linear(image), undist, intrinsics, 4.0 * image.shape[1] / 1280)
+    # the linear-light pass is exact where the felt and wood contrast; in a dim room it is
+    # noisier than the chroma pass, and then the chroma pass stands
+    best = fine if fine is not None and fine[1] <= 1.3 * coarse[1] + 0.05 else coarse
+    corners, rms, support = best
     felt_tuple = (float(felt[0]), float(felt[1]), float(felt[2]))
     return FeltEdge(corners, rms, support, felt_tuple)
 
 
 def _refine(
-    lin: F32, corners: F64, intrinsics: Intrinsics | None, window: float
+    image: U8, lin: F32 | None, corners: F64, intrinsics: Intrinsics | None, window: float
 ) -> tuple[F64, float, float] | None:
     """One pass of profile edges and line fits around the quad ``corners`` (undistorted)."""
     centre = corners.mean(axis=0)
@@ -167,7 +175,7 @@ def _refine(
     for i in range(4):
         a, b = corners[i], corners[(i + 1) % 4]
         spans = LONG_SPANS if i % 2 == 0 else SHORT_SPANS
-        points, ok = _side_points(lin, a, b, centre, spans, intrinsics, window)
+        points, ok = _side_points(image, lin, a, b, centre, spans, intrinsics, window)
         tried += len(ok)
         found += int(ok.sum())
         fit = edge.fit_line(points[ok])
@@ -185,7 +193,8 @@ def _refine(
 
 
 def _side_points(
-    lin: F32,
+    image: U8,
+    lin: F32 | None,
     a: F64,
     b: F64,
     centre: F64,
@@ -210,8 +219,16 @@ def _side_points(
     pix = intrinsics.distort(flat) if intrinsics is not None else flat
     xs = pix[:, 0].reshape(len(ts), len(offsets)).astype(np.float32)
     ys = pix[:, 1].reshape(len(ts), len(offsets)).astype(np.float32)
-    profiles = edge.sample(lin, xs, ys)
-    pos, ok = edge.crossings(profiles, inner=max(3, len(offsets) // 5), min_contrast=8.0)
+    inner = max(3, len(offsets) // 5)
+    if lin is None:  # coarse: lighting-blind chroma distance
+        logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
+        logs -= np.median(logs[:, :inner], axis=1)[:, None, :]
+        dist = logs.max(axis=2) - logs.min(axis=2) + np.abs(logs.mean(axis=2)) / 6
+        pos, ok = edge.crossings(dist, inner=inner, min_contrast=0.12)
+    else:  # fine: half way in linear light, where the camera mixes felt and wood
+        profiles = edge.sample(lin, xs, ys)
+        level = float(np.median(np.linalg.norm(profiles[:, :inner], axis=2)))
+        pos, ok = edge.crossings(profiles, inner=inner, min_contrast=0.1 * level + 0.5)
     offset = offsets[0] + pos * step
     points = base + offset[:, None] * normal[None, :]
     return points, ok
