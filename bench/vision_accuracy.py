@@ -31,12 +31,12 @@ from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nodes.vision import table  # noqa: E402
-from nodes.vision.calibration import Intrinsics, TableCalibration, TableSpec  # noqa: E402
-from nodes.vision.chessboard import calibrate_images, render_board  # noqa: E402
-from nodes.vision.pipeline import Pipeline  # noqa: E402
-from nodes.vision.synthetic.camera import CameraModel  # noqa: E402
-from nodes.vision.synthetic.feed import SyntheticCamera  # noqa: E402
+from nodes.vision import table
+from nodes.vision.calibration import Intrinsics, TableCalibration, TableSpec
+from nodes.vision.chessboard import calibrate_images, render_board
+from nodes.vision.pipeline import Pipeline
+from nodes.vision.synthetic.camera import CameraModel
+from nodes.vision.synthetic.feed import SyntheticCamera
 
 MATCH_M = 0.03  # a detection within 30 mm of a ball's centre is that ball
 VISIBLE = 0.6  # balls with less of their silhouette visible are not expected to be found

@@ -24,6 +24,7 @@ from nodes.vision.capture import IMAGE_SUFFIXES
 log = logging.getLogger(__name__)
 
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 MIN_VIEWS = 3
 

@@ -40,7 +40,7 @@ def sample(image: F32, xs: F32, ys: F32) -> F32:
     return np.asarray(out, dtype=np.float32)
 
 
-def sample_u8(image: U8, xs: F64, ys: F64) -> U8:
+def sample_u8(image: U8, xs: F32 | F64, ys: F32 | F64) -> U8:
     """Bilinear samples of an 8-bit BGR image at (xs, ys) (2-D arrays): (..., 3) uint8."""
     out = cv2.remap(
         image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR,
