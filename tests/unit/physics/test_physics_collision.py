@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nodes.physics import Ball, Physics, simulate
+from nodes.physics import Ball, Physics, simulate, strike
 from nodes.physics.collision import ball_ball, ball_cushion
 
 from .conftest import first, heading, rolling
@@ -209,3 +209,16 @@ def test_ball_running_along_the_rail_with_spin_into_it_stays_on_the_rail(table, 
     for t in np.linspace(0, sim.duration, 500):
         b = sim.state_at(t)[0]
         assert b.pocketed or b.y >= y0 - 1e-9 or abs(b.x) < 0.1  # the side pocket's mouth
+
+
+@pytest.mark.parametrize(
+    ("height", "back"), [(-0.5, True), (-0.3, True), (0.3, False), (0.5, False)]
+)
+def test_draw_brings_the_cue_ball_back_and_follow_carries_it_through(table, phys, height, back):
+    sim = simulate(
+        [strike(Ball(0, -0.3, 0.0), 0.0, 2.0, tip_height=height), Ball(1, 0.0, 0.0)], table
+    )
+    hit = first(sim, "ball_ball")
+    after = sim.state_at(hit.t + 0.3)[0]
+    assert (after.vx < -0.1) if back else (after.vx > 0.4)
+    assert after.vy == pytest.approx(0.0, abs=1e-12)
