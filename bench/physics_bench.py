@@ -150,6 +150,8 @@ def main() -> None:
         help=f"comma-separated shots to run (default all: {','.join(SHOTS)})",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     names = [c for c in args.cases.split(",") if c]
     unknown = [c for c in names if c not in SHOTS]
     if unknown:
