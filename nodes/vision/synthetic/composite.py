@@ -73,6 +73,7 @@ class Compositor:
         self.grid_width = width + 2 * pad
         self.vignette = vignette.ravel()
         self.scratch = np.full(width * height, -1, np.int64)
+        self.light = np.ones(width * height, np.float32)
 
     def pixels(self, index: IDX) -> tuple[IDX, NDArray[np.bool_]]:
         """Flat image pixel of each padded-grid index, and whether it is inside the image."""
@@ -85,30 +86,18 @@ class Compositor:
         """Multiply the cloth under padded-grid pixels by ``light`` (products where repeated)."""
         pix, inside = self.pixels(index)
         pix, light = pix[inside], light[inside]
-        factor = self._product(pix, light.astype(np.float64))
-        cloth = layer.cloth.ravel()
-        image = layer.image.reshape(-1, 3)
-        for p, f in factor:
-            keep = 1.0 - cloth[p] * (1.0 - f)
-            lin = colour.DECODE[image[p]] * keep[:, None].astype(np.float32)
-            image[p] = colour.encode(lin)
-
-    def _product(self, pix: IDX, value: F64) -> list[tuple[IDX, F64]]:
-        """Unique pixels with the product of their values, in passes of distinct pixels."""
-        out = []
+        if len(pix) == 0:
+            return
+        np.multiply.at(self.light, pix, light)
         order = np.arange(len(pix))
-        while len(order):
-            self.scratch[pix[order]] = order
-            first = self.scratch[pix[order]] == order
-            out.append((pix[order[first]], value[order[first]]))
-            self.scratch[pix[order]] = -1
-            order = order[~first]
-        if len(out) <= 1:
-            return out
-        allpix = np.concatenate([p for p, _ in out])
-        logs = np.concatenate([np.log(np.maximum(v, 1e-6)) for _, v in out])
-        uniq, inv = np.unique(allpix, return_inverse=True)
-        return [(uniq, np.exp(np.bincount(inv, logs, len(uniq))))]
+        self.scratch[pix] = order
+        unique = pix[self.scratch[pix] == order]
+        self.scratch[pix] = -1
+        factor = self.light[unique]
+        self.light[unique] = 1.0
+        keep = 1.0 - layer.cloth.ravel()[unique] * (1.0 - factor)
+        image = layer.image.reshape(-1, 3)
+        image[unique] = colour.encode(colour.DECODE[image[unique]] * keep[:, None])
 
     def over(self, layer: Layer, frags: Fragments, owners: int, record: bool = False) -> Coverage:
         """Composite ``frags`` over ``layer`` (front to back within each pixel).

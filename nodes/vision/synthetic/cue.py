@@ -64,9 +64,11 @@ class CuePose:
         return np.array([self.tip_x, self.tip_y, self.tip_z]) - distance * self.axis()
 
     def height_over(self, x: float, y: float) -> float:
-        """z of the cue's axis above the table point (x, y) (the cue slides along its axis)."""
-        back = math.hypot(x - self.tip_x, y - self.tip_y)
-        return self.tip_z + back * math.tan(math.radians(self.elevation_deg))
+        """z of the cue's axis line above the table point (x, y), for points on its vertical
+        plane (the cue slides along its axis, so this does not change while it strokes)."""
+        d = math.radians(self.direction_deg)
+        behind = (self.tip_x - x) * math.cos(d) + (self.tip_y - y) * math.sin(d)
+        return self.tip_z + behind * math.tan(math.radians(self.elevation_deg))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,49 +60,97 @@ class Fragments:
             np.concatenate([p.owner for p in parts]),
         )
 
-    def smeared(self, shifts: NDArray[np.float64], grid: tuple[int, int]) -> Fragments:
-        """Motion blur: the average of copies shifted by ``shifts`` (N, 2) pixels (x, y), each
-        splatted bilinearly; ``grid`` is the (rows, cols) of the padded grid."""
-        if (len(shifts) <= 1 and not np.any(shifts)) or len(self) == 0:
+    def smeared(self, shift: NDArray[np.float64], samples: int, grid: tuple[int, int]) -> Fragments:
+        """Motion blur: the average of ``samples`` copies of each fragment spread evenly along
+        its ``shift`` (N, 2: x, y pixels over the whole exposure, centred on where it is drawn),
+        each splatted bilinearly. Objects (owners) are blurred separately. ``grid`` is the
+        (rows, cols) of the padded grid."""
+        if samples <= 1 or len(self) == 0 or not np.any(shift):
             return self
         rows, cols = grid
         base_r, base_c = np.divmod(self.index, cols)
-        parts_idx, parts_w, parts_k = [], [], []
-        for dx, dy in shifts:
-            ix, iy = int(np.floor(dx)), int(np.floor(dy))
-            fx, fy = dx - ix, dy - iy
+        space = _Footprints(self.owner, base_r, base_c, shift)
+        index, weight = [], []
+        for k in range(samples):
+            offset = shift * ((k + 0.5) / samples - 0.5)
+            fx, fy = np.floor(offset[:, 0]), np.floor(offset[:, 1])
+            ax, ay = offset[:, 0] - fx, offset[:, 1] - fy
             for ox, oy, w in (
-                (0, 0, (1 - fx) * (1 - fy)),
-                (1, 0, fx * (1 - fy)),
-                (0, 1, (1 - fx) * fy),
-                (1, 1, fx * fy),
+                (0, 0, (1 - ax) * (1 - ay)),
+                (1, 0, ax * (1 - ay)),
+                (0, 1, (1 - ax) * ay),
+                (1, 1, ax * ay),
             ):
-                if w <= 1e-6:
-                    continue
-                r, c = base_r + iy + oy, base_c + ix + ox
-                ok = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
-                parts_idx.append((r * cols + c)[ok])
-                parts_w.append(np.full(int(ok.sum()), w / len(shifts)))
-                parts_k.append(np.flatnonzero(ok))
-        index = np.concatenate(parts_idx)
-        source = np.concatenate(parts_k)
-        weight = np.concatenate(parts_w) * self.alpha[source]
-        pixels, inverse = np.unique(index, return_inverse=True)
-        alpha = np.bincount(inverse, weight, len(pixels))
+                r = base_r + (fy.astype(np.intp) + oy)
+                c = base_c + (fx.astype(np.intp) + ox)
+                index.append(space.key(r, c))
+                weight.append(w)
+        keys = np.concatenate(index)
+        weights = np.concatenate(weight) * np.tile(self.alpha, 4 * samples) / samples
+        src = np.tile(np.arange(len(self)), 4 * samples)
+        alpha = np.bincount(keys, weights, space.size)
+        hit = np.flatnonzero(alpha > 1e-4)
         premult = np.stack(
-            [np.bincount(inverse, weight * self.colour[source, c], len(pixels)) for c in range(3)],
+            [
+                np.bincount(keys, weights * np.tile(self.colour[:, c], 4 * samples), space.size)[
+                    hit
+                ]
+                for c in range(3)
+            ],
             axis=1,
         )
-        depth = np.full(len(pixels), np.inf, np.float32)
-        np.minimum.at(depth, inverse, self.depth[source])
-        owner = np.zeros(len(pixels), np.int16)
-        owner[inverse] = self.owner[source]
-        keep = alpha > 1e-4
-        safe = np.maximum(alpha, 1e-12)[:, None]
+        owner, r, c = space.decode(hit)
+        keep = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+        depth = space.depth(self.depth, src)[hit]
+        a = alpha[hit]
         return Fragments(
-            pixels[keep].astype(np.intp),
+            (r * cols + c)[keep].astype(np.intp),
             depth[keep],
-            np.minimum(alpha[keep], 1.0).astype(np.float32),
-            (premult / safe)[keep].astype(np.float32),
-            owner[keep],
+            np.minimum(a, 1.0)[keep].astype(np.float32),
+            (premult / a[:, None])[keep].astype(np.float32),
+            owner[keep].astype(np.int16),
         )
+
+
+class _Footprints:
+    """A compact key space for the blurred footprint of each owner: its bounding box, laid
+    out one owner after another (so bincount replaces sorting)."""
+
+    def __init__(
+        self, owner: NDArray[np.int16], rows: IDX, cols: IDX, shift: NDArray[np.float64]
+    ) -> None:
+        self.owners = np.unique(owner)
+        self.slot = np.zeros(int(self.owners.max()) + 1, np.intp)
+        self.slot[self.owners] = np.arange(len(self.owners))
+        which = self.slot[owner]
+        reach = np.ceil(np.abs(shift) / 2).astype(np.intp) + 1
+        n = len(self.owners)
+        self.r0 = np.full(n, np.iinfo(np.intp).max)
+        self.c0 = np.full(n, np.iinfo(np.intp).max)
+        r1 = np.full(n, np.iinfo(np.intp).min)
+        c1 = np.full(n, np.iinfo(np.intp).min)
+        np.minimum.at(self.r0, which, rows - reach[:, 1])
+        np.minimum.at(self.c0, which, cols - reach[:, 0])
+        np.maximum.at(r1, which, rows + reach[:, 1])
+        np.maximum.at(c1, which, cols + reach[:, 0])
+        self.width = c1 - self.c0 + 1
+        area = (r1 - self.r0 + 1) * self.width
+        self.start = np.cumsum(area) - area
+        self.size = int(area.sum())
+        self.which = which
+
+    def key(self, r: IDX, c: IDX) -> IDX:
+        w = self.which
+        return np.asarray(self.start[w] + (r - self.r0[w]) * self.width[w] + (c - self.c0[w]))
+
+    def decode(self, key: IDX) -> tuple[NDArray[np.int16], IDX, IDX]:
+        slot = np.searchsorted(self.start, key, side="right") - 1
+        local = key - self.start[slot]
+        r, c = np.divmod(local, self.width[slot])
+        return self.owners[slot], r + self.r0[slot], c + self.c0[slot]
+
+    def depth(self, depth: F32, src: IDX) -> F32:
+        """Every pixel of an owner's footprint gets the owner's nearest depth."""
+        near = np.full(len(self.owners), np.inf, np.float32)
+        np.minimum.at(near, self.which, depth)
+        return np.asarray(np.repeat(near, np.diff(np.r_[self.start, self.size])))

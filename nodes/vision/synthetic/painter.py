@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from nodes.vision.synthetic import colour
 from nodes.vision.synthetic.ball import RADIUS, BallLook, BallState
 from nodes.vision.synthetic.capsule import Capsule, cast_capsules
-from nodes.vision.synthetic.cue import CUE, SKIN, CueLook, Player
+from nodes.vision.synthetic.cue import CUE, SLEEVE, CueLook, Player
 from nodes.vision.synthetic.fragment import Fragments
 from nodes.vision.synthetic.lighting import Lighting, direct, highlight
 from nodes.vision.synthetic.ray import RayGrid
@@ -103,9 +103,15 @@ class CuePainter:
         albedo = self.look.albedo(parts, hits.along)
         nz = hits.normal[:, 2]
         light = self.ambient * (0.6 + 0.4 * nz) + direct(self.lighting, hits.point, hits.normal)
-        gloss = np.where(parts == CUE, 0.5, np.where(parts == SKIN, 0.08, 0.0))
-        shine = gloss * highlight(self.lighting, hits.point, hits.normal, self.eye, 60.0)
-        rgb = (albedo * light[:, None] + shine[:, None]) * self.tint * self.exposure
+        rgb = albedo * light[:, None]
+        glossy = np.flatnonzero(parts != SLEEVE)
+        if len(glossy):
+            gloss = np.where(parts[glossy] == CUE, 0.5, 0.08)
+            shine = highlight(
+                self.lighting, hits.point[glossy], hits.normal[glossy], self.eye, 60.0
+            )
+            rgb[glossy] += (gloss * shine)[:, None]
+        rgb *= self.tint * self.exposure
         return Fragments(
             hits.index,
             hits.depth.astype(np.float32),

@@ -84,7 +84,8 @@ class Renderer:
         layer = resting.layer.copy_image()
         moving = [b for b in state.balls if not b.pocketed and not b.resting]
         if moving and self.spec.shadows:
-            shadows = self.shadows.balls(np.array([[b.x, b.y, b.z] for b in moving]), RADIUS)
+            centres = np.array([[b.x, b.y, b.z] for b in moving])
+            shadows = self.shadows.balls(centres, RADIUS, coarse=True)
             self.compositor.shadow(layer, shadows.index, shadows.light)
         parts = [self._moving_balls(moving), *self._cue_and_hands(state)]
         frags = Fragments.concat(parts)
@@ -114,7 +115,8 @@ class Renderer:
         pose, stance = state.cue, state.stance
         if pose is None or stance is None or not self.scene.occluders:
             return self._resting
-        hand = (stance, pose.direction_deg, pose.elevation_deg, pose.height_over(0.0, 0.0))
+        rest = round(pose.height_over(stance.bridge_x, stance.bridge_y), 7)
+        hand = (stance, pose.direction_deg, pose.elevation_deg, rest)
         if self._handed is None or self._handed.key != (key, hand):
             self._handed = self._build_handed(
                 self._resting, bridge_capsules(pose, stance), (key, hand)
@@ -149,25 +151,20 @@ class Renderer:
         return _Static(key, layer, _per_owner(frags, coverage.visible), np.zeros(OWNERS))
 
     def _moving_balls(self, moving: list[BallState]) -> Fragments:
-        frags = []
-        for ball in moving:
-            painted = self.balls.paint([ball])
-            frags.append(painted.smeared(self._smear(ball), self.rays.shape))
-        return Fragments.concat(frags)
-
-    def _smear(self, ball: BallState) -> F64:
-        """Pixel shifts of the ball at instants spread over the exposure."""
+        """The moving balls, blurred along their paths over the exposure."""
+        frags = self.balls.paint(moving)
         exp = self.spec.exposure_s
-        speed = math.hypot(ball.vx, ball.vy)
-        if exp <= 0 or speed == 0:
-            return np.zeros((1, 2))
-        centre = np.array([ball.x, ball.y, ball.z])
-        half = 0.5 * exp * np.array([ball.vx, ball.vy, 0.0])
-        ends = self.camera.project(np.stack([centre - half, centre, centre + half]))
-        length = float(np.linalg.norm(ends[2] - ends[0]))
-        count = min(max(math.ceil(length / 1.0), 1), 24)
-        s = (np.arange(count) + 0.5) / count * 2 - 1
-        return np.asarray(s[:, None] * (ends[2] - ends[0])[None, :] / 2)
+        if exp <= 0 or not moving or len(frags) == 0:
+            return frags
+        centre = np.array([[b.x, b.y, b.z] for b in moving])
+        half = 0.5 * exp * np.array([[b.vx, b.vy, 0.0] for b in moving])
+        ends = self.camera.project(np.concatenate([centre - half, centre + half]))
+        path = ends[len(moving) :] - ends[: len(moving)]
+        slot = np.full(OWNERS, -1, np.intp)
+        slot[[b.number for b in moving]] = np.arange(len(moving))
+        longest = float(np.abs(path).max())
+        samples = min(max(math.ceil(longest / 1.5), 1), 16)
+        return frags.smeared(path[slot[frags.owner]], samples, self.rays.shape)
 
     def _cue_and_hands(self, state: SceneState) -> list[Fragments]:
         if not self.scene.occluders:
@@ -181,49 +178,44 @@ class Renderer:
             return out
         pose = state.cue
         cue = self.cue.paint(cue_capsules(pose), CUE_ID)
-        out.append(cue.smeared(self._cue_smear(pose, state.cue_speed), self.rays.shape))
+        path, samples = self._cue_smear(pose, state.cue_speed)
+        shift = np.broadcast_to(path, (len(cue), 2))
+        out.append(cue.smeared(shift, samples, self.rays.shape))
         if state.stance is not None:
-            out.append(self.cue.paint(grip_capsules(pose, state.stance), HAND_ID))
+            grip = self.cue.paint(grip_capsules(pose, state.stance), HAND_ID)
+            out.append(
+                grip.smeared(np.broadcast_to(path, (len(grip), 2)), samples, self.rays.shape)
+            )
         return out
 
-    def _cue_smear(self, pose: CuePose, speed: float) -> F64:
+    def _cue_smear(self, pose: CuePose, speed: float) -> tuple[F64, int]:
+        """The cue's path in pixels over the exposure (it slides along its axis), and how
+        many instants to average (few: a sliding cylinder only blurs at its ends and bands)."""
         exp = self.spec.exposure_s
         if exp <= 0 or speed == 0:
-            return np.zeros((1, 2))
+            return np.zeros(2), 1
         half = 0.5 * exp * speed * pose.axis()
         tip = pose.point(0.0)
         ends = self.camera.project(np.stack([tip - half, tip + half]))
-        length = float(np.linalg.norm(ends[1] - ends[0]))
-        count = min(max(math.ceil(length), 1), 32)
-        s = (np.arange(count) + 0.5) / count - 0.5
-        return np.asarray(s[:, None] * (ends[1] - ends[0])[None, :])
+        path = ends[1] - ends[0]
+        return path, min(max(math.ceil(float(np.abs(path).max()) / 2.0), 1), 8)
 
     def _ball_truth(
         self, balls: tuple[BallState, ...], resting: _Static, seen: F64, hidden: F64
     ) -> tuple[BallTruth, ...]:
         shown = [b for b in balls if not b.pocketed]
-        sil = silhouettes(
-            self.camera, np.array([[b.x, b.y, b.z] for b in shown]).reshape(-1, 3), RADIUS
-        )
-        px = {b.number: k for k, b in enumerate(shown)}
-        out = []
-        for b in balls:
-            k = px.get(b.number)
-            if k is None:
-                out.append(_truth(b, 0.0))
-                continue
-            area = math.pi * float(sil.radius_px[k]) ** 2
-            if not b.resting:
-                vis = seen[b.number, 0] / (seen[b.number, 1] or area)
-            else:
-                total = resting.seen[b.number, 1] or area
-                vis = (
-                    resting.seen[b.number, 0] - resting.hidden[b.number] - hidden[b.number]
-                ) / total
-            out.append(
-                _truth(b, vis, sil.centre_px[k], float(sil.radius_px[k]), sil.centroid_px[k])
-            )
-        return tuple(out)
+        centres = np.array([[b.x, b.y, b.z] for b in shown]).reshape(-1, 3)
+        sil = silhouettes(self.camera, centres, RADIUS)
+        numbers = np.array([b.number for b in shown], np.intp)
+        area = math.pi * sil.radius_px**2
+        moving = np.array([not b.resting for b in shown], bool)
+        vis_moving = seen[numbers, 0] / np.where(seen[numbers, 1] > 0, seen[numbers, 1], area)
+        total = np.where(resting.seen[numbers, 1] > 0, resting.seen[numbers, 1], area)
+        left = resting.seen[numbers, 0] - resting.hidden[numbers] - hidden[numbers]
+        vis = np.clip(np.where(moving, vis_moving, left / total), 0.0, 1.0)
+        rows = np.column_stack([sil.centre_px, sil.radius_px, sil.centroid_px, vis]).tolist()
+        found = {b.number: row for b, row in zip(shown, rows, strict=True)}
+        return tuple(_truth(b, found.get(b.number)) for b in balls)
 
     def _cue_truth(self, state: SceneState, seen: F64) -> CueTruth | None:
         pose = state.cue
@@ -266,26 +258,27 @@ def _per_owner(frags: Fragments, visible: F64) -> F64:
     return out
 
 
-def _truth(
-    b: BallState,
-    visible: float,
-    centre: F64 | None = None,
-    radius: float | None = None,
-    centroid: F64 | None = None,
-) -> BallTruth:
+def _truth(b: BallState, row: list[float] | None) -> BallTruth:
+    """Truth of one ball; ``row`` is (x_px, y_px, r_px, centroid x, centroid y, visible)."""
+    common = {
+        "number": b.number,
+        "kind": kind(b.number),
+        "x": float(b.x),
+        "y": float(b.y),
+        "z": float(b.z),
+        "vx": float(b.vx),
+        "vy": float(b.vy),
+        "pocketed": b.pocketed,
+    }
+    if row is None:
+        return BallTruth(**common, visible_fraction=0.0)
+    x, y, r, cx, cy, vis = row
     return BallTruth(
-        number=b.number,
-        kind=kind(b.number),
-        x=b.x,
-        y=b.y,
-        z=b.z,
-        vx=b.vx,
-        vy=b.vy,
-        pocketed=b.pocketed,
-        visible_fraction=float(np.clip(visible, 0.0, 1.0)),
-        x_px=None if centre is None else float(centre[0]),
-        y_px=None if centre is None else float(centre[1]),
-        r_px=radius,
-        centroid_x_px=None if centroid is None else float(centroid[0]),
-        centroid_y_px=None if centroid is None else float(centroid[1]),
+        **common,
+        visible_fraction=vis,
+        x_px=x,
+        y_px=y,
+        r_px=r,
+        centroid_x_px=cx,
+        centroid_y_px=cy,
     )
