@@ -29,7 +29,7 @@ def normal(geo: Geometry, link: int, x: float, y: float) -> tuple[float, float]:
         return geo.lines[link][5], geo.lines[link][6]
     cx, cy = geo.tip_c[link - n_lines].tolist()
     d = math.hypot(x - cx, y - cy)
-    return (x - cx) / d, (y - cy) / d
+    return ((x - cx) / d, (y - cy) / d) if d > 0.0 else (1.0, 0.0)
 
 
 def hold(row: mo.Row, link: int, geo: Geometry, phys: Physics) -> mo.Row:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import NDArray
 
 from nodes.physics import collision, cushion
 from nodes.physics import motion as mo
@@ -20,8 +19,6 @@ from nodes.physics.constant import Physics
 from nodes.physics.contact import Scene, box, find
 from nodes.physics.event import Event
 from nodes.physics.table import Table
-
-Array = NDArray[np.float64]
 
 
 class Engine:
@@ -44,9 +41,7 @@ class Engine:
         self.now = 0.0
         for i, b in enumerate(balls):
             state = (b.x, b.y, b.vx, b.vy, b.wx, b.wy, b.wz)
-            row = mo.segment(0.0, state, phys) if self.alive[i] else mo.stationary(0.0, b.x, b.y)
-            if b.pocketed:
-                row = mo.pocketed(0.0, b.x, b.y, -1)
+            row = mo.pocketed(0.0, b.x, b.y, -1) if b.pocketed else mo.segment(0.0, state, phys)
             self._set(i, row)
 
     def run(self, max_events: int) -> tuple[bool, float]:
@@ -60,11 +55,10 @@ class Engine:
         handlers = (self._pocket, self._collide, self._bounce, self._transition)
         while len(self.events) < max_events:
             t, kind, i, j = self._next()
+            if math.isinf(t):  # nothing moves any more
+                return True, self.events[-1].t if self.events else 0.0
             if t > self.t_max:
-                settled = math.isinf(t)
-                return settled, (
-                    self.events[-1].t if self.events else 0.0
-                ) if settled else self.t_max
+                return False, self.t_max
             self.now = t
             handlers[kind](i, j, t)
         return False, self.now
@@ -144,7 +138,7 @@ class Engine:
         a, b = self._state(i, t), self._state(j, t)
         dx, dy = b[0] - a[0], b[1] - a[1]
         dist = math.hypot(dx, dy)
-        nx, ny = dx / dist, dy / dist
+        nx, ny = (dx / dist, dy / dist) if dist > 0.0 else (1.0, 0.0)  # (a pile left by placement)
         if -(b[2] * nx + b[3] * ny) > a[2] * nx + a[3] * ny:  # j is the striker
             i, j, a, b, nx, ny = j, i, b, a, -nx, -ny
         a_out, b_out = collision.ball_ball(a[2:], b[2:], nx, ny, self.phys)

@@ -195,3 +195,11 @@ def test_break_from_a_frozen_rack_settles(table, phys):
     assert sim.settled
     assert sum(e.type == "ball_ball" for e in sim.events) > 20
     assert all(not b.moving for b in sim.final().values())
+
+
+def test_a_pile_of_balls_on_one_spot_is_spread_out_and_simulated(table, phys):
+    balls = [Ball(i, 0.1, 0.1) for i in range(16)]
+    balls[0] = Ball(0, 0.1, 0.1, vx=3.0)
+    sim = simulate(balls, table, phys)
+    assert sim.settled
+    assert all(not b.moving for b in sim.final().values())
