@@ -26,7 +26,8 @@ F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 
-BRIGHTEST_CLOTH = 0.85  # linear level of the best-lit cloth before the cloth's own albedo
+CLOTH_TARGET = 0.16  # auto exposure: linear luminance of the best-lit cloth
+GAIN_RANGE = (0.8, 1.6)  # auto exposure limits, relative to white paper at 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ def render_backdrop(
 ) -> Backdrop:
     """Ray-cast, shade and warp the empty table for ``rays.camera``."""
     camera = rays.camera
-    exposure = BRIGHTEST_CLOTH / (reference_irradiance(lighting, *layout.half) * 1.0)
+    exposure = auto_exposure(style, lighting, layout)
     canvas = _Canvas(camera, rays, supersample)
     parts = surfaces(layout)
     for index, surface in enumerate(parts):
@@ -83,6 +84,16 @@ def render_backdrop(
         vignette=vignette,
         exposure=exposure,
     )
+
+
+def auto_exposure(style: TableStyle, lighting: Lighting, layout: TableLayout) -> float:
+    """Irradiance-to-pixel scale that makes the best-lit cloth about CLOTH_TARGET (a camera
+    metering the table), within GAIN_RANGE so white balls do not all clip on dark cloth."""
+    reference = reference_irradiance(lighting, *layout.half) * (1.0 + lighting.ambient)
+    bgr = colour.rgb(style.cloth)
+    luminance = 0.0722 * bgr[0] + 0.7152 * bgr[1] + 0.2126 * bgr[2]
+    gain = min(max(CLOTH_TARGET / (0.85 * luminance), GAIN_RANGE[0]), GAIN_RANGE[1])
+    return float(0.85 * gain / reference)
 
 
 class _Canvas:

@@ -191,8 +191,9 @@ def undistort_normalized(xd: F64, yd: F64, dist: Distortion) -> F64:
     distortion) come back as NaN."""
     if not any(dist):
         return np.stack([xd, yd], axis=1)
-    guess = cv2.undistortPoints(
-        np.stack([xd, yd], axis=1).reshape(-1, 1, 2), np.eye(3), np.array(dist, dtype=np.float64)
+    points = np.stack([xd, yd], axis=1).reshape(-1, 1, 2)
+    guess = np.asarray(
+        cv2.undistortPoints(points, np.eye(3), np.array(dist, dtype=np.float64)), np.float64
     ).reshape(-1, 2)
     x, y = guess[:, 0].copy(), guess[:, 1].copy()
     active = np.arange(len(x))

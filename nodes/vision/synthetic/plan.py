@@ -96,7 +96,7 @@ def choose_shot(positions: Positions, table: Table, rng: np.random.Generator) ->
     height = float(rng.uniform(-0.45, 0.45))
     if options:
         weights = np.array([o[0] for o in options])
-        _, number, pocket, cut, direction, dist = options[
+        _, number, name, cut, direction, dist = options[
             rng.choice(len(options), p=weights / weights.sum())
         ]
         speed = float(np.clip(0.9 + 0.7 * dist + rng.uniform(-0.3, 0.9), 0.7, 4.5))
@@ -106,7 +106,7 @@ def choose_shot(positions: Positions, table: Table, rng: np.random.Generator) ->
             tip_side=side,
             tip_height=height,
             target=number,
-            pocket=pocket,
+            pocket=name,
             cut_deg=cut,
         )
     return _hit_any(positions, rng, side, height)

@@ -45,7 +45,7 @@ class RayGrid:
         v = np.arange(rows, dtype=np.float64) - pad
         uu, vv = np.meshgrid(u, v)
         norm = camera.undistort(np.stack([uu.ravel(), vv.ravel()], axis=1)).reshape(rows, cols, 2)
-        valid = np.isfinite(norm).all(axis=2)
+        valid = np.asarray(np.isfinite(norm).all(axis=2), bool)
         norm[~valid] = 0.0
         dirs = np.concatenate([norm, np.ones((rows, cols, 1))], axis=2)
         dirs /= np.linalg.norm(dirs, axis=2, keepdims=True)
@@ -65,4 +65,4 @@ def _pixel_angle(dirs: NDArray[np.float64]) -> NDArray[np.float64]:
     du = np.gradient(dirs, axis=1)
     dv = np.gradient(dirs, axis=0)
     area = np.linalg.norm(np.cross(du, dv), axis=2)
-    return np.sqrt(np.maximum(area, 1e-14))
+    return np.asarray(np.sqrt(np.maximum(area, 1e-14)), np.float64)

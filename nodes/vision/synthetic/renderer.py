@@ -260,22 +260,17 @@ def _per_owner(frags: Fragments, visible: F64) -> F64:
 
 def _truth(b: BallState, row: list[float] | None) -> BallTruth:
     """Truth of one ball; ``row`` is (x_px, y_px, r_px, centroid x, centroid y, visible)."""
-    common = {
-        "number": b.number,
-        "kind": kind(b.number),
-        "x": float(b.x),
-        "y": float(b.y),
-        "z": float(b.z),
-        "vx": float(b.vx),
-        "vy": float(b.vy),
-        "pocketed": b.pocketed,
-    }
-    if row is None:
-        return BallTruth(**common, visible_fraction=0.0)
-    x, y, r, cx, cy, vis = row
+    x, y, r, cx, cy, vis = row if row is not None else (None, None, None, None, None, 0.0)
     return BallTruth(
-        **common,
-        visible_fraction=vis,
+        number=b.number,
+        kind=kind(b.number),
+        x=float(b.x),
+        y=float(b.y),
+        z=float(b.z),
+        vx=float(b.vx),
+        vy=float(b.vy),
+        pocketed=b.pocketed,
+        visible_fraction=float(vis or 0.0),
         x_px=x,
         y_px=y,
         r_px=r,

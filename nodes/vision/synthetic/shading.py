@@ -178,9 +178,9 @@ def _light_map(layout: TableLayout, lighting: Lighting, shape: tuple[int, int]) 
     )
     up = np.tile([0.0, 0.0, 1.0], (len(pts), 1))
     coarse = direct(lighting, pts, up).reshape(rows.shape).astype(np.float32)
-    fine = cv2.resize(coarse, None, fx=step, fy=step, interpolation=cv2.INTER_LINEAR)
-    shift = np.float32([[1, 0, (step - 1) / 2], [0, 1, (step - 1) / 2]])
-    fine = cv2.warpAffine(fine, shift, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)
+    fine = np.asarray(cv2.resize(coarse, None, fx=step, fy=step, interpolation=cv2.INTER_LINEAR))
+    shift = np.array([[1, 0, (step - 1) / 2], [0, 1, (step - 1) / 2]], np.float32)
+    fine = np.asarray(cv2.warpAffine(fine, shift, (shape[1], shape[0]), flags=cv2.INTER_LINEAR))
     return np.asarray(fine, np.float32)
 
 
@@ -205,8 +205,8 @@ def _lookup(tex: F32, u: F64, v: F64) -> F64:
 
 def _noise(shape: tuple[int, int], sigma: float, rng: np.random.Generator) -> F32:
     """Gaussian-blurred white noise with unit standard deviation."""
-    field = rng.standard_normal(shape).astype(np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), sigma)
+    white = rng.standard_normal(shape).astype(np.float32)
+    field = np.asarray(cv2.GaussianBlur(white, (0, 0), sigma), np.float32)
     return np.asarray(field / max(float(field.std()), 1e-6), np.float32)
 
 
@@ -214,7 +214,7 @@ def _cloth_texture(shape: tuple[int, int], rng: np.random.Generator, amplitude: 
     """Relative cloth brightness minus one: mottling, pilling and brushing marks along x."""
     mottle = _noise(shape, 14.0, rng)
     pill = _noise(shape, 0.7, rng)
-    streak = rng.standard_normal(shape).astype(np.float32)
-    streak = cv2.GaussianBlur(streak, (0, 0), sigmaX=45.0, sigmaY=1.0)
+    white = rng.standard_normal(shape).astype(np.float32)
+    streak = np.asarray(cv2.GaussianBlur(white, (0, 0), sigmaX=45.0, sigmaY=1.0), np.float32)
     streak /= max(float(streak.std()), 1e-6)
     return np.asarray(amplitude * (0.5 * mottle + 0.3 * pill + 0.35 * streak), np.float32)
