@@ -56,10 +56,12 @@ def render_backdrop(
     *,
     supersample: int = 2,
     vignetting: float = 0.0,
+    gain: float | None = None,
 ) -> Backdrop:
-    """Ray-cast, shade and warp the empty table for ``rays.camera``."""
+    """Ray-cast, shade and warp the empty table for ``rays.camera``; ``gain`` fixes the
+    exposure (see :func:`auto_exposure`), None meters it on the cloth."""
     camera = rays.camera
-    exposure = auto_exposure(style, lighting, layout)
+    exposure = auto_exposure(style, lighting, layout, gain)
     canvas = _Canvas(camera, rays, supersample)
     parts = surfaces(layout)
     for index, surface in enumerate(parts):
@@ -86,13 +88,18 @@ def render_backdrop(
     )
 
 
-def auto_exposure(style: TableStyle, lighting: Lighting, layout: TableLayout) -> float:
-    """Irradiance-to-pixel scale that makes the best-lit cloth about CLOTH_TARGET (a camera
-    metering the table), within GAIN_RANGE so white balls do not all clip on dark cloth."""
+def auto_exposure(
+    style: TableStyle, lighting: Lighting, layout: TableLayout, gain: float | None = None
+) -> float:
+    """Irradiance-to-pixel scale. With ``gain`` g, white paper (albedo 0.85) on the best-lit
+    cloth reads 0.85 g in linear light; without, g makes the cloth read about CLOTH_TARGET (a
+    camera metering the table), within GAIN_RANGE so white balls do not all clip on dark
+    cloth."""
     reference = reference_irradiance(lighting, *layout.half) * (1.0 + lighting.ambient)
-    bgr = colour.rgb(style.cloth)
-    luminance = 0.0722 * bgr[0] + 0.7152 * bgr[1] + 0.2126 * bgr[2]
-    gain = min(max(CLOTH_TARGET / (0.85 * luminance), GAIN_RANGE[0]), GAIN_RANGE[1])
+    if gain is None:
+        bgr = colour.rgb(style.cloth)
+        luminance = 0.0722 * bgr[0] + 0.7152 * bgr[1] + 0.2126 * bgr[2]
+        gain = min(max(CLOTH_TARGET / (0.85 * luminance), GAIN_RANGE[0]), GAIN_RANGE[1])
     return float(0.85 * gain / reference)
 
 

@@ -57,6 +57,7 @@ class Renderer:
             self.rays,
             supersample=render.supersample,
             vignetting=render.vignetting,
+            gain=render.gain,
         )
         light = scene.lighting
         ambient = light.ambient * reference_irradiance(light, *self.layout.half)

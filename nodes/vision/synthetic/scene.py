@@ -23,7 +23,9 @@ from nodes.vision.synthetic.truth import ShotTruth
 class RenderSpec:
     """Image size, timing and sensor. ``exposure_s`` is the shutter time (motion blur);
     ``read_noise`` the Gaussian noise sigma in 8-bit levels; ``shot_noise`` adds that many
-    levels^2 of variance per level of signal; ``supersample`` is per axis for the static table."""
+    levels^2 of variance per level of signal; ``supersample`` is per axis for the static table;
+    ``gain`` fixes the exposure (1.0: white paper under the brightest lamp reads 0.85 in linear
+    light), None meters it on the cloth."""
 
     width: int = 1280
     height: int = 720
@@ -35,6 +37,7 @@ class RenderSpec:
     jpeg_quality: int | None = None
     supersample: int = 2
     shadows: bool = True
+    gain: float | None = None
 
     @staticmethod
     def ideal(width: int = 1280, height: int = 720) -> RenderSpec:

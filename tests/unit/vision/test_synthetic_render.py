@@ -47,6 +47,8 @@ def spread_balls(seed: int = 3) -> tuple[BallState, ...]:
 
 
 def renderers(scene: SceneSpec, render: RenderSpec) -> tuple[Renderer, Renderer]:
+    """The same scene over two cloths, with the exposure fixed so that only the cloth differs."""
+    assert render.gain is not None
     return tuple(  # type: ignore[return-value]
         Renderer(replace(scene, style=TableStyle(cloth=c)), render) for c in CLOTHS
     )
@@ -75,7 +77,9 @@ def centroid(alpha: np.ndarray, x: float, y: float, reach: float) -> tuple[float
 
 @pytest.fixture(scope="module")
 def ideal() -> tuple[Renderer, Renderer]:
-    return renderers(SceneSpec.ideal(), replace(RenderSpec.ideal(1280, 720), supersample=1))
+    return renderers(
+        SceneSpec.ideal(), replace(RenderSpec.ideal(1280, 720), supersample=1, gain=1.2)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,7 @@ def tilted() -> tuple[Renderer, Renderer]:
         ),
         lens=Lens(fill=0.93, dist=(-0.2, 0.05, 0.001, -0.0015, 0.0)),
     )
-    return renderers(scene, replace(RenderSpec.ideal(1280, 720), supersample=1))
+    return renderers(scene, replace(RenderSpec.ideal(1280, 720), supersample=1, gain=1.2))
 
 
 def test_ideal_render_centres_balls_within_0_15_px(ideal):
