@@ -32,6 +32,7 @@ OUTER, INNER = 1.75, 0.45  # ray extent in expected radii
 ANGLES = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
 COS, SIN = np.cos(ANGLES), np.sin(ANGLES)
 LOG_TABLE = np.log(np.arange(256, dtype=np.float32) + 6.0).astype(np.float32)
+LINEAR_TABLE = edge.LINEAR_LUT.ravel().astype(np.float32)
 FELT_SCORE = 0.3  # felt score below which a ray's outer end counts as felt
 
 
@@ -77,7 +78,7 @@ def seeds(mask: U8, light: U8 | None, radius: float) -> F64:
 
 def _blob_seeds(crop: U8, light: U8 | None, radius: float) -> F64:
     dist = np.asarray(cv2.distanceTransform(crop, cv2.DIST_L2, 5), dtype=np.float32)
-    size = max(3, int(radius * 1.2) * 2 + 1)
+    size = max(3, int(radius * 0.9) * 2 + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     peaks = (dist >= cv2.dilate(dist, kernel)) & (dist >= 0.45 * radius) & (dist <= 1.4 * radius)
     ys, xs = np.nonzero(peaks)
@@ -221,6 +222,7 @@ def rim_points(image: U8, centres: F64, radii: F64, log_felt: F32) -> tuple[F64,
     bright = (lb + lg + lr) * np.float32(1 / 3)
     score += np.maximum(bright - np.float32(0.45), 0) + np.maximum(-bright - np.float32(1.1), 0)
     pos, ok = _felt_rims(score)
+    pos = _half_way(pixels, pos)
     light = pixels[..., 0].astype(np.float32) + pixels[..., 1] + pixels[..., 2]
     valley, ok_valley = _valleys(light, frac)
     use_valley = ~ok & ok_valley
@@ -258,6 +260,29 @@ def _felt_rims(score: F32) -> tuple[F64, NDArray[np.bool_]]:
     safe = np.where(np.abs(denom) > 1e-9, denom, 1.0)
     shift = np.where(np.abs(denom) > 1e-9, 0.5 * (g0 - g2) / safe, 0.0)
     return k + np.clip(shift, -0.5, 0.5), on_felt & found
+
+
+def _half_way(pixels: U8, pos: F64) -> F64:
+    """Polish each rim to where the colour is half way, in linear light, from the felt just
+    outside to the ball just inside (the log score rises early at a bright ball's edge)."""
+    count, size = pixels.shape[:2]
+    lin = LINEAR_TABLE[pixels]
+    rows = np.arange(count)[:, None]
+    k = np.clip(np.round(pos).astype(np.intp), 4, size - 5)[:, None]
+    outer = lin[rows, k + np.array([-4, -3, -2])].mean(axis=1)
+    inner = lin[rows, k + np.array([2, 3, 4])].mean(axis=1)
+    delta = inner - outer
+    norm = (delta * delta).sum(axis=1)
+    window = k + np.arange(-3, 4)
+    t = ((lin[rows, window] - outer[:, None, :]) * delta[:, None, :]).sum(axis=2)
+    t /= np.maximum(norm, 1e-6)[:, None]
+    cross = (t[:, :-1] < 0.5) & (t[:, 1:] >= 0.5)
+    j = np.argmax(cross, axis=1)
+    t0, t1 = t[rows[:, 0], j], t[rows[:, 0], j + 1]
+    frac = np.clip((0.5 - t0) / np.maximum(t1 - t0, 1e-6), 0.0, 1.0)
+    fine = k[:, 0] - 3 + j + frac
+    good = cross.any(axis=1) & (norm > 4.0)
+    return np.where(good, fine, pos)
 
 
 def _valleys(light: F32, frac: F64) -> tuple[F64, NDArray[np.bool_]]:

@@ -36,6 +36,7 @@ U8 = NDArray[np.uint8]
 
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
+MIN_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ class Pipeline:
     ) -> tuple[list[DetectedBall], DetectedCue | None]:
         small = np.asarray(cv2.resize(image, geo.small, interpolation=cv2.INTER_AREA), np.uint8)
         if self.felt is None:
-            self.felt = FeltModel.from_image(small, geo.roi)
+            self.felt = first_felt(small, geo.roi, self.config.score_threshold)
         felt = self.felt
         mask = felt.mask(small, self.config.score_threshold)
         mask = np.asarray(cv2.bitwise_and(mask, geo.roi), np.uint8)
@@ -137,6 +138,7 @@ class Pipeline:
         found = detector.seeds(mask, light, half_r)
         timer.mark("seeds")
         circles = self._circles(image, found * 2 + 0.5, geo, felt)
+        circles = self._peel(image, mask, light, circles, geo, felt)
         balls = self._balls(image, circles, geo, felt)
         timer.mark("balls")
         cue = self._cue(mask, circles, geo)
@@ -155,6 +157,31 @@ class Pipeline:
         fits = detector.refine_all(image, seeds_px, expected, felt_bgr)
         return detector.dedupe([c for c in fits if c is not None])
 
+    def _peel(
+        self,
+        image: U8,
+        mask: U8,
+        light: U8,
+        circles: list[detector.Circle],
+        geo: Geometry,
+        felt: FeltModel,
+    ) -> list[detector.Circle]:
+        """Balls hidden inside clusters: erase the balls found, look again in what is left
+        (the middle of a rack has no felt around it; once its neighbours are known it does)."""
+        for _ in range(3):
+            rest = without_balls(mask, circles, -0.5)
+            rest = np.asarray(
+                cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
+            )
+            found = detector.seeds(rest, None, geo.radius / 2)
+            if len(found) == 0:
+                break
+            more = self._circles(image, found * 2 + 0.5, geo, felt)
+            if not more:
+                break
+            circles = detector.dedupe(circles + more)
+        return circles
+
     def _balls(
         self, image: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
     ) -> list[DetectedBall]:
@@ -166,10 +193,12 @@ class Pipeline:
         table = cal.to_table(silhouette_to_centre(centres, cal))
         values = np.array([felt_value(felt, p) for p in centres])
         looks = palette.classify_all(palette.disc_samples(image, centres, radii), values)
-        half = (cal.spec.length / 2, cal.spec.width / 2)
+        # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
+        inset = 0.5 * cal.spec.ball_radius
+        half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
         out = []
         for c, (x, y), look in zip(circles, table, looks, strict=True):
-            if abs(x) > half[0] or abs(y) > half[1]:
+            if abs(x) > half[0] or abs(y) > half[1] or c.confidence < MIN_CONFIDENCE:
                 continue
             out.append(
                 DetectedBall(
@@ -181,10 +210,7 @@ class Pipeline:
         return out
 
     def _cue(self, mask: U8, circles: list[detector.Circle], geo: Geometry) -> DetectedCue | None:
-        rest = mask.copy()
-        for c in circles:
-            centre = (round((c.x + 0.5) / 2 - 0.5), round((c.y + 0.5) / 2 - 0.5))
-            cv2.circle(rest, centre, math.ceil(c.r / 2 + 1.5), 0, -1)
+        rest = without_balls(mask, circles, 1.5)
         line = cue_stick.find_cue(rest, geo.edge, geo.radius / 2, 2.0)
         if line is None:
             return None
@@ -208,6 +234,27 @@ class Pipeline:
         grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
+
+
+def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
+    """A felt model from one frame: everything in the table first, then twice again from the
+    pixels that the previous model called felt (balls and the cue drop out)."""
+    felt = FeltModel.from_image(small, roi)
+    kernel = np.ones((7, 7), np.uint8)
+    for _ in range(2):
+        busy = cv2.dilate(felt.mask(small, threshold), kernel)
+        bare = np.asarray(cv2.bitwise_and(roi, cv2.bitwise_not(busy)), np.uint8)
+        felt = FeltModel.from_image(small, roi, bare)
+    return felt
+
+
+def without_balls(mask: U8, circles: list[detector.Circle], grow: float) -> U8:
+    """The half-resolution mask with the balls' discs (radius + ``grow`` px) erased."""
+    rest = mask.copy()
+    for c in circles:
+        centre = (round((c.x + 0.5) * 8 - 4), round((c.y + 0.5) * 8 - 4))  # 1/16 px, half res
+        cv2.circle(rest, centre, round((c.r / 2 + grow) * 16), 0, -1, cv2.LINE_8, 4)
+    return rest
 
 
 class Timer:
