@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision.calibration import Intrinsics
-from nodes.vision.capture import IMAGE_SUFFIXES
+from nodes.vision.source import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 

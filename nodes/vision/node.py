@@ -18,11 +18,11 @@ from nodes.runtime import NodeRuntime
 from nodes.vision import calibration as calib
 from nodes.vision import chessboard
 from nodes.vision.calibration import TableCalibration, TableSpec
-from nodes.vision.capture import Captured
 from nodes.vision.config import VisionConfig
 from nodes.vision.encoder import FrameEncoder, Job
 from nodes.vision.pipeline import PipelineConfig
 from nodes.vision.rendition import Encoded, Rendition
+from nodes.vision.source import Frame
 from nodes.vision.truth import truth_message
 from nodes.vision.worker import CaptureWorker, WorkerSettings
 from protocol import topics
@@ -93,11 +93,11 @@ class VisionNode:
 
     # -- from the capture thread (Sink) ----------------------------------------------------
 
-    def detections(self, detections: Detections, captured: Captured) -> None:
+    def detections(self, detections: Detections, captured: Frame) -> None:
         """Publish detections (and truth); offer the frame to the encoder if watched."""
         wanted = self.wanted
         if wanted:
-            self.encoder.offer(captured.image, captured.index, captured.t_ns, wanted)
+            self.encoder.offer(captured.image, captured.number, captured.capture_ns, wanted)
         self.loop.call_soon_threadsafe(self._publish_detections, detections, captured)
 
     def calibrated(self, calibration: TableCalibration) -> None:
@@ -114,16 +114,16 @@ class VisionNode:
 
     # -- on the event loop -----------------------------------------------------------------
 
-    def _publish_detections(self, detections: Detections, captured: Captured) -> None:
+    def _publish_detections(self, detections: Detections, captured: Frame) -> None:
         self.counts["frames"] += 1
         for stage, ms in detections.timings_ms.items():
             old = self.stats_timings.get(stage, ms)
             self.stats_timings[stage] = round(0.9 * old + 0.1 * ms, 3)
         publish = self.node.publisher.publish
-        publish(topics.vision_detections(self.camera), detections, t_origin_ns=captured.t_ns)
+        publish(topics.vision_detections(self.camera), detections, t_origin_ns=captured.capture_ns)
         if self.config.publish_truth and captured.truth is not None:
-            truth = truth_message(captured.truth, self.camera, captured.t_ns)
-            publish(topics.vision_truth(self.camera), truth, t_origin_ns=captured.t_ns)
+            truth = truth_message(captured.truth, self.camera, captured.capture_ns)
+            publish(topics.vision_truth(self.camera), truth, t_origin_ns=captured.capture_ns)
 
     def _publish_calibration(self, calibration: TableCalibration) -> None:
         self.calibration = calibration

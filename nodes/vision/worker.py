@@ -21,8 +21,15 @@ import cv2
 
 from nodes.vision import table
 from nodes.vision.calibration import Intrinsics, TableCalibration, TableSpec
-from nodes.vision.capture import Captured, FrameSource, SourceEnded, SourceLost, open_source
 from nodes.vision.pipeline import Pipeline, PipelineConfig
+from nodes.vision.source import (
+    Backoff,
+    Frame,
+    FrameSource,
+    SourceLost,
+    SourceUnavailable,
+    open_source,
+)
 from protocol.messages import Detections
 
 log = logging.getLogger(__name__)
@@ -33,7 +40,7 @@ AUTO_RETRY_S = 1.0
 class Sink(Protocol):
     """Where the capture thread's results go (called from the capture thread)."""
 
-    def detections(self, detections: Detections, captured: Captured) -> None:
+    def detections(self, detections: Detections, captured: Frame) -> None:
         """One frame's detections (and the frame, for video and truth)."""
 
     def calibrated(self, calibration: TableCalibration) -> None:
@@ -111,15 +118,14 @@ class CaptureWorker:
 
     def _run(self) -> None:
         cv2.setNumThreads(max(1, self.settings.threads))
-        delay = 0.5
+        backoff = Backoff(maximum=self.settings.reconnect_max_s)
         while not self.stopping.is_set():
             source = self._open()
             if source is None:
                 self._handle_requests(None)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, self.settings.reconnect_max_s)
+                self.stopping.wait(backoff.failure())
                 continue
-            delay = 0.5
+            backoff.success()
             self._frames(source)
             source.close()
         self._fail_pending("the vision node is stopping")
@@ -128,9 +134,12 @@ class CaptureWorker:
         spec = self.source_spec
         try:
             source = open_source(
-                spec, fps=self.settings.fps, loop=self.settings.loop, seed=self.settings.seed
+                spec,
+                fps=self.settings.fps or None,
+                loop=self.settings.loop,
+                seed=self.settings.seed,
             )
-        except (SourceLost, OSError, ValueError) as exc:
+        except (SourceUnavailable, SourceLost, OSError, ValueError) as exc:
             self.sink.source_state(False, f"cannot open source {spec}: {exc}", {"source": spec})
             return None
         self.source = source
@@ -141,12 +150,14 @@ class CaptureWorker:
         while not self.stopping.is_set():
             try:
                 captured = source.read()
-            except SourceEnded as exc:
-                self.sink.source_state(False, str(exc), {"source": self.source_spec, "ended": True})
-                self._idle_until_new_source()
-                return
             except (SourceLost, OSError) as exc:
                 self.sink.source_state(False, f"source lost: {exc}", {"source": self.source_spec})
+                return
+            if captured is None:
+                self.sink.source_state(
+                    False, f"end of {self.source_spec}", {"source": self.source_spec, "ended": True}
+                )
+                self._idle_until_new_source()
                 return
             if not self._handle_requests(captured):
                 return  # the source changed
@@ -158,15 +169,15 @@ class CaptureWorker:
             self._handle_requests(None)
             self.stopping.wait(0.1)
 
-    def _frame(self, captured: Captured) -> None:
+    def _frame(self, captured: Frame) -> None:
         self._auto_calibrate(captured)
         detections = self.pipeline.process(
-            captured.image, captured.index, captured.t_ns, self.camera
+            captured.image, captured.number, captured.capture_ns, self.camera
         )
         self.frames += 1
         self.sink.detections(detections, captured)
 
-    def _auto_calibrate(self, captured: Captured) -> None:
+    def _auto_calibrate(self, captured: Frame) -> None:
         if self.pipeline.calibration is not None and self._fits(captured):
             return
         now = time.monotonic()
@@ -175,12 +186,12 @@ class CaptureWorker:
         self.last_auto = now
         self._calibrate_auto(captured)
 
-    def _fits(self, captured: Captured) -> bool:
+    def _fits(self, captured: Frame) -> bool:
         cal = self.pipeline.calibration
         height, width = captured.image.shape[:2]
         return cal is not None and cal.size == (width, height)
 
-    def _calibrate_auto(self, captured: Captured) -> TableCalibration | None:
+    def _calibrate_auto(self, captured: Frame) -> TableCalibration | None:
         found = table.calibrate(
             captured.image,
             self.settings.spec,
@@ -197,7 +208,7 @@ class CaptureWorker:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _handle_requests(self, captured: Captured | None) -> bool:
+    def _handle_requests(self, captured: Frame | None) -> bool:
         """Run queued requests; False when the source must be reopened."""
         keep = True
         while True:
@@ -213,9 +224,7 @@ class CaptureWorker:
             except Exception as exc:  # reported to the caller as an error reply
                 request.future.set_exception(exc)
 
-    def _handler(
-        self, action: str
-    ) -> Callable[[dict[str, Any], Captured | None], tuple[Any, bool]]:
+    def _handler(self, action: str) -> Callable[[dict[str, Any], Frame | None], tuple[Any, bool]]:
         handlers = {
             "calibrate_auto": self._req_auto,
             "calibrate_manual": self._req_manual,
@@ -224,7 +233,7 @@ class CaptureWorker:
         }
         return handlers[action]
 
-    def _req_auto(self, args: dict[str, Any], captured: Captured | None) -> tuple[Any, bool]:
+    def _req_auto(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
         if captured is None:
             raise ValueError("no frame to calibrate from: the source is not giving frames")
         found = self._calibrate_auto(captured)
@@ -232,7 +241,7 @@ class CaptureWorker:
             raise ValueError("no table found in the current frame")
         return found, True
 
-    def _req_manual(self, args: dict[str, Any], captured: Captured | None) -> tuple[Any, bool]:
+    def _req_manual(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
         size = args.get("size")
         if captured is not None:
             size = (captured.image.shape[1], captured.image.shape[0])
@@ -245,13 +254,13 @@ class CaptureWorker:
         self._use(cal)
         return cal, True
 
-    def _req_intrinsics(self, args: dict[str, Any], captured: Captured | None) -> tuple[Any, bool]:
+    def _req_intrinsics(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
         self.intrinsics = args["intrinsics"]
         if captured is None:
             return None, True
         return self._calibrate_auto(captured), True
 
-    def _req_source(self, args: dict[str, Any], captured: Captured | None) -> tuple[Any, bool]:
+    def _req_source(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
         self.source_spec = str(args["source"])
         self.pipeline.set_calibration(self.pipeline.calibration)  # fresh felt model
         return {"source": self.source_spec}, False
