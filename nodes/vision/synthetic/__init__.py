@@ -23,6 +23,7 @@ from nodes.vision.synthetic.renderer import Renderer
 from nodes.vision.synthetic.scene import RenderSpec, SceneSpec, SceneState
 from nodes.vision.synthetic.table import TableLayout, TableStyle
 from nodes.vision.synthetic.truth import BallTruth, CueTruth, GroundTruth, ShotTruth, SyntheticFrame
+from nodes.vision.synthetic.variation import Ranges, randomized
 
 __all__ = [
     "RADIUS",
@@ -38,6 +39,7 @@ __all__ = [
     "Lens",
     "Lighting",
     "Player",
+    "Ranges",
     "RenderSpec",
     "Renderer",
     "SceneSpec",
@@ -48,4 +50,5 @@ __all__ = [
     "SyntheticFrame",
     "TableLayout",
     "TableStyle",
+    "randomized",
 ]

@@ -105,7 +105,9 @@ def _on_cloth(layout: TableLayout, p: F64) -> Mask:
     hx, hy = layout.half
     cut = layout.undercut
     inside = (np.abs(p[:, 0]) <= hx + cut) & (np.abs(p[:, 1]) <= hy + cut)
-    return np.asarray(inside | _in_polygons(layout.throats, p))
+    rest = np.flatnonzero(~inside)
+    inside[rest] = _in_polygons(layout.throats, p[rest])
+    return np.asarray(inside)
 
 
 def _cloth(layout: TableLayout) -> Surface:
