@@ -7,9 +7,13 @@ physics engine gives the truth. Detections come from a pluggable source (``--sou
   (``--sigma``), missed detections (``--miss``), and, with ``--occlusion``, the cue stick lying
   over the table behind the cue ball, following through and withdrawing (it hides whatever it
   covers for the first 0.35 s of the shot);
-- ``module:function``: any factory ``f(sim, *, fps, seed, sigma, miss, occlusion)`` returning an
-  iterable of ``(GroundTruth, Detections)`` pairs, e.g. the synthetic camera rendering
-  ``sim.state_at(t)`` through the real detector.
+- ``module:function``: any factory ``f(sim, *, fps, seed, sigma, miss, occlusion, numbers,
+  wrong_kind)`` returning an iterable of ``(GroundTruth, Detections)`` pairs, e.g. the synthetic
+  camera rendering ``sim.state_at(t)`` through the real detector (which may ignore the noise
+  arguments: its own noise is the point).
+
+The last condition also takes the numbers away (class only, as a detector that cannot read
+them) and misclassifies 10 % of solids/stripes (and the cue/eight as solids).
 
 Per condition it prints: identity switches per shot (target 0), position error of moving balls
 (median / p90 / p99 mm; target < 5 mm at 60 fps), the same error of the raw detections
@@ -47,7 +51,15 @@ Source = Callable[..., Iterable[tuple[GroundTruth, Detections]]]
 
 
 def physics_source(
-    sim: Simulation, *, fps: float, seed: int, sigma: float, miss: float, occlusion: bool
+    sim: Simulation,
+    *,
+    fps: float,
+    seed: int,
+    sigma: float,
+    miss: float,
+    occlusion: bool,
+    numbers: bool = True,
+    wrong_kind: float = 0.0,
 ) -> Iterable[tuple[GroundTruth, Detections]]:
     """Ground truth plus detector noise; the default source."""
     occluders = []
@@ -57,7 +69,14 @@ def physics_source(
         u = (math.cos(math.radians(direction)), math.sin(math.radians(direction)))
         tip = (cue.x - u[0] * (R + 0.01), cue.y - u[1] * (R + 0.01))
         occluders.append(stick(tip[0], tip[1], direction, -T_PRE, 0.35, speed=0.3))
-    noise = Noise(sigma=sigma, miss=miss, seed=seed, occluders=occluders)
+    noise = Noise(
+        sigma=sigma,
+        miss=miss,
+        seed=seed,
+        occluders=occluders,
+        numbers=numbers,
+        wrong_kind=wrong_kind,
+    )
     return frames(sim, noise, fps=fps, t_pre=T_PRE, t_post=0.5)
 
 
@@ -234,9 +253,10 @@ def main() -> None:
     source = load_source(opts.source)
     table = Table.nine_foot()
     conditions = [
-        ("0.5 mm, 2 % missed", 0.0005, 0.02, False),
-        ("1 mm, 2 % missed", 0.001, 0.02, False),
-        ("1 mm, 5 % missed, cue occludes", 0.001, 0.05, True),
+        ("0.5 mm, 2 % missed", 0.0005, 0.02, False, True, 0.0),
+        ("1 mm, 2 % missed", 0.001, 0.02, False, True, 0.0),
+        ("1 mm, 5 % missed, cue occludes", 0.001, 0.05, True, True, 0.0),
+        ("same, no numbers, 10 % misclassified", 0.001, 0.05, True, False, 0.1),
     ]
     print(f"source: {opts.source}; {opts.shots} random 16-ball shots per row at {opts.fps:g} fps")
     header = (
@@ -246,13 +266,20 @@ def main() -> None:
     )
     print(header)
     print("|" + "---|" * 9)
-    for name, sigma, miss, occlusion in conditions:
+    for name, sigma, miss, occlusion, numbers, wrong in conditions:
         rng = np.random.default_rng(opts.seed)
         score = Score()
         for k in range(opts.shots):
             sim = random_shot(rng, table)
             pairs = source(
-                sim, fps=opts.fps, seed=opts.seed + k, sigma=sigma, miss=miss, occlusion=occlusion
+                sim,
+                fps=opts.fps,
+                seed=opts.seed + k,
+                sigma=sigma,
+                miss=miss,
+                occlusion=occlusion,
+                numbers=numbers,
+                wrong_kind=wrong,
             )
             run_shot(sim, pairs, score)
         row = {

@@ -1,9 +1,11 @@
 """Which detection belongs to which track: gated Hungarian assignment with identity costs.
 
 The cost of pairing a track with a measurement is the distance (metres) from the track's
-prediction to the measurement, plus penalties when their colour classes or numbers disagree
-(larger for the cue and eight ball, whose colour is reliable). Pairs beyond the track's gate are
-forbidden. :func:`scipy.optimize.linear_sum_assignment` minimises the total, so two balls passing
+prediction to the measurement, plus penalties when their colour classes disagree (4 cm for
+solid/stripe; for the cue and eight ball, whose colour is reliable, more than leaving both
+unpaired). Pairs beyond the track's gate, and a measurement whose number differs from the
+track's decided number, are forbidden: a misread number loses one detection, never an identity.
+:func:`scipy.optimize.linear_sum_assignment` minimises the total, so two balls passing
 close keep their identities as long as their predictions are better than a swap.
 """
 
@@ -20,6 +22,8 @@ from nodes.core.hygiene import Measurement
 from nodes.core.track import Status, Track
 
 FORBIDDEN = 1.0e6
+#: metres-equivalent cost of leaving a track or a measurement unpaired
+MISS_COST = 0.25
 KIND_CODE = {"unknown": 0, "cue": 1, "eight": 2, "solid": 3, "stripe": 4}
 
 Matrix = npt.NDArray[np.float64]
@@ -30,8 +34,8 @@ class Penalties:
     """Extra cost in metres for disagreeing identities."""
 
     kind: float = 0.04
-    unique_kind: float = 0.08
-    number: float = 0.06
+    unique_kind: float = 0.1
+    number: float = FORBIDDEN
     tentative: float = 0.01
 
 
@@ -61,16 +65,30 @@ def distances(tracks: Sequence[Track], ms: Sequence[Measurement], t: float) -> M
 
 
 def assign(
-    dist: Matrix, penalty: Matrix, gates: Sequence[float]
+    dist: Matrix, penalty: Matrix, gates: Sequence[float], miss_cost: float = MISS_COST
 ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Minimum-cost pairs within the gates, then the unpaired track and measurement indices."""
+    """Minimum-cost pairs within the gates, then the unpaired track and measurement indices.
+
+    Leaving a track or a measurement unpaired costs ``miss_cost`` each (the matrix is padded
+    with those options), so a pair costing more than twice that is never forced: without it
+    the solver would rather swap two balls than leave one struck ball for the wide-gate pass.
+    """
     n, m = dist.shape
     if n == 0 or m == 0:
         return [], list(range(n)), list(range(m))
     cost = dist + penalty
     cost[dist > np.asarray(gates)[:, None]] = FORBIDDEN
-    rows, cols = linear_sum_assignment(cost)
-    pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < FORBIDDEN]
+    padded = np.full((n + m, m + n), FORBIDDEN)
+    padded[:n, :m] = cost
+    padded[np.arange(n), m + np.arange(n)] = miss_cost
+    padded[n + np.arange(m), np.arange(m)] = miss_cost
+    padded[n:, m:] = 0.0
+    rows, cols = linear_sum_assignment(padded)
+    pairs = [
+        (int(r), int(c))
+        for r, c in zip(rows, cols, strict=True)
+        if r < n and c < m and cost[r, c] < FORBIDDEN
+    ]
     used_r = {r for r, _ in pairs}
     used_c = {c for _, c in pairs}
     return (

@@ -36,6 +36,7 @@ class TrackerConfig:
     confirm_window_s: float = 0.3
     tentative_timeout_s: float = 0.1
     gate_still: float = 0.09
+    still_free: float = 0.01
     gate_moving: float = 0.03
     gate_speed: float = 1.5
     gate_strike: float = 0.3
@@ -55,6 +56,7 @@ class TrackerConfig:
     respot_radius: float = 0.1
     reid_wait_s: float = 0.4
     hand_s: float = 0.25
+    lost_moving_s: float = 0.04
     penalties: assignment.Penalties = field(default_factory=assignment.Penalties)
 
 
@@ -79,6 +81,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self.t = -math.inf
         self._next_id = FIRST_ID
+        self._unmatched: list[Track] = []
 
     # -- public -------------------------------------------------------------------------------
 
@@ -144,39 +147,69 @@ class Tracker:
         return min(base + spread + reach, c.gate_max)
 
     def _associate(self, live: list[Track], ms: Sequence[Measurement], t: float) -> list[int]:
+        """Pair measurements with tracks in three passes (confirmed tracks within their gates,
+        confirmed tracks left over within the strike gate, then tentative tracks); return the
+        indices of the measurements left for births."""
+        self._unmatched = []
         if not live or not ms:
             return list(range(len(ms)))
         c = self.config
-        dist = assignment.distances(live, ms, t)
-        penalty = assignment.identity_costs(live, ms, c.penalties)
-        gates = [self._gate(tr, t) for tr in live]
-        pairs, free_t, free_m = assignment.assign(dist, penalty, gates)
-        if free_t and free_m:
-            pairs += self._strike_pass(live, free_t, free_m, dist, penalty)
-            taken = {j for _, j in pairs}
-            free_m = [j for j in free_m if j not in taken]
-        for i, j in pairs:
-            self._correct(live[i], ms[j], t)
+        confirmed = [tr for tr in live if tr.status is Status.CONFIRMED]
+        tentative = [tr for tr in live if tr.status is Status.TENTATIVE]
+        free_m = list(range(len(ms)))
+        if confirmed:
+            dist = assignment.distances(confirmed, ms, t)
+            penalty = assignment.identity_costs(confirmed, ms, c.penalties)
+            # a ball at rest does not move unless struck: a far measurement costs it double
+            still = np.array([not tr.moving for tr in confirmed])[:, None]
+            resting = np.where(still, np.maximum(dist - c.still_free, 0.0), 0.0)
+            gates = [self._gate(tr, t) for tr in confirmed]
+            pairs, free_t, free_m = assignment.assign(dist, penalty + resting, gates)
+            if free_t and free_m:
+                pairs += self._strike_pass(ms, free_t, free_m, dist, penalty)
+                taken = {j for _, j in pairs}
+                free_m = [j for j in free_m if j not in taken]
+            for i, j in pairs:
+                self._correct(confirmed[i], ms[j], t)
+            matched = {i for i, _ in pairs}
+            self._unmatched = [tr for i, tr in enumerate(confirmed) if i not in matched]
+        if tentative and free_m:
+            rest = [ms[j] for j in free_m]
+            dist = assignment.distances(tentative, rest, t)
+            penalty = assignment.identity_costs(tentative, rest, c.penalties)
+            pairs, _, left = assignment.assign(dist, penalty, [c.gate_still] * len(tentative))
+            for i, j in pairs:
+                self._correct(tentative[i], rest[j], t)
+            free_m = [free_m[j] for j in left]
         return free_m
 
     def _strike_pass(
         self,
-        live: list[Track],
+        ms: Sequence[Measurement],
         free_t: list[int],
         free_m: list[int],
         dist: np.ndarray,
         penalty: np.ndarray,
     ) -> list[tuple[int, int]]:
-        """Second chance with a wide gate for confirmed tracks (a ball struck hard)."""
-        rows = [i for i in free_t if live[i].status is Status.CONFIRMED]
-        if not rows:
+        """Second chance with a wide gate for confirmed tracks (a ball struck hard), for
+        measurements that no confirmed track lies on (one on another ball was refused for its
+        identity, not left over by a struck ball) nor a tentative one (a ball just placed)."""
+        clear = self.config.birth_clearance
+        tentative = [tr for tr in self.tracks if tr.status is Status.TENTATIVE]
+        free_m = [
+            j
+            for j in free_m
+            if dist[:, j].min() >= clear
+            and all(math.hypot(ms[j].x - tr.kf.x, ms[j].y - tr.kf.y) >= clear for tr in tentative)
+        ]
+        if not free_m:
             return []
-        sub_d = dist[np.ix_(rows, free_m)]
-        sub_p = penalty[np.ix_(rows, free_m)]
+        sub_d = dist[np.ix_(free_t, free_m)]
+        sub_p = penalty[np.ix_(free_t, free_m)]
         sub_p = np.where(sub_p >= self.config.penalties.unique_kind, assignment.FORBIDDEN, sub_p)
-        gates = [self.config.gate_strike] * len(rows)
+        gates = [self.config.gate_strike] * len(free_t)
         pairs, _, _ = assignment.assign(sub_d, sub_p, gates)
-        return [(rows[i], free_m[j]) for i, j in pairs]
+        return [(free_t[i], free_m[j]) for i, j in pairs]
 
     def _correct(self, tr: Track, m: Measurement, t: float) -> None:
         c = self.config
@@ -201,12 +234,16 @@ class Tracker:
     # -- birth and re-identification ------------------------------------------------------------
 
     def _birth(self, ms: Iterable[Measurement], t: float) -> None:
+        """New tentative tracks, except on a live track (a split detection) or within the gate
+        of a confirmed ball that went unmatched (that ball, refused for a misread class)."""
         c = self.config
         for m in ms:
             near = any(
                 math.hypot(m.x - tr.kf.x, m.y - tr.kf.y) < c.birth_clearance
                 for tr in self.tracks
                 if tr.live
+            ) or any(
+                math.hypot(m.x - tr.kf.x, m.y - tr.kf.y) < c.gate_still for tr in self._unmatched
             )
             if near:
                 continue
@@ -249,13 +286,17 @@ class Tracker:
         return ident.kind == "unknown" or bool(ident.number_votes)
 
     def _gone(self, t: float) -> list[Track]:
-        """Balls a new track may turn out to be: pocketed, lost, or at rest and unseen for
-        ``hand_s`` (picked up by hand, to be put down elsewhere)."""
+        """Balls a new track may turn out to be: pocketed, lost, at rest and unseen for
+        ``hand_s`` (picked up by hand, to be put down elsewhere), or moving and unseen (its
+        prediction went astray, e.g. it stopped dead in a collision while the filter coasted)."""
         return [
             g
             for g in self.tracks
             if g.status in (Status.POCKETED, Status.LOST)
-            or (g.on_table and not g.moving and g.missing(t) > self.config.hand_s)
+            or (
+                g.on_table
+                and g.missing(t) > (self.config.lost_moving_s if g.moving else self.config.hand_s)
+            )
         ]
 
     def _match_returning(self, tr: Track, t: float) -> Track | None:
