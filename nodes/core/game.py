@@ -124,6 +124,9 @@ class Game:
     def _admit(self, det: Detections) -> float | None:
         """Seconds of a frame worth processing, or None (stale, late or untimed: counted)."""
         t_ns, camera = det.t_capture_ns, det.camera
+        if not det.calibrated:
+            self.counters["frame_uncalibrated"] += 1  # its table coordinates mean nothing yet
+            return None
         if t_ns <= 0:
             self.counters["frame_bad_time"] += 1
             return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from msgspec.structs import replace
+
 from nodes.core.game import Game, GameConfig
 from nodes.physics import Ball, Table, simulate
 from protocol.messages import BallMotion, BallPocketed, BallSpotted, DetectedBall, Detections
@@ -174,10 +176,12 @@ def test_stale_and_late_frames_are_dropped_and_counted(game: Game):
     game.update(_det(1_900_000_000, 2, ball, camera="cam1"))  # 100 ms older than the newest
     game.update(_det(1_990_000_000, 3, ball, camera="cam2"))  # 10 ms older: fused
     game.update(_det(0, 4, ball, camera="cam3"))
+    game.update(replace(_det(2_100_000_000, 5, ball, camera="cam4"), calibrated=False))
     frames_ = game.stats()["frames"]
     assert frames_["frame_stale"] == 1
     assert frames_["frame_late"] == 1
     assert frames_["frame_bad_time"] == 1
+    assert frames_["frame_uncalibrated"] == 1
     assert frames_["frames"] == 2
 
 
