@@ -146,6 +146,16 @@ class Track:
         vy = sum((s.t - mt) * (s.zy - my) for s in pts) / stt
         return mx + vx * (t1 - mt), my + vy * (t1 - mt), vx, vy
 
+    def settled(self, t0: float, t1: float, v_stop: float, distance: float) -> bool:
+        """At rest over [t0, t1]: the fitted speed is below ``v_stop`` and every sample lies
+        within ``distance`` of the ball now (a rebound, whose net displacement can be zero,
+        does not count)."""
+        fit = self.fit(t0, t1)
+        if fit is None or math.hypot(fit[2], fit[3]) >= v_stop:
+            return False
+        x, y = self.kf.x, self.kf.y
+        return all(math.hypot(s.x - x, s.y - y) < distance for s in self.history if s.t >= t0)
+
     def fit_curved(
         self, t0: float, t1: float, at: float, least: int = 4
     ) -> tuple[float, float, float, float] | None:

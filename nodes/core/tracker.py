@@ -347,25 +347,10 @@ class Tracker:
                 tr.moving, tr.moving_since = True, t
                 report.started.append(tr)
             return
-        if t - tr.moving_since >= c.stop_s and tr.jump is None and self._stopped(tr, t):
+        if t - tr.moving_since < c.stop_s or tr.jump is not None or tr.kf.speed > 5.0 * c.v_stop:
+            return
+        if tr.settled(t - c.stop_s, t, c.v_stop, c.stop_distance):
             self._stop(tr, report)
-
-    def _stopped(self, tr: Track, t: float) -> bool:
-        """At rest: the fitted speed over ``stop_s`` is below ``v_stop`` and every sample in that
-        window lies within ``stop_distance`` of the ball (so a rebound, whose net displacement
-        can be zero, does not count)."""
-        c = self.config
-        if tr.kf.speed > 5.0 * c.v_stop:
-            return False
-        fit = tr.fit(t - c.stop_s, t)
-        if fit is None or math.hypot(fit[2], fit[3]) >= c.v_stop:
-            return False
-        x, y = tr.kf.x, tr.kf.y
-        return all(
-            math.hypot(s.x - x, s.y - y) < c.stop_distance
-            for s in tr.history
-            if s.t >= t - c.stop_s
-        )
 
     def _stop(self, tr: Track, report: Report) -> None:
         tr.moving = False
