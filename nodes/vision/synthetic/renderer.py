@@ -88,6 +88,11 @@ class Renderer:
             centres = np.array([[b.x, b.y, b.z] for b in moving])
             shadows = self.shadows.balls(centres, RADIUS, coarse=True)
             self.compositor.shadow(layer, shadows.index, shadows.light)
+        if self.spec.shadows and self.scene.occluders:
+            casting = self._moving_capsules(state)
+            if casting:
+                shadows = self.shadows.capsules(casting, coarse=True)
+                self.compositor.shadow(layer, shadows.index, shadows.light)
         parts = [self._moving_balls(moving), *self._cue_and_hands(state)]
         frags = Fragments.concat(parts)
         coverage = self.compositor.over(layer, frags, OWNERS)
@@ -128,6 +133,9 @@ class Renderer:
         self, resting: _Static, hand: list[Capsule], key: tuple[object, ...]
     ) -> _Static:
         layer = resting.layer.copy()
+        if self.spec.shadows:
+            shadows = self.shadows.capsules(hand)
+            self.compositor.shadow(layer, shadows.index, shadows.light)
         frags = self.cue.paint(hand, HAND_ID)
         coverage = self.compositor.over(layer, frags, OWNERS, record=True)
         return _Static(key, layer, resting.seen, resting.hidden + coverage.hidden)
@@ -166,6 +174,16 @@ class Renderer:
         longest = float(np.abs(path).max())
         samples = min(max(math.ceil(longest / 1.5), 1), 16)
         return frags.smeared(path[slot[frags.owner]], samples, self.rays.shape)
+
+    def _moving_capsules(self, state: SceneState) -> list[Capsule]:
+        """The cue and a placing hand: what moves and casts shadows (the grip hand is nearly
+        always off the cloth)."""
+        out: list[Capsule] = []
+        if state.placing is not None:
+            out += placing_capsules(*state.placing, RADIUS, self.scene.player)
+        if state.cue is not None:
+            out += cue_capsules(state.cue)
+        return out
 
     def _cue_and_hands(self, state: SceneState) -> list[Fragments]:
         if not self.scene.occluders:

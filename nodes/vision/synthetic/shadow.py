@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision.synthetic.camera import CameraModel
+from nodes.vision.synthetic.capsule import Capsule, outline_pixels
 from nodes.vision.synthetic.lighting import Lighting, direct
 from nodes.vision.synthetic.ray import RayGrid
 from nodes.vision.synthetic.sphere import region_pixels
@@ -23,6 +24,7 @@ F64 = NDArray[np.float64]
 IDX = NDArray[np.intp]
 
 REACH = 1.8  # ambient occlusion is drawn out to this many radii from the contact point
+LOW_ENOUGH = 0.3  # m: higher parts of cue and arms cast no visible shadow
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +56,9 @@ class ShadowCaster:
         share_amb, share, spots, stretch, size = self._geometry(centres, radius)
         boxes = self._boxes(centres, radius, spots, stretch, size)
         rows, cols, which = region_pixels(self.rays, boxes, 0.5)
+        keep = self._in_image(rows, cols, coarse)
+        rows, cols, which = rows[keep], cols[keep], which[keep]
         pad = self.rays.pad
-        r_img, c_img = rows - pad, cols - pad
-        inside = (
-            (r_img >= 0) & (r_img < self.camera.height) & (c_img >= 0) & (c_img < self.camera.width)
-        )
-        if coarse:
-            inside &= (rows % 2 == 0) & (cols % 2 == 0)
-        rows, cols, which = rows[inside], cols[inside], which[inside]
         p = self.table_xy[rows - pad, cols - pad]
         px, py = p[:, 0], p[:, 1]
         rx = px - centres[which, 0].astype(np.float32)
@@ -80,15 +77,82 @@ class ShadowCaster:
             rho = np.sqrt(np.maximum(along * along + across_sq, 0.0))
             edge, pen = size32[which, lamp, 0], size32[which, lamp, 1]
             occluded += share32[which, lamp] * np.clip((edge + pen / 2 - rho) / pen, 0.0, 1.0)
-        light = 1.0 - np.clip(occluded, 0.0, 0.95)
+        return self._shadows(rows, cols, 1.0 - np.clip(occluded, 0.0, 0.95), coarse)
+
+    def capsules(self, capsules: list[Capsule], coarse: bool = False) -> Shadows:
+        """Soft shadows of the cue, hands and arms on the cloth, from every lamp (``coarse``:
+        only from the lamp that lights them most, at half resolution, for moving parts).
+        Parts higher than LOW_ENOUGH above the cloth cast none (too soft to see)."""
+        parts = [c for c in (_lowered(c) for c in capsules) if c is not None]
+        if not parts:
+            return Shadows(np.zeros(0, np.intp), np.zeros(0, np.float32))
+        lamps = range(len(self.lamps))
+        if coarse:
+            middle = np.array([[*np.mean([c.a[:2] for c in parts], axis=0), 0.0]])
+            up = np.array([[0.0, 0.0, 1.0]])
+            lamps = range(
+                _brightest(self.lighting, middle, up), _brightest(self.lighting, middle, up) + 1
+            )
+        rows_l, cols_l, dark_l = [], [], []
+        for lamp in lamps:
+            for capsule in parts:
+                cast = self._capsule(capsule, lamp, coarse)
+                if cast is not None:
+                    rows_l.append(cast[0])
+                    cols_l.append(cast[1])
+                    dark_l.append(cast[2])
+        if not rows_l:
+            return Shadows(np.zeros(0, np.intp), np.zeros(0, np.float32))
+        light = 1.0 - np.clip(np.concatenate(dark_l).astype(np.float64), 0.0, 0.95)
+        return self._shadows(np.concatenate(rows_l), np.concatenate(cols_l), light, coarse)
+
+    def _capsule(self, capsule: Capsule, lamp: int, coarse: bool) -> tuple[IDX, IDX, F32] | None:
+        """Pixels and darkness of one capsule's shadow from one lamp."""
+        light = self.lamps[lamp]
+        ends = np.array([capsule.a, capsule.b])
+        drop = light[2] / (light[2] - ends[:, 2])
+        foot = light[:2] + (ends[:, :2] - light[:2]) * drop[:, None]
+        radius = np.array([capsule.ra, capsule.rb]) * drop
+        pen = np.maximum(self.sizes[lamp] * ends[:, 2] / (light[2] - ends[:, 2]), 0.002)
+        reach = radius + pen / 2
+        flat = Capsule((*foot[0], 0.0), (*foot[1], 0.0), float(reach[0]), float(reach[1]), 0)
+        rows, cols = outline_pixels(self.rays, flat)
+        keep = self._in_image(rows, cols, coarse)
+        rows, cols = rows[keep], cols[keep]
+        if len(rows) == 0:
+            return None
+        p = self.table_xy[rows - self.rays.pad, cols - self.rays.pad].astype(np.float64)
+        seg = foot[1] - foot[0]
+        s = np.clip((p - foot[0]) @ seg / max(float(seg @ seg), 1e-12), 0.0, 1.0)
+        gap = np.linalg.norm(p - (foot[0] + s[:, None] * seg), axis=1)
+        r = radius[0] + s * (radius[1] - radius[0])
+        w = pen[0] + s * (pen[1] - pen[0])
+        cover = np.clip((r + w / 2 - gap) / w, 0.0, 1.0) * np.minimum(1.0, 2 * r / w)
+        mid = np.array([[*(0.5 * (foot[0] + foot[1])), 0.0]])
+        each = direct(_only(self.lighting, lamp), mid, np.array([[0.0, 0.0, 1.0]]))[0]
+        total = self.ambient + direct(self.lighting, mid, np.array([[0.0, 0.0, 1.0]]))[0]
+        dark = (each / total) * cover
+        near = dark > 0.002
+        return rows[near], cols[near], dark[near].astype(np.float32)
+
+    def _in_image(self, rows: IDX, cols: IDX, coarse: bool) -> NDArray[np.bool_]:
+        pad = self.rays.pad
+        r, c = rows - pad, cols - pad
+        inside = (r >= 0) & (r < self.camera.height) & (c >= 0) & (c < self.camera.width)
+        if coarse:
+            inside &= (rows % 2 == 0) & (cols % 2 == 0)
+        return np.asarray(inside)
+
+    def _shadows(self, rows: IDX, cols: IDX, light: F64, coarse: bool) -> Shadows:
+        """Pixels that get darker; with ``coarse`` each value covers its 2x2 block."""
         keep = light < 0.998
         index = rows[keep] * self.rays.shape[1] + cols[keep]
-        light = light[keep].astype(np.float32)
+        out = light[keep].astype(np.float32)
         if coarse:
             width = self.rays.shape[1]
             index = (index[:, None] + np.array([0, 1, width, width + 1])[None, :]).ravel()
-            light = np.repeat(light, 4)
-        return Shadows(index, light)
+            out = np.repeat(out, 4)
+        return Shadows(index, out)
 
     def _geometry(self, centres: F64, radius: float) -> tuple[F64, F64, F64, F64, F64]:
         """Per ball: ambient share; per ball and lamp: light share, shadow centre on the cloth,
@@ -135,6 +199,28 @@ class ShadowCaster:
         )
         px = self.camera.project(corners.reshape(-1, 3)).reshape(-1, 4, 2)
         return np.concatenate([px.min(axis=1), px.max(axis=1)], axis=1)
+
+
+def _lowered(capsule: Capsule) -> Capsule | None:
+    """The part of a capsule below LOW_ENOUGH (None if it is all above)."""
+    za, zb = capsule.a[2], capsule.b[2]
+    if min(za, zb) >= LOW_ENOUGH:
+        return None
+    if max(za, zb) <= LOW_ENOUGH:
+        return capsule
+    a, b = np.array(capsule.a), np.array(capsule.b)
+    t = (LOW_ENOUGH - za) / (zb - za)
+    cut = a + t * (b - a)
+    radius = capsule.ra + t * (capsule.rb - capsule.ra)
+    if za < zb:
+        return replace(capsule, b=(float(cut[0]), float(cut[1]), float(cut[2])), rb=radius)
+    return replace(capsule, a=(float(cut[0]), float(cut[1]), float(cut[2])), ra=radius)
+
+
+def _brightest(lighting: Lighting, point: F64, normal: F64) -> int:
+    """Index of the lamp giving the most light at a point."""
+    each = [float(direct(_only(lighting, j), point, normal)[0]) for j in range(len(lighting.lamps))]
+    return int(np.argmax(each))
 
 
 def _only(lighting: Lighting, index: int) -> Lighting:
