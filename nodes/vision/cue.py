@@ -14,12 +14,15 @@ its camera ray at the height that elevation implies, so the direction is the hor
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import edge
 from nodes.vision.calibration import TableCalibration
 
 F64 = NDArray[np.float64]
@@ -129,6 +132,40 @@ def _near_edge(point: F64, edge: U8) -> bool:
     if not (0 <= y < edge.shape[0] and 0 <= x < edge.shape[1]):
         return True
     return bool(edge[y, x] > 0)
+
+
+def refine_tip(image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any]) -> CueLine:
+    """Find the tip at full resolution: walk the axis from behind the coarse tip, forwards,
+    while the pixels on it are unlike the felt (a ball it touches stops the walk)."""
+    step = 0.5
+    ts = np.arange(-0.15 * line.length_px, 0.3 * line.length_px + 12, step)
+    normal = np.array([-line.direction[1], line.direction[0]])
+    points = line.tip[None, :] + ts[:, None] * line.direction[None, :]
+    offsets = np.array([-1.0, 0.0, 1.0])
+    xs = points[:, 0, None] + offsets[None, :] * normal[0]
+    ys = points[:, 1, None] + offsets[None, :] * normal[1]
+    pixels = edge.sample_u8(image, xs, ys).astype(np.float32)
+    logs = np.log(pixels + 6.0) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
+    score = logs.max(axis=2) - logs.min(axis=2) + np.maximum(np.abs(logs.mean(axis=2)) - 0.45, 0)
+    on = score.max(axis=1) > 0.32
+    for ball in balls:
+        inside = np.hypot(points[:, 0] - ball.x, points[:, 1] - ball.y) < ball.r + 1.0
+        on &= ~inside
+    start = int(np.argmin(np.abs(ts + 0.1 * line.length_px)))
+    if not on[start]:
+        return line
+    end = start
+    gap = 0
+    for k in range(start + 1, len(ts)):
+        if on[k]:
+            end, gap = k, 0
+        else:
+            gap += 1
+            if gap * step > 2.0:
+                break
+    tip = points[end] + 0.25 * line.direction
+    grown = line.length_px + float(ts[end])
+    return CueLine(tip, line.direction, grown, line.width_px, line.confidence)
 
 
 def table_pose(

@@ -269,8 +269,8 @@ def _half_way(pixels: U8, pos: F64) -> F64:
     lin = LINEAR_TABLE[pixels]
     rows = np.arange(count)[:, None]
     k = np.clip(np.round(pos).astype(np.intp), 4, size - 5)[:, None]
-    outer = lin[rows, k + np.array([-4, -3, -2])].mean(axis=1)
-    inner = lin[rows, k + np.array([2, 3, 4])].mean(axis=1)
+    outer = lin[rows, k + np.array([-3, -2])].mean(axis=1)
+    inner = lin[rows, k + np.array([1])].mean(axis=1)
     delta = inner - outer
     norm = (delta * delta).sum(axis=1)
     window = k + np.arange(-3, 4)

@@ -15,7 +15,6 @@ and a ``status`` saying why, never an exception.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -63,7 +62,7 @@ class Geometry:
         self.radius = float(np.median(calibration.ball_radius_px(grid)))  # full-res px
         self.roi = self._polygon_mask(0.5 * spec.ball_radius)
         inner = self._polygon_mask(-3.0 * spec.ball_radius)
-        self.edge = np.asarray(cv2.subtract(self.roi, inner), np.uint8)
+        self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
 
     def _polygon_mask(self, grow: float) -> U8:
         spec = self.calibration.spec
@@ -127,10 +126,11 @@ class Pipeline:
         if self.felt is None:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
         felt = self.felt
-        mask = felt.mask(small, self.config.score_threshold)
-        mask = np.asarray(cv2.bitwise_and(mask, geo.roi), np.uint8)
+        raw = felt.mask(small, self.config.score_threshold)
+        raw = np.asarray(cv2.bitwise_and(raw, geo.roi), np.uint8)
+        # opening drops noise specks (and the cue's thin shaft, which is found in ``raw``)
         mask = np.asarray(
-            cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
+            cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
         )
         timer.mark("felt")
         half_r = geo.radius / 2
@@ -139,9 +139,10 @@ class Pipeline:
         timer.mark("seeds")
         circles = self._circles(image, found * 2 + 0.5, geo, felt)
         circles = self._peel(image, mask, light, circles, geo, felt)
-        balls = self._balls(image, circles, geo, felt)
+        circles = [c for c in circles if c.confidence >= MIN_CONFIDENCE]
+        balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
-        cue = self._cue(mask, circles, geo)
+        cue = self._cue(image, raw, circles, geo, felt)
         timer.mark("cue")
         self._refresh(small, mask, circles, geo)
         return balls, cue
@@ -184,9 +185,10 @@ class Pipeline:
 
     def _balls(
         self, image: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
-    ) -> list[DetectedBall]:
+    ) -> tuple[list[DetectedBall], list[detector.Circle]]:
+        """The circles that are balls on the table, with kinds and table positions."""
         if not circles:
-            return []
+            return [], []
         cal = geo.calibration
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
@@ -196,10 +198,11 @@ class Pipeline:
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
         inset = 0.5 * cal.spec.ball_radius
         half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
-        out = []
+        out, kept = [], []
         for c, (x, y), look in zip(circles, table, looks, strict=True):
-            if abs(x) > half[0] or abs(y) > half[1] or c.confidence < MIN_CONFIDENCE:
+            if abs(x) > half[0] or abs(y) > half[1]:
                 continue
+            kept.append(c)
             out.append(
                 DetectedBall(
                     x_px=c.x, y_px=c.y, r_px=c.r, x=float(x), y=float(y), kind=look.kind,
@@ -207,13 +210,16 @@ class Pipeline:
                     confidence=float(round(c.confidence * (0.5 + 0.5 * look.confidence), 3)),
                 )
             )  # fmt: skip
-        return out
+        return out, kept
 
-    def _cue(self, mask: U8, circles: list[detector.Circle], geo: Geometry) -> DetectedCue | None:
-        rest = without_balls(mask, circles, 1.5)
+    def _cue(
+        self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
+    ) -> DetectedCue | None:
+        rest = without_balls(raw, circles, 1.5)
         line = cue_stick.find_cue(rest, geo.edge, geo.radius / 2, 2.0)
         if line is None:
             return None
+        line = cue_stick.refine_tip(image, line, felt_srgb(felt, line.tip), circles)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg
         )

@@ -72,7 +72,7 @@ def felt_mask(image: U8, felt_bgr: F64) -> U8:
     dist = felt_distance(image, felt_bgr)
     h, w = dist.shape
     centre = dist[int(h * 0.3) : int(h * 0.7), int(w * 0.3) : int(w * 0.7)]
-    threshold = max(0.12, 2.5 * float(np.percentile(centre, 90)))
+    threshold = float(np.clip(2.5 * np.percentile(centre, 90), 0.35, 0.8))
     mask = np.where(dist < threshold, 255, 0).astype(np.uint8)
     return np.asarray(cv2.medianBlur(mask, 5), dtype=np.uint8)
 
@@ -95,8 +95,11 @@ def rough_quad(image: U8) -> tuple[F64, F64] | None:
     if not contours:
         return None
     largest = max(contours, key=cv2.contourArea)
-    if cv2.contourArea(largest) < 0.1 * mask.size:
-        return None
+    area = cv2.contourArea(largest)
+    x, y, w, h = cv2.boundingRect(largest)
+    inside = x > 0 and y > 0 and x + w < mask.shape[1] and y + h < mask.shape[0]
+    if not (0.1 * mask.size < area < 0.97 * mask.size) or not inside:
+        return None  # no felt, or felt to the frame's edge: no whole table in view
     outline = largest.reshape(-1, 2).astype(np.float64)
     hull = np.asarray(cv2.convexHull(largest), dtype=np.int32)
     quad = _refit_sides(outline, _four_corners(hull))
@@ -161,6 +164,8 @@ def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | Non
     # noisier than the chroma pass, and then the chroma pass stands
     best = fine if fine is not None and fine[1] <= 1.3 * coarse[1] + 0.05 else coarse
     corners, rms, support = best
+    if support < 0.5 or rms > 1.5:
+        return None  # the outline is not a table's straight felt edge
     felt_tuple = (float(felt[0]), float(felt[1]), float(felt[2]))
     return FeltEdge(corners, rms, support, felt_tuple)
 

@@ -1,0 +1,160 @@
+"""Calibration from rendered frames: felt corners, homographies, parallax, chessboards."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from nodes.vision import calibration, chessboard, table
+from nodes.vision.calibration import Intrinsics, TableSpec
+from nodes.vision.synthetic.camera import CameraModel
+from tests.unit.vision import scenes
+
+SPEC = TableSpec()
+
+
+def known_intrinsics(model: CameraModel) -> Intrinsics:
+    """What a chessboard calibration of the installed camera would give."""
+    return Intrinsics(model.width, model.height, model.matrix, model.dist_coeffs, "chessboard")
+
+
+@pytest.fixture(scope="module")
+def tilted():
+    frame = scenes.render("tilted", [(0, -0.6, 0.1), (8, 0.9, -0.3)])
+    model = frame.truth.camera
+    return frame, model, table.calibrate(frame.image, SPEC, known_intrinsics(model))
+
+
+@pytest.fixture(scope="module")
+def straight():
+    return scenes.render("ideal", [(0, -0.6, 0.1)])
+
+
+def test_felt_corners_within_a_pixel_seen_straight_down(straight):
+    model = straight.truth.camera
+    found = table.calibrate(straight.image, SPEC, camera_height=2.5)
+    assert found is not None
+    error = np.linalg.norm(found.corners_px - model.project(SPEC.surface(0.0)), axis=1)
+    assert error.max() < 1.0
+
+
+def test_felt_corners_within_a_pixel_through_a_tilted_distorting_lens(tilted):
+    _, model, found = tilted
+    assert found is not None
+    error = np.linalg.norm(found.corners_px - model.project(SPEC.surface(0.0)), axis=1)
+    assert error.max() < 1.0
+
+
+def test_ball_plane_homography_reprojects_table_points(tilted):
+    _, model, found = tilted
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(-1, 1, (50, 2)) * [SPEC.length / 2 - 0.03, SPEC.width / 2 - 0.03]
+    points = np.column_stack([xy, np.full(len(xy), SPEC.ball_radius)])
+    truth_px = model.project(points)
+    undist = cv2.perspectiveTransform(xy.reshape(-1, 1, 2), found.ball_homography).reshape(-1, 2)
+    assert np.abs(found.intrinsics.distort(undist) - truth_px).max() < 0.6
+    assert np.hypot(*(found.to_table(truth_px) - xy).T).max() < 0.0015
+
+
+def test_a_ball_at_a_table_corner_lands_within_2_mm_thanks_to_the_ball_plane(tilted):
+    _, model, found = tilted
+    corner = np.array([[SPEC.length / 2 - SPEC.ball_radius, SPEC.width / 2 - SPEC.ball_radius]])
+    pixel = model.project(np.append(corner, SPEC.ball_radius).reshape(1, 3))
+    on_ball_plane = found.to_table(pixel)
+    on_cloth = found.to_table(pixel, z=0.0)
+    assert np.hypot(*(on_ball_plane - corner).T)[0] < 0.002
+    assert np.hypot(*(on_cloth - corner).T)[0] > 0.008  # what the felt homography would do
+
+
+def test_manual_corners_give_the_same_table(tilted):
+    frame, model, _ = tilted
+    corners = model.project(SPEC.surface(0.0))
+    manual = table.calibrate_manual(
+        corners, SPEC, (model.width, model.height), known_intrinsics(model)
+    )
+    assert manual.method == "manual"
+    xy = np.array([[0.3, 0.2], [-1.0, -0.5]])
+    pixel = model.project(np.column_stack([xy, np.full(2, SPEC.ball_radius)]))
+    assert np.hypot(*(manual.to_table(pixel) - xy).T).max() < 0.001
+
+
+def test_chessboard_views_recover_the_intrinsics():
+    model = CameraModel(
+        width=960, height=540, fx=700.0, fy=700.0, cx=482.0, cy=268.0,
+        dist=(-0.15, 0.04, 0.0, 0.0, 0.0),
+    )  # fmt: skip
+    ys, xs = np.mgrid[0:540, 0:960]
+    pixels = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float64)
+    normalized = model.undistort(pixels)
+    rng = np.random.default_rng(4)
+    views = []
+    for _ in range(14):
+        rot, _ = cv2.Rodrigues(np.radians(rng.uniform(-40, 40, 3)))
+        centre = np.array(
+            [rng.uniform(-0.25, 0.25), rng.uniform(-0.12, 0.12), rng.uniform(1.0, 1.4)]
+        )
+        trans = centre - rot @ np.array([5 * 0.05, 3.5 * 0.05, 0.0])
+        views.append(chessboard.render_board(normalized, (960, 540), rot, trans, (9, 6), 0.05))
+    result = chessboard.calibrate_images(views, (9, 6), 0.05)
+    found = result.intrinsics
+    assert len(result.used) >= 10
+    assert found.focal == pytest.approx(700.0, rel=0.01)
+    assert abs(found.matrix[0, 2] - 482.0) < 5 and abs(found.matrix[1, 2] - 268.0) < 5
+    assert found.dist[0] == pytest.approx(-0.15, abs=0.02)
+    assert found.rms_px is not None and found.rms_px < 0.5
+
+
+def test_too_few_chessboard_views_is_a_clear_error():
+    blank = np.full((120, 160, 3), 200, np.uint8)
+    with pytest.raises(ValueError, match="at least"):
+        chessboard.calibrate_images([blank] * 4, (9, 6), 0.025)
+
+
+def test_calibration_round_trips_through_json(tilted, tmp_path):
+    _, _, found = tilted
+    path = tmp_path / "vision" / "calibration.json"
+    calibration.save(found, path)
+    again = calibration.load(path)
+    assert again is not None
+    assert np.allclose(again.corners_px, found.corners_px)
+    assert np.allclose(again.ball_homography, found.ball_homography)
+    message = again.message("cam0")
+    assert message.camera == "cam0" and len(message.homography) == 9
+    assert message.camera_matrix is not None and message.distortion is not None
+
+
+def test_unreadable_stored_calibration_is_ignored(tmp_path):
+    path = tmp_path / "calibration.json"
+    path.write_text("{not json")
+    assert calibration.load(path) is None
+    assert calibration.load(tmp_path / "missing.json") is None
+
+
+def test_turning_the_table_swaps_its_ends(tilted):
+    _, _, found = tilted
+    turned = found.turned()
+    head = found.to_image(np.array([[-1.0, 0.2, 0.0]]))
+    assert np.allclose(turned.to_image(np.array([[1.0, -0.2, 0.0]])), head, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((720, 1280, 3), np.uint8),
+        np.random.default_rng(0).integers(0, 255, (720, 1280, 3)).astype(np.uint8),
+    ],
+    ids=["black", "noise"],
+)
+def test_no_table_in_view_gives_no_calibration(image):
+    assert table.calibrate(image, SPEC) is None
+
+
+def test_focal_length_is_measured_from_a_tilted_view():
+    model = CameraModel(width=1280, height=720, fx=800.0, fy=800.0, cx=639.5, cy=359.5,
+                        rvec=(math.radians(200), 0.0, 0.0), tvec=(0.0, 0.3, 2.1))  # fmt: skip
+    edge = model.project(SPEC.felt_edge)
+    focal = calibration.estimate_focal(calibration.order_corners(edge), SPEC, 1280, 720)
+    assert focal == pytest.approx(800.0, rel=0.02)

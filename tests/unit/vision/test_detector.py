@@ -1,0 +1,89 @@
+"""Balls and the cue in rendered frames: sub-pixel centres, racks, kinds, the cue's angle."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nodes.vision import table
+from nodes.vision.calibration import TableSpec
+from nodes.vision.pipeline import Pipeline
+from nodes.vision.synthetic.cue import CuePose
+from tests.unit.vision import scenes
+
+SPEC = TableSpec()
+LONE = [(0, -0.8, 0.3), (3, -0.2, -0.35), (8, 0.4, 0.1), (12, 0.9, -0.4), (6, 0.05, 0.45)]
+
+
+def detect(frame, camera_height=2.5):
+    cal = table.calibrate(frame.image, SPEC, camera_height=camera_height)
+    assert cal is not None
+    return Pipeline(cal).process(frame.image, 0, 0, "cam0")
+
+
+def nearest(detections, truth):
+    best = min(detections.balls, key=lambda d: math.hypot(d.x - truth.x, d.y - truth.y))
+    return best, math.hypot(best.x - truth.x, best.y - truth.y)
+
+
+@pytest.fixture(scope="module")
+def lone():
+    frame = scenes.render("ideal", LONE)
+    return frame, detect(frame)
+
+
+def test_lone_balls_on_an_ideal_top_down_frame_are_found_to_a_third_of_a_pixel(lone):
+    frame, found = lone
+    assert len(found.balls) == len(LONE)
+    for truth in frame.truth.balls:
+        ball, _ = nearest(found, truth)
+        assert math.hypot(ball.x_px - truth.centroid_x_px, ball.y_px - truth.centroid_y_px) < 0.3
+
+
+def test_lone_balls_land_within_a_millimetre_on_the_table(lone):
+    frame, found = lone
+    for truth in frame.truth.balls:
+        assert nearest(found, truth)[1] < 0.001
+
+
+def test_lone_balls_have_their_kind_and_colour(lone):
+    frame, found = lone
+    for truth in frame.truth.balls:
+        ball, _ = nearest(found, truth)
+        assert ball.kind == truth.kind
+        assert ball.number == truth.number
+
+
+def test_a_rack_is_split_into_sixteen_balls_with_their_kinds():
+    frame = scenes.render("real", scenes.rack())
+    found = detect(frame)
+    assert len(found.balls) == 16
+    right = 0
+    for truth in frame.truth.balls:
+        ball, distance = nearest(found, truth)
+        assert distance < 0.006
+        right += ball.kind == truth.kind
+        if truth.kind in ("cue", "eight"):
+            assert ball.kind == truth.kind
+    assert right >= 15
+
+
+def test_two_touching_balls_are_two_balls():
+    frame = scenes.render("real", [(2, 0.1, 0.0), (10, 0.1 + 2 * scenes.R, 0.0)])
+    found = detect(frame)
+    assert len(found.balls) == 2
+    for truth in frame.truth.balls:
+        assert nearest(found, truth)[1] < 0.003
+
+
+def test_the_cue_points_where_it_is_aimed():
+    cue = CuePose(tip_x=-0.55, tip_y=0.05, tip_z=scenes.R, direction_deg=20.0, elevation_deg=6.0)
+    frame = scenes.render("ideal", [(0, -0.52, 0.06), (5, 0.3, 0.3)], cue=cue)
+    found = detect(frame)
+    assert found.cue is not None
+    error = (found.cue.direction_deg - 20.0 + 180) % 360 - 180
+    assert abs(error) < 1.0
+    assert math.hypot(found.cue.tip_x - cue.tip_x, found.cue.tip_y - cue.tip_y) < 0.02
+    assert 0 < found.cue.visible_fraction <= 1

@@ -1,0 +1,67 @@
+"""The pipeline never raises on bad input: it says why it found nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nodes.vision import table
+from nodes.vision.calibration import TableSpec
+from nodes.vision.pipeline import Pipeline, check_frame
+from tests.unit.vision import scenes
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    frame = scenes.render("ideal", [(0, -0.6, 0.1)])
+    cal = table.calibrate(frame.image, TableSpec(), camera_height=2.5)
+    assert cal is not None
+    return cal
+
+
+@pytest.mark.parametrize(
+    ("frame", "status"),
+    [
+        (None, "no_frame"),
+        (np.zeros((0, 0, 3), np.uint8), "no_frame"),
+        ("not an image", "no_frame"),
+        (np.zeros((720, 1280, 3), np.float32), "bad_dtype"),
+        (np.zeros((720, 1280, 2), np.uint8), "bad_shape"),
+        (np.zeros((8, 8, 3), np.uint8), "bad_shape"),
+    ],
+    ids=["none", "empty", "string", "float", "two-channel", "tiny"],
+)
+def test_malformed_frames_give_empty_detections_and_a_status(calibrated, frame, status):
+    found = Pipeline(calibrated).process(frame, 7, 123, "cam0")
+    assert found.balls == [] and found.cue is None
+    assert found.status == status
+    assert (found.frame, found.t_capture_ns, found.camera) == (7, 123, "cam0")
+
+
+def test_a_black_frame_has_no_balls(calibrated):
+    found = Pipeline(calibrated).process(np.zeros((720, 1280, 3), np.uint8), 0, 0, "cam0")
+    assert found.status == "ok" and found.balls == [] and found.cue is None
+
+
+def test_a_frame_of_another_size_is_not_measured_with_this_calibration(calibrated):
+    found = Pipeline(calibrated).process(np.zeros((480, 640, 3), np.uint8), 0, 0, "cam0")
+    assert found.status == "calibration_size_mismatch" and found.balls == []
+
+
+def test_without_calibration_the_pipeline_says_so():
+    found = Pipeline(None).process(np.zeros((720, 1280, 3), np.uint8), 0, 0, "cam0")
+    assert found.status == "uncalibrated" and not found.calibrated
+
+
+def test_gray_and_bgra_frames_are_read_as_colour():
+    gray, status = check_frame(np.zeros((32, 32), np.uint8))
+    assert status == "ok" and gray is not None and gray.shape == (32, 32, 3)
+    bgra, status = check_frame(np.zeros((32, 32, 4), np.uint8))
+    assert status == "ok" and bgra is not None and bgra.shape == (32, 32, 3)
+
+
+def test_stage_timings_are_reported(calibrated):
+    frame = scenes.render("ideal", [(0, -0.6, 0.1)])
+    found = Pipeline(calibrated).process(frame.image, 0, 0, "cam0")
+    assert set(found.timings_ms) == {"felt", "seeds", "balls", "cue"}
+    assert all(ms >= 0 for ms in found.timings_ms.values())
