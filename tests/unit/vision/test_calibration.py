@@ -70,7 +70,7 @@ def test_a_ball_at_a_table_corner_lands_within_2_mm_thanks_to_the_ball_plane(til
 
 
 def test_manual_corners_give_the_same_table(tilted):
-    frame, model, _ = tilted
+    _, model, _ = tilted
     corners = model.project(SPEC.surface(0.0))
     manual = table.calibrate_manual(
         corners, SPEC, (model.width, model.height), known_intrinsics(model)
