@@ -150,8 +150,10 @@ class CoreNode:
 
     async def _predict_shot(self, args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        # parse against the current table on the loop, simulate in a worker thread
-        prediction = await asyncio.to_thread(self.game.predict_shot, args)
+        # parse against the tracked balls here on the loop; the simulation touches no game
+        # state, so it runs in a worker thread and never holds up the input path
+        shot = self.game.shot_args(args)
+        prediction = await asyncio.to_thread(self.game.simulate_shot, shot)
         log.debug("predict_shot in %.1f ms", (time.perf_counter() - started) * 1e3)
         result: dict[str, Any] = messages.to_builtins(prediction)
         return result
