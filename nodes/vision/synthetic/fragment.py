@@ -70,46 +70,39 @@ class Fragments:
         rows, cols = grid
         base_r, base_c = np.divmod(self.index, cols)
         space = _Footprints(self.owner, base_r, base_c, shift)
-        index, weight = [], []
-        for k in range(samples):
-            offset = shift * ((k + 0.5) / samples - 0.5)
-            fx, fy = np.floor(offset[:, 0]), np.floor(offset[:, 1])
-            ax, ay = offset[:, 0] - fx, offset[:, 1] - fy
-            for ox, oy, w in (
-                (0, 0, (1 - ax) * (1 - ay)),
-                (1, 0, ax * (1 - ay)),
-                (0, 1, (1 - ax) * ay),
-                (1, 1, ax * ay),
-            ):
-                r = base_r + (fy.astype(np.intp) + oy)
-                c = base_c + (fx.astype(np.intp) + ox)
-                index.append(space.key(r, c))
-                weight.append(w)
-        keys = np.concatenate(index)
-        weights = np.concatenate(weight) * np.tile(self.alpha, 4 * samples) / samples
-        src = np.tile(np.arange(len(self)), 4 * samples)
+        keys, weights = _splat(space, base_r, base_c, shift, samples)
+        weights *= np.tile(self.alpha, 4 * samples) / samples
         alpha = np.bincount(keys, weights, space.size)
         hit = np.flatnonzero(alpha > 1e-4)
-        premult = np.stack(
-            [
-                np.bincount(keys, weights * np.tile(self.colour[:, c], 4 * samples), space.size)[
-                    hit
-                ]
-                for c in range(3)
-            ],
-            axis=1,
-        )
+        paint = [np.tile(self.colour[:, c], 4 * samples) * weights for c in range(3)]
+        premult = np.stack([np.bincount(keys, w, space.size)[hit] for w in paint], axis=1)
         owner, r, c = space.decode(hit)
         keep = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
-        depth = space.depth(self.depth, src)[hit]
         a = alpha[hit]
         return Fragments(
             (r * cols + c)[keep].astype(np.intp),
-            depth[keep],
+            space.depth(self.depth)[hit][keep],
             np.minimum(a, 1.0)[keep].astype(np.float32),
             (premult / a[:, None])[keep].astype(np.float32),
             owner[keep].astype(np.int16),
         )
+
+
+def _splat(
+    space: _Footprints, rows: IDX, cols: IDX, shift: NDArray[np.float64], samples: int
+) -> tuple[IDX, NDArray[np.float64]]:
+    """Footprint keys and bilinear weights of every fragment at every instant (4 per copy)."""
+    keys, weights = [], []
+    for k in range(samples):
+        offset = shift * ((k + 0.5) / samples - 0.5)
+        fx, fy = np.floor(offset[:, 0]), np.floor(offset[:, 1])
+        ax, ay = offset[:, 0] - fx, offset[:, 1] - fy
+        ix, iy = fx.astype(np.intp), fy.astype(np.intp)
+        corners = ((0, 0, (1 - ax) * (1 - ay)), (1, 0, ax * (1 - ay)), (0, 1, (1 - ax) * ay))
+        for ox, oy, w in (*corners, (1, 1, ax * ay)):
+            keys.append(space.key(rows + iy + oy, cols + ix + ox))
+            weights.append(w)
+    return np.concatenate(keys), np.concatenate(weights)
 
 
 class _Footprints:
@@ -149,7 +142,7 @@ class _Footprints:
         r, c = np.divmod(local, self.width[slot])
         return self.owners[slot], r + self.r0[slot], c + self.c0[slot]
 
-    def depth(self, depth: F32, src: IDX) -> F32:
+    def depth(self, depth: F32) -> F32:
         """Every pixel of an owner's footprint gets the owner's nearest depth."""
         near = np.full(len(self.owners), np.inf, np.float32)
         np.minimum.at(near, self.which, depth)
