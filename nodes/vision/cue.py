@@ -141,7 +141,7 @@ def refine_tip(image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any]) ->
     ts = np.arange(-0.15 * line.length_px, 0.3 * line.length_px + 12, step)
     normal = np.array([-line.direction[1], line.direction[0]])
     points = line.tip[None, :] + ts[:, None] * line.direction[None, :]
-    offsets = np.array([-1.0, 0.0, 1.0])
+    offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
     pixels = edge.sample_u8(image, xs, ys).astype(np.float32)
@@ -161,7 +161,7 @@ def refine_tip(image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any]) ->
             end, gap = k, 0
         else:
             gap += 1
-            if gap * step > 2.0:
+            if gap * step > 3.0:
                 break
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])

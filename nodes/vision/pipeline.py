@@ -216,7 +216,13 @@ class Pipeline:
         self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
     ) -> DetectedCue | None:
         rest = without_balls(raw, circles, 1.5)
-        line = cue_stick.find_cue(rest, geo.edge, geo.radius / 2, 2.0)
+        # keep what is thinner than a ball: the cue, not the hands and arms around it
+        size = 2 * round(0.75 * geo.radius / 2) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        thin = np.asarray(
+            cv2.subtract(rest, cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel)), np.uint8
+        )
+        line = cue_stick.find_cue(thin, geo.edge, geo.radius / 2, 2.0)
         if line is None:
             return None
         line = cue_stick.refine_tip(image, line, felt_srgb(felt, line.tip), circles)
