@@ -56,7 +56,8 @@ def outline_pixels(rays: RayGrid, capsule: Capsule) -> tuple[IDX, IDX]:
     if (cam_z < 0.05).any():
         return np.zeros(0, np.intp), np.zeros(0, np.intp)
     centre = camera.project(axis)
-    reach = radius * np.maximum(camera.fx, camera.fy) / cam_z + 2.0
+    stretch = 1.4 if camera.distorted else 1.05  # local magnification of the lens, at most
+    reach = radius * np.maximum(camera.fx, camera.fy) / cam_z * stretch + 1.2
     ring = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
     offsets = np.stack([np.cos(ring), np.sin(ring)], axis=1)
     pts = (centre[:, None, :] + reach[:, None, None] * offsets[None, :, :]).reshape(-1, 2)

@@ -1,9 +1,10 @@
 """The renderer: a scene state in, an image and its ground truth out.
 
 Once per camera it builds the ray grid and the static table. It keeps a layer with the resting
-balls and their shadows, rebuilt only when a ball starts, stops, drops or is placed. Per frame
-it copies that layer, draws the moving balls (blurred over the exposure), the cue and the
-hands, and runs the sensor. No I/O.
+balls and their shadows, rebuilt only when a ball starts, stops, drops or is placed, and one
+with the bridge hand on top, rebuilt when the player takes a new stance. Per frame it copies
+that layer, draws the moving balls (blurred over the exposure), the cue and the grip hand with
+their shadows, and runs the sensor. No I/O.
 """
 
 from __future__ import annotations
