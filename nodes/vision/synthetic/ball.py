@@ -114,15 +114,22 @@ class BallLook:
         self.ink = colour.rgb(INK)
         self.glyphs = np.stack([_glyph(n) for n in range(16)])
 
-    def albedo(self, number: NDArray[np.intp], normal: F64) -> F64:
-        """(N, 3) linear BGR for ball numbers (N,) at body-frame unit normals (N, 3)."""
+    def albedo(self, number: NDArray[np.intp], normal: F64, footprint: F64 | None = None) -> F64:
+        """(N, 3) linear BGR for ball numbers (N,) at body-frame unit normals (N, 3); edges of
+        stripes and number circles are smoothed over ``footprint`` (N,; radii per pixel)."""
+        width = np.maximum(footprint, 1e-3) if footprint is not None else np.full(len(number), 1e-3)
         out = self.base[number].copy()
-        striped = (number >= 9) & (np.abs(normal[:, 2]) > STRIPE_HALF_HEIGHT)
-        out[striped] = self.white
+        cap = np.clip((np.abs(normal[:, 2]) - STRIPE_HALF_HEIGHT) / width + 0.5, 0.0, 1.0)
+        cap *= number >= 9
+        out += cap[:, None] * (self.white - out)
         side = np.abs(normal[:, 0])
-        circle = (side > NUMBER_CIRCLE_COS) & (number > 0)
-        if circle.any():
-            out[circle] = self._number(number[circle], normal[circle])
+        edge = math.sin(math.acos(NUMBER_CIRCLE_COS))
+        disc = np.clip((side - NUMBER_CIRCLE_COS) / (width * edge) + 0.5, 0.0, 1.0) * (number > 0)
+        inside = np.flatnonzero(disc > 0)
+        if len(inside):
+            mix = disc[inside, None]
+            printed = self._number(number[inside], normal[inside])
+            out[inside] = out[inside] * (1 - mix) + printed * mix
         return out
 
     def _number(self, number: NDArray[np.intp], normal: F64) -> F64:
@@ -131,10 +138,15 @@ class BallLook:
         v = -normal[:, 2] / np.abs(normal[:, 0])  # down
         reach = math.tan(math.acos(NUMBER_CIRCLE_COS))
         scale = (GLYPH_SIZE - 1) / (2 * reach)
-        col = np.clip(np.rint(u * scale + (GLYPH_SIZE - 1) / 2), 0, GLYPH_SIZE - 1).astype(np.intp)
-        row = np.clip(np.rint(v * scale + (GLYPH_SIZE - 1) / 2), 0, GLYPH_SIZE - 1).astype(np.intp)
-        ink = self.glyphs[number, row, col][:, None]
-        return np.asarray(self.white * (1 - ink) + self.ink * ink)
+        last = GLYPH_SIZE - 1
+        x = np.clip(u * scale + last / 2, 0.0, last - 1e-6)
+        y = np.clip(v * scale + last / 2, 0.0, last - 1e-6)
+        c0, r0 = x.astype(np.intp), y.astype(np.intp)
+        fx, fy = x - c0, y - r0
+        g = self.glyphs
+        ink = (g[number, r0, c0] * (1 - fx) + g[number, r0, c0 + 1] * fx) * (1 - fy)
+        ink += (g[number, r0 + 1, c0] * (1 - fx) + g[number, r0 + 1, c0 + 1] * fx) * fy
+        return np.asarray(self.white * (1 - ink[:, None]) + self.ink * ink[:, None])
 
 
 def _glyph(number: int) -> F32:

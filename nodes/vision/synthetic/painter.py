@@ -58,7 +58,7 @@ class BallPainter:
         orient = np.stack([b.rotation for b in shown])[hits.which]
         body = np.einsum("ni,nij->nj", normal, orient)
         numbers = np.array([b.number for b in shown], np.intp)[hits.which]
-        albedo = self.look.albedo(numbers, body)
+        albedo = self.look.albedo(numbers, body, hits.footprint)
         points = centres[hits.which] + self.radius * normal
         rgb = self._light(albedo, points, normal)
         return Fragments(

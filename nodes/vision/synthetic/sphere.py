@@ -82,13 +82,16 @@ def _polygon_area_centroid(poly: F64) -> tuple[F64, F64]:
 @dataclass(frozen=True, slots=True)
 class SphereHits:
     """Pixels covered by spheres: flat padded-grid ``index``, coverage ``alpha``, camera-z
-    ``depth``, unit surface ``normal`` in camera coordinates and which sphere (``which``)."""
+    ``depth``, unit surface ``normal`` in camera coordinates, which sphere (``which``), and how
+    much of the surface one pixel spans (``footprint``, in radii, foreshortening included:
+    texture edges are smoothed over it)."""
 
     index: IDX
     alpha: F64
     depth: F64
     normal: F64
     which: IDX
+    footprint: F64
 
 
 def region_pixels(rays: RayGrid, bbox: F64, margin: float = 1.5) -> tuple[IDX, IDX, IDX]:
@@ -125,4 +128,6 @@ def cast_spheres(rays: RayGrid, centres_cam: F64, radius: float, bbox: F64) -> S
     normal = t[:, None] * d - centre
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     index = rows * rays.shape[1] + cols
-    return SphereHits(index, alpha[keep], t * d[:, 2], normal, which)
+    facing = np.maximum(-np.einsum("ij,ij->i", normal, d), 0.15)
+    footprint = t * rays.pixel_angle[rows, cols] / radius / facing
+    return SphereHits(index, alpha[keep], t * d[:, 2], normal, which, footprint)
