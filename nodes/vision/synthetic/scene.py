@@ -8,7 +8,7 @@ from a seed within :class:`Ranges`, for benchmark sets.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from nodes.vision.synthetic.ball import BallState
@@ -17,6 +17,12 @@ from nodes.vision.synthetic.cue import CuePose, Player, Stance
 from nodes.vision.synthetic.lighting import Lighting
 from nodes.vision.synthetic.table import TableLayout, TableStyle
 from nodes.vision.synthetic.truth import ShotTruth
+
+LIVE_LIGHTING = replace(
+    Lighting.over_table(3), intensity_drift=0.05, kelvin_drift=150.0, drift_period_s=40.0
+)
+"""Three lamps over the table, their brightness and colour drifting gently (a few per cent over
+tens of seconds; no change at t = 0)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,14 +72,19 @@ class SceneSpec:
     pose: CameraPose = field(default_factory=CameraPose)
     lens: Lens = field(default_factory=Lens)
     style: TableStyle = field(default_factory=TableStyle)
-    lighting: Lighting = field(default_factory=lambda: Lighting.over_table(3))
+    lighting: Lighting = field(default_factory=lambda: LIVE_LIGHTING)
     player: Player = field(default_factory=Player)
     occluders: bool = True
 
     @staticmethod
     def ideal(seed: int = 0) -> SceneSpec:
         """Camera 2.5 m straight above the centre, no distortion, steady light."""
-        return SceneSpec(seed=seed, pose=CameraPose(height=2.5), lens=Lens(fill=0.95))
+        return SceneSpec(
+            seed=seed,
+            pose=CameraPose(height=2.5),
+            lens=Lens(fill=0.95),
+            lighting=Lighting.over_table(3),
+        )
 
     def camera(self, width: int, height: int, layout: TableLayout) -> CameraModel:
         """The camera model for an image of width x height that frames ``layout``."""
