@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nodes.vision.source import (
     Backoff,
@@ -224,3 +226,29 @@ def test_backoff_survives_thousands_of_failures():
 def test_backoff_rejects_nonsense(kwargs):
     with pytest.raises(ValueError):
         Backoff(**kwargs)
+
+
+@given(st.text(max_size=40))
+def test_parse_source_never_fails_other_than_unavailable(text):
+    try:
+        spec = parse_source(text)
+    except SourceUnavailable:
+        return
+    assert spec.kind in ("synthetic", "file", "camera", "stream", "folder")
+    if spec.kind == "camera":
+        assert spec.target.isdigit()
+
+
+@given(
+    st.floats(0.01, 5.0),
+    st.floats(1.0, 4.0),
+    st.floats(5.0, 120.0),
+    st.floats(0.0, 0.5),
+    st.integers(0, 2**31),
+)
+def test_backoff_delays_stay_between_the_jittered_start_and_the_maximum(
+    initial, factor, maximum, jitter, seed
+):
+    backoff = Backoff(initial=initial, factor=factor, maximum=maximum, jitter=jitter, seed=seed)
+    delays = [backoff.failure() for _ in range(40)]
+    assert all(initial * (1 - jitter) - 1e-12 <= d <= maximum + 1e-12 for d in delays)
