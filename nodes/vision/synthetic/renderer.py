@@ -9,7 +9,9 @@ their shadows, and runs the sensor. No I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +35,7 @@ from nodes.vision.synthetic.lighting import reference_irradiance
 from nodes.vision.synthetic.painter import BallPainter, CuePainter
 from nodes.vision.synthetic.ray import RayGrid
 from nodes.vision.synthetic.scene import RenderSpec, SceneSpec, SceneState
-from nodes.vision.synthetic.sensor import Sensor
+from nodes.vision.synthetic.sensor import Sensor, quantized, tint
 from nodes.vision.synthetic.shadow import ShadowCaster
 from nodes.vision.synthetic.sphere import silhouettes
 from nodes.vision.synthetic.table import TableLayout
@@ -79,11 +81,14 @@ class Renderer:
         )
         self._resting: _Static | None = None
         self._handed: _Static | None = None
+        self._tint_key: tuple[object, ...] | None = None
+        self._tint_image = np.zeros((0, 0, 3), np.uint8)
 
     def render(self, state: SceneState, frame: int = 0, capture_ns: int = 0) -> SyntheticFrame:
         """The image of ``state`` (exposed around ``state.t``) and its ground truth."""
         resting = self._static_layer(state)
-        layer = resting.layer.copy_image()
+        gain = quantized(self.scene.lighting.gain(state.t))
+        layer = replace(resting.layer, image=self._tinted(resting, gain).copy())
         moving = [b for b in state.balls if not b.pocketed and not b.resting]
         if moving and self.spec.shadows:
             centres = np.array([[b.x, b.y, b.z] for b in moving])
@@ -96,9 +101,11 @@ class Renderer:
                 self.compositor.shadow(layer, shadows.index, shadows.light)
         parts = [self._moving_balls(moving), *self._cue_and_hands(state)]
         frags = Fragments.concat(parts)
+        if len(frags) and not np.allclose(gain, 1.0):
+            frags.colour = frags.colour * (gain**2.2).astype(np.float32)  # linear for sRGB gain
         coverage = self.compositor.over(layer, frags, OWNERS)
         seen = _per_owner(frags, coverage.visible)
-        image = self.sensor.expose(layer.image, self.scene.lighting.gain(state.t), frame)
+        image = self.sensor.expose(layer.image, frame)
         truth = GroundTruth(
             frame=frame,
             time_s=state.t,
@@ -111,6 +118,16 @@ class Renderer:
             camera=self.camera,
         )
         return SyntheticFrame(image, truth)
+
+    def _tinted(self, static: _Static, gain: F64) -> NDArray[np.uint8]:
+        """The static layer's image under the lamps' current drift (kept while it holds)."""
+        if np.allclose(gain, 1.0):
+            return static.layer.image
+        key = (static.serial, tuple(gain))
+        if self._tint_key != key:
+            self._tint_image = tint(static.layer.image, gain)
+            self._tint_key = key
+        return self._tint_image
 
     def _static_layer(self, state: SceneState) -> _Static:
         """Resting balls, and the bridge hand when there is one (it stays put during a shot)."""
@@ -265,8 +282,11 @@ class _Static:
     """A layer kept across frames; per owner id, (visible alpha, total alpha) of the resting
     balls drawn in it, and how much of each the layer's hands hide."""
 
+    serials = itertools.count()
+
     def __init__(self, key: tuple[object, ...], layer: Layer, seen: F64, hidden: F64) -> None:
         self.key, self.layer, self.seen, self.hidden = key, layer, seen, hidden
+        self.serial = next(_Static.serials)
 
 
 def _per_owner(frags: Fragments, visible: F64) -> F64:

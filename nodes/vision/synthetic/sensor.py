@@ -1,5 +1,5 @@
-"""The sensor after the optics: white balance and brightness drift, Gaussian read noise plus
-signal-dependent shot noise, and optional JPEG artefacts.
+"""The sensor after the optics: Gaussian read noise plus signal-dependent shot noise, optional
+JPEG artefacts, and the tint that applies brightness and white-balance drift to a cached layer.
 
 Noise comes from a bank of pre-drawn Gaussian values larger than the image; each frame reads it
 at a random offset (seeded by the frame number), so frames differ, runs repeat, and no normal
@@ -17,6 +17,19 @@ U8 = NDArray[np.uint8]
 
 BANK_MARGIN = 96
 FIXED = 16  # noise bank values are N(0, 1) * FIXED
+
+
+GAIN_STEP = 1.0 / 400  # drift is applied in steps this small (well under one 8-bit level)
+
+
+def tint(image: U8, gain: F64) -> U8:
+    """An 8-bit BGR image with each channel scaled by ``gain`` (B, G, R), saturating."""
+    return np.asarray(cv2.transform(image, np.diag(gain).astype(np.float32)), np.uint8)
+
+
+def quantized(gain: F64) -> F64:
+    """The gain rounded to GAIN_STEP, so cached tinted layers can be reused frame to frame."""
+    return np.asarray(np.round(gain / GAIN_STEP) * GAIN_STEP, np.float64)
 
 
 class Sensor:
@@ -54,10 +67,8 @@ class Sensor:
         lut = np.clip(np.rint(sigma * FIXED), 0, 32767).astype(np.int16)
         self.sigma = lut[image]
 
-    def expose(self, image: U8, gain: F64, frame: int) -> U8:
-        """Brightness/colour drift, noise and compression for one frame."""
-        if not np.allclose(gain, 1.0):
-            image = np.asarray(cv2.transform(image, np.diag(gain).astype(np.float32)))
+    def expose(self, image: U8, frame: int) -> U8:
+        """Noise and compression for one frame."""
         if self.bank is not None and self.sigma is not None:
             rng = np.random.default_rng([self.seed, frame])
             dy, dx = (int(v) for v in rng.integers(0, BANK_MARGIN, 2))

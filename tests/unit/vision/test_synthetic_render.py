@@ -211,3 +211,24 @@ def test_same_seed_renders_the_same_frames_and_another_seed_does_not():
         assert np.array_equal(fa.image, fb.image)
         assert fa.truth == fb.truth
     assert not np.array_equal(a[0].image, c[0].image)
+
+
+def test_lamp_drift_tints_the_whole_image_balls_included():
+    scene = SceneSpec()  # the live default: lamps drift gently
+    r = Renderer(scene, replace(RenderSpec.ideal(320, 180), supersample=1, gain=1.0))
+    state = SceneState(t=0.0, balls=(BallState(number=0, x=0.0, y=0.0),))
+    at0 = r.render(state)
+    later = r.render(replace(state, t=13.0))
+    gain = scene.lighting.gain(13.0)
+    assert not np.allclose(gain, 1.0, atol=0.01)
+    background = np.ones(at0.image.shape[:2], bool)
+    ball = at0.truth.ball(0)
+    rows, cols = np.mgrid[0:180, 0:320]
+    background &= (cols - ball.x_px) ** 2 + (rows - ball.y_px) ** 2 > (ball.r_px + 2) ** 2
+    for channel in range(3):
+        a = at0.image[..., channel][background].astype(float)
+        b = later.image[..., channel][background].astype(float)
+        assert b.mean() / a.mean() == pytest.approx(gain[channel], rel=0.02)
+    inside = (cols - ball.x_px) ** 2 + (rows - ball.y_px) ** 2 < (ball.r_px - 2) ** 2
+    ratio = later.image[inside].astype(float).mean() / at0.image[inside].astype(float).mean()
+    assert ratio == pytest.approx(float(np.mean(gain)), rel=0.05)
