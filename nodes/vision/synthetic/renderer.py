@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -25,6 +26,7 @@ from nodes.vision.synthetic.cue import (
     HAND_ID,
     LENGTH,
     CuePose,
+    Stance,
     bridge_capsules,
     cue_capsules,
     grip_capsules,
@@ -36,13 +38,14 @@ from nodes.vision.synthetic.painter import BallPainter, CuePainter
 from nodes.vision.synthetic.ray import RayGrid
 from nodes.vision.synthetic.scene import RenderSpec, SceneSpec, SceneState
 from nodes.vision.synthetic.sensor import Sensor, quantized, tint
-from nodes.vision.synthetic.shadow import ShadowCaster
+from nodes.vision.synthetic.shadow import ShadowCaster, Shadows
 from nodes.vision.synthetic.sphere import silhouettes
 from nodes.vision.synthetic.table import TableLayout
 from nodes.vision.synthetic.truth import BallTruth, CueTruth, GroundTruth, SyntheticFrame
 
 F64 = NDArray[np.float64]
 OWNERS = 128  # fragment owner ids: balls 0-15, cue and hands 100+
+HELD_CACHE = 96  # cue positions kept (a practice stroke spans about 100 mm in 1 mm steps)
 
 
 class Renderer:
@@ -82,6 +85,10 @@ class Renderer:
         self._resting: _Static | None = None
         self._handed: _Static | None = None
         self._tint_key: tuple[object, ...] | None = None
+        self._held_cache: OrderedDict[tuple[object, ...], tuple[Fragments, Fragments]] = (
+            OrderedDict()
+        )
+        self._cue_shadow: OrderedDict[CuePose, Shadows] = OrderedDict()
         self._tint_image = np.zeros((0, 0, 3), np.uint8)
 
     def render(self, state: SceneState, frame: int = 0, capture_ns: int = 0) -> SyntheticFrame:
@@ -95,14 +102,13 @@ class Renderer:
             shadows = self.shadows.balls(centres, RADIUS, coarse=True)
             self.compositor.shadow(layer, shadows.index, shadows.light)
         if self.spec.shadows and self.scene.occluders:
-            casting = self._moving_capsules(state)
-            if casting:
-                shadows = self.shadows.capsules(casting, coarse=True)
+            for shadows in self._moving_shadows(state):
                 self.compositor.shadow(layer, shadows.index, shadows.light)
         parts = [self._moving_balls(moving), *self._cue_and_hands(state)]
         frags = Fragments.concat(parts)
         if len(frags) and not np.allclose(gain, 1.0):
-            frags.colour = frags.colour * (gain**2.2).astype(np.float32)  # linear for sRGB gain
+            # a new batch: fragments may be cached; the sRGB gain is about gain^2.2 in linear light
+            frags = replace(frags, colour=frags.colour * (gain**2.2).astype(np.float32))
         coverage = self.compositor.over(layer, frags, OWNERS)
         seen = _per_owner(frags, coverage.visible)
         image = self.sensor.expose(layer.image, frame)
@@ -193,14 +199,22 @@ class Renderer:
         samples = min(max(math.ceil(longest / 1.5), 1), 16)
         return frags.smeared(path[slot[frags.owner]], samples, self.rays.shape)
 
-    def _moving_capsules(self, state: SceneState) -> list[Capsule]:
-        """The cue and a placing hand: what moves and casts shadows (the grip hand is nearly
-        always off the cloth)."""
-        out: list[Capsule] = []
+    def _moving_shadows(self, state: SceneState) -> list[Shadows]:
+        """Shadows of the cue (cached per position) and of a placing hand (the grip hand is
+        nearly always off the cloth)."""
+        out = []
         if state.placing is not None:
-            out += placing_capsules(*state.placing, RADIUS, self.scene.player)
+            hand = placing_capsules(*state.placing, RADIUS, self.scene.player)
+            out.append(self.shadows.capsules(hand, coarse=True))
         if state.cue is not None:
-            out += cue_capsules(state.cue)
+            pose = state.cue
+            cached = self._cue_shadow.get(pose)
+            if cached is None:
+                cached = self.shadows.capsules(cue_capsules(pose), coarse=True)
+                self._cue_shadow[pose] = cached
+                if len(self._cue_shadow) > HELD_CACHE:
+                    self._cue_shadow.popitem(last=False)
+            out.append(cached)
         return out
 
     def _cue_and_hands(self, state: SceneState) -> list[Fragments]:
@@ -214,16 +228,26 @@ class Renderer:
         if state.cue is None:
             return out
         pose = state.cue
-        cue = self.cue.paint(cue_capsules(pose), CUE_ID)
         path, samples = self._cue_smear(pose, state.cue_speed)
-        shift = np.broadcast_to(path, (len(cue), 2))
-        out.append(cue.smeared(shift, samples, self.rays.shape))
-        if state.stance is not None:
-            grip = self.cue.paint(grip_capsules(pose, state.stance), HAND_ID)
-            out.append(
-                grip.smeared(np.broadcast_to(path, (len(grip), 2)), samples, self.rays.shape)
-            )
+        for held in self._held(pose, state.stance):
+            shift = np.broadcast_to(path, (len(held), 2))
+            out.append(held.smeared(shift, samples, self.rays.shape))
         return out
+
+    def _held(self, pose: CuePose, stance: Stance | None) -> tuple[Fragments, Fragments]:
+        """The cue and the grip hand at ``pose``, unblurred (cached: strokes repeat positions)."""
+        key = (pose, stance)
+        if key in self._held_cache:
+            self._held_cache.move_to_end(key)
+            return self._held_cache[key]
+        cue = self.cue.paint(cue_capsules(pose), CUE_ID)
+        grip = Fragments.empty()
+        if stance is not None:
+            grip = self.cue.paint(grip_capsules(pose, stance), HAND_ID)
+        self._held_cache[key] = (cue, grip)
+        if len(self._held_cache) > HELD_CACHE:
+            self._held_cache.popitem(last=False)
+        return cue, grip
 
     def _cue_smear(self, pose: CuePose, speed: float) -> tuple[F64, int]:
         """The cue's path in pixels over the exposure (it slides along its axis), and how

@@ -18,6 +18,7 @@ from nodes.vision.synthetic.table import TableLayout
 
 F64 = NDArray[np.float64]
 CUE_CLEARANCE = 0.014  # the cue's axis passes this far above balls and rails
+SLIDE_STEP = 0.001  # m: the cue slides in steps this fine (the renderer caches each position)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +78,7 @@ class Stroke:
         if t < self.appear or t >= self.gone:
             return None, 0.0, "walk"
         s, ds = self.s_at(t)
+        s = round(s / SLIDE_STEP) * SLIDE_STEP  # repeated strokes revisit the same positions
         pose = CuePose(
             tip_x=self.contact[0],
             tip_y=self.contact[1],

@@ -232,3 +232,15 @@ def test_lamp_drift_tints_the_whole_image_balls_included():
     inside = (cols - ball.x_px) ** 2 + (rows - ball.y_px) ** 2 < (ball.r_px - 2) ** 2
     ratio = later.image[inside].astype(float).mean() / at0.image[inside].astype(float).mean()
     assert ratio == pytest.approx(float(np.mean(gain)), rel=0.05)
+
+
+def test_rendering_a_state_again_gives_the_same_image_whatever_was_cached():
+    r = Renderer(SceneSpec(), replace(RenderSpec.ideal(320, 180), supersample=1))
+    pose = CuePose(tip_x=0.0, tip_y=0.0, tip_z=0.03, direction_deg=10.0, elevation_deg=5.0)
+    state = SceneState(t=13.0, balls=(BallState(number=3, x=0.1, y=0.0),), cue=pose)
+    first = r.render(state)
+    for k in range(4):
+        r.render(replace(state, t=13.0 + k, cue=replace(pose, tip_x=-0.001 * k)))
+    again = r.render(state)
+    assert np.array_equal(first.image, again.image)
+    assert first.truth == again.truth
