@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import tornado.httpserver
 import tornado.netutil
 
-from bridge import wire
+from bridge import checkup, metrics, wire
 from bridge.app import make_app
 from bridge.config import BridgeConfig
 from bridge.context import Context
@@ -52,8 +52,12 @@ async def serve(config: BridgeConfig) -> int:
         node.task(ctx.hub.run(), "hub")
         node.task(tick_forever(ctx), "ticker")
         node.stats.append(ctx.stats)
+        node.status = ctx.checkup.status
+        node.task(checkup.watch(ctx.checkup, lambda now: metrics.observe(ctx, now)), "checkup")
         sockets, port = listen(config)
-        server = tornado.httpserver.HTTPServer(make_app(ctx), xheaders=False)
+        server = tornado.httpserver.HTTPServer(
+            make_app(ctx), xheaders=False, max_body_size=max(2**20, 4 * config.max_message_bytes)
+        )
         server.add_sockets(sockets)
         ctx.url = f"http://{config.host}:{port}/"
         node.describe_extra["http"] = ctx.url

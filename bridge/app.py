@@ -1,7 +1,6 @@
 """The Tornado application: one routes list, handlers get the shared context by ``initialize``.
 
-To add a route, add a line to :func:`routes` (issue-4 routes such as ``/api/v1/topics``,
-``/api/v1/state``, ``/api/v1/nodes/<node>/<request>`` and ``/metrics`` go here).
+To add a route, add a line to :func:`routes`.
 """
 
 from __future__ import annotations
@@ -12,8 +11,12 @@ from typing import Any
 import tornado.web
 
 from bridge.context import Context
+from bridge.control import NodeHandler, NodesHandler
+from bridge.metrics import MetricsHandler, registry_for
 from bridge.mjpeg import JpegHandler, MjpegHandler
 from bridge.rest import AlertsHandler, ConnectionHandler, ConnectionsHandler, HealthHandler
+from bridge.snapshot import StateHandler, TopicHandler, TopicsHandler
+from bridge.viewer import ViewerHandler
 from bridge.ws import WebSocket
 
 STATIC = Path(__file__).parent / "static"
@@ -30,8 +33,15 @@ def routes(ctx: Context) -> list[Any]:
         (r"/api/v1/connections", ConnectionsHandler, deps),
         (r"/api/v1/connections/([0-9a-f]+)", ConnectionHandler, deps),
         (r"/api/v1/alerts", AlertsHandler, deps),
-        (r"/()", tornado.web.StaticFileHandler, {"path": STATIC, "default_filename": "index.html"}),
-        (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": STATIC}),
+        (r"/api/v1/topics", TopicsHandler, deps),
+        (r"/api/v1/topics/([a-z0-9_.-]+)", TopicHandler, deps),
+        (r"/api/v1/state", StateHandler, deps),
+        (r"/api/v1/nodes", NodesHandler, deps),
+        (r"/api/v1/nodes/([a-z0-9_-]+)", NodeHandler, deps),
+        (r"/api/v1/nodes/([a-z0-9_-]+)/([a-z0-9_.]+)", NodeHandler, deps),
+        (r"/metrics", MetricsHandler, {**deps, "registry": registry_for(ctx)}),
+        (r"/()", ViewerHandler, {"path": STATIC, "default_filename": "index.html"}),
+        (r"/static/(.*)", ViewerHandler, {"path": STATIC}),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 
+from bridge.auth import READ_ONLY
 from nodes.runtime.config import CommonConfig, describe
 
 
@@ -28,6 +29,26 @@ class BridgeConfig(CommonConfig, frozen=True, kw_only=True):
         list[str],
         describe("WebSocket origins allowed besides the bridge's own ('*' allows any)"),
     ] = msgspec.field(default_factory=list)
+    call_allow: Annotated[
+        list[str],
+        describe(
+            "control requests any client may call ('request' or 'node:request', wildcards);"
+            " others need the token (or, without a token, a loopback client)"
+        ),
+    ] = msgspec.field(default_factory=lambda: list(READ_ONLY))
+    trust_loopback: Annotated[
+        bool, describe("without a token, let loopback clients make mutating control requests")
+    ] = True
+    connect_rate: Annotated[
+        float, describe("new WebSocket/MJPEG connections per second per IP (0: no limit)")
+    ] = 20.0
+    connect_burst: Annotated[
+        int, describe("new connections an IP may open at once before connect_rate applies")
+    ] = 300
+    abuse_limit: Annotated[
+        int,
+        describe("rate-limited messages within 10 s after which a connection is closed (0: never)"),
+    ] = 1000
     max_message_bytes: Annotated[
         int, describe("largest client message accepted; larger ones get error too_large")
     ] = 65536

@@ -11,10 +11,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bridge.auth import Policy
+from bridge.checkup import Checkup
 from bridge.config import BridgeConfig
 from bridge.hub import Hub
+from bridge.meter import Meter
+from bridge.ratelimit import PerKey
 from bridge.reliable import ReliableLimits
 from bridge.session import Limits
+from bridge.traffic import Traffic
 from nodes.runtime import NodeRuntime
 from protocol import Header, topics
 from protocol.messages import Alert
@@ -56,6 +61,11 @@ class Context:
     connections: dict[str, Connection] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     url: str = ""
+    policy: Policy = field(default_factory=Policy)
+    traffic: Traffic = field(default_factory=Traffic)
+    meter: Meter = field(default_factory=Meter)
+    connects: PerKey = field(default_factory=lambda: PerKey(0.0, 0.0))
+    checkup: Checkup = field(default_factory=Checkup)
 
     @classmethod
     def create(cls, config: BridgeConfig, node: NodeRuntime[BridgeConfig]) -> Context:
@@ -70,7 +80,12 @@ class Context:
             down_after=config.down_after,
             on_alert=node.alert,
         )
-        return cls(config, node, hub, limits_of(config))
+        ctx = cls(config, node, hub, limits_of(config))
+        ctx.policy = Policy(config.token, tuple(config.call_allow), config.trust_loopback)
+        ctx.meter = Meter(ctx.traffic)
+        ctx.connects = PerKey(config.connect_rate, config.connect_burst)
+        hub.add(ctx.traffic)
+        return ctx
 
     @property
     def name(self) -> str:

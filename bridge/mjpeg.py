@@ -4,6 +4,10 @@ The bridge relays the vision node's JPEG bytes and never decodes them. A watcher
 rendition on the bus only while it watches (so the vision node encodes it only then) and keeps
 just the newest frame: while a part is being written to a slow client, newer frames replace
 each other, so the client always gets the newest one (skip if busy) and nothing piles up.
+
+Each part is built once per frame for every viewer of that rendition. ``fps`` caps a viewer's
+rate on a schedule that tolerates a quarter period of jitter, so a viewer asking for the
+source's own rate is never held back by a frame arriving a little early.
 """
 
 from __future__ import annotations
@@ -21,14 +25,42 @@ from protocol import topics
 from protocol.errors import TopicError
 
 BOUNDARY: Final = "cuecastframe"
+SLACK: Final = 0.25  # share of the period a frame may come early and still go out at once
 
 
-def mjpeg_part(jpeg: bytes, t_ns: int | None = None, boundary: str = BOUNDARY) -> bytes:
-    """One part of a multipart/x-mixed-replace stream: boundary, headers, JPEG, CRLF."""
+def mjpeg_part(
+    jpeg: bytes, t_ns: int | None = None, boundary: str = BOUNDARY, t_pub_ns: int | None = None
+) -> bytes:
+    """One part of a multipart/x-mixed-replace stream: boundary, headers, JPEG, CRLF.
+
+    ``X-Timestamp`` is the capture time and ``X-Published`` the publish time (Unix seconds).
+    """
     headers = [f"--{boundary}", "Content-Type: image/jpeg", f"Content-Length: {len(jpeg)}"]
     if t_ns is not None:
         headers.append(f"X-Timestamp: {t_ns / 1e9:.6f}")
+    if t_pub_ns:
+        headers.append(f"X-Published: {t_pub_ns / 1e9:.6f}")
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + jpeg + b"\r\n"
+
+
+_parts: dict[str, tuple[Item, bytes]] = {}
+
+
+def part_of(item: Item) -> bytes:
+    """The MJPEG part of a frame, built once for every viewer of its topic."""
+    cached = _parts.get(item.topic)
+    if cached is not None and cached[0] is item:
+        return cached[1]
+    info = item.info()
+    t_capture = info.t_capture_ns if info else item.t_origin_ns
+    part = mjpeg_part(item.jpeg(), t_capture, t_pub_ns=item.t_pub_ns)
+    _parts[item.topic] = (item, part)
+    return part
+
+
+def next_due(due: float, now: float, period: float) -> float:
+    """When the frame after one sent at ``now`` may go, on a schedule of ``period``."""
+    return max(due + period, now + period * (1 - SLACK))
 
 
 class Watch:
@@ -106,6 +138,11 @@ class MjpegHandler(_VideoHandler):
 
     async def get(self) -> None:
         topic, fps = self.topic(), self.fps()
+        wait = self.ctx.connects.admit(self.request.remote_ip or "", time.monotonic())
+        if wait is not None:
+            self.ctx.meter.refuse("connect_rate")
+            self.set_header("Retry-After", str(max(1, round(wait))))
+            raise tornado.web.HTTPError(429, reason="too many new connections from this address")
         self.set_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
         self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
         self.set_header("Pragma", "no-cache")
@@ -120,20 +157,25 @@ class MjpegHandler(_VideoHandler):
             self.unwatch(watch)
 
     async def _stream(self, watch: Watch, period: float) -> None:
-        due = 0.0
+        due = float("-inf")
+        meter, traffic = self.ctx.meter, self.ctx.traffic
         while not self._gone.is_set():
             item = await watch.next(timeout=1.0)
             if item is None:
                 continue
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                item = watch.latest or item  # newest after the pause
+            now = time.monotonic()
+            if now < due - period * SLACK:
+                await asyncio.sleep(due - now)
+                item = watch.latest or item  # the newest after the pause (trailing edge)
                 watch.event.clear()
-            due = time.monotonic() + period
-            info = item.info()
-            self.write(mjpeg_part(item.jpeg(), info.t_capture_ns if info else item.t_origin_ns))
+                now = time.monotonic()
+            due = next_due(due, now, period)
+            part = part_of(item)
+            self.write(part)
             await self.flush()
+            meter.count("mjpeg_frames")
+            meter.latency["mjpeg"].observe(max(0.0, (time.time_ns() - item.t_pub_ns) / 1e9))
+            traffic.out(item.topic, len(part))
 
     def on_connection_close(self) -> None:
         self._gone.set()

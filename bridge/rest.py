@@ -50,6 +50,9 @@ class ApiHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(401, reason="this route needs the bridge's token")
 
     def body(self) -> dict[str, Any]:
+        limit = self.ctx.config.max_message_bytes
+        if len(self.request.body) > limit:
+            raise tornado.web.HTTPError(413, reason=f"body larger than {limit} bytes")
         try:
             data = json.loads(self.request.body or b"{}")
         except ValueError as exc:
@@ -65,7 +68,17 @@ class HealthHandler(ApiHandler):
     def get(self) -> None:
         now = time.monotonic()
         report = self.ctx.hub.liveness.report(now)
+        level, reason = self.ctx.checkup.status()
+        if level != "ok":
+            report["status"] = "degraded"
+        report["reasons"] = [
+            f"{name} is {node['status']}: {node['reason']}"
+            for name, node in report["nodes"].items()
+            if node["status"] != "ok" and name != self.ctx.name
+        ] + ([f"bridge is {level}: {reason}"] if reason else [])
         report["bridge"] = {
+            "status": level,
+            "reason": reason,
             "name": self.ctx.name,
             "protocol": PROTOCOL_VERSION_STRING,
             "uptime_s": round(now - self.ctx.started, 3),

@@ -45,9 +45,10 @@ ERRORS: Final = {
     "internal": "a bug in the bridge; the connection stays usable",
 }
 
-#: WebSocket close codes the bridge uses besides the standard ones (1000, 1001, 1009, 1011).
+#: WebSocket close codes the bridge uses besides the standard ones (1000, 1001, 1008, 1009, 1011).
 CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY: Final = 1008
 CLOSE_TOO_BIG: Final = 1009
 CLOSE_INTERNAL: Final = 1011
 CLOSE_UNAUTHORIZED: Final = 4001
@@ -56,6 +57,7 @@ CLOSE_KICKED: Final = 4009
 CLOSES: Final = {
     CLOSE_NORMAL: "normal closure",
     CLOSE_GOING_AWAY: "the bridge is stopping; reconnect (to it or another bridge) and resume",
+    CLOSE_POLICY: "kept sending after rate_limited errors (limits.inbound_rate); slow down",
     CLOSE_TOO_BIG: "a frame exceeded the bridge's hard size limit",
     CLOSE_INTERNAL: "internal error",
     CLOSE_UNAUTHORIZED: "hello carried a wrong token",

@@ -15,15 +15,16 @@ import logging
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import tornado.web
 import tornado.websocket
 
-from bridge import wire
+from bridge import auth, control, wire
 from bridge.context import Context
 from bridge.effect import Attach, CallNode, Detach, Effect, Fetch, PublishAlert
 from bridge.item import Item
+from bridge.meter import session_counters
+from bridge.ratelimit import Abuse
 from bridge.reliable import Unavailable
 from bridge.session import Session
 from protocol.errors import ControlError
@@ -47,6 +48,7 @@ class Connection:
         self.wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.abuse = Abuse(ctx.config.abuse_limit)
         self.writer = asyncio.ensure_future(self._write())
 
     # -- the hub's side (Sink) -------------------------------------------------------------
@@ -65,8 +67,12 @@ class Connection:
     # -- the client's side -----------------------------------------------------------------
 
     def receive(self, data: str | bytes) -> None:
-        self.session.receive(data, time.monotonic())
+        now = time.monotonic()
+        self.session.receive(data, now)
         self._after()
+        if self.abuse.abused(self.session.counts["rate_limited"], now):
+            self.ctx.meter.refuse("abuse")
+            self.close(wire.CLOSE_POLICY, "too many messages after rate_limited errors")
 
     def tick(self, now: float) -> None:
         self.session.tick(now)
@@ -77,6 +83,8 @@ class Connection:
         while session.effects:
             effects, session.effects = session.effects, []
             for effect in effects:
+                if isinstance(effect, Attach) and effect.sub.options.since:
+                    self.ctx.meter.count("resumes")
                 self._apply(effect)
         if session.closing is not None:
             self.close(*session.closing)
@@ -96,7 +104,12 @@ class Connection:
         elif isinstance(effect, Fetch):
             self._spawn(self._fetch(effect))
         elif isinstance(effect, CallNode):
-            self._spawn(self._call(effect))
+            refusal = self.ctx.policy.refusal(effect.node, effect.request, trusted=self.trusted())
+            if refusal is not None:
+                self.ctx.meter.refuse("forbidden_call")
+                self.session.refuse(effect.id, "forbidden", refusal)
+            else:
+                self._spawn(self._call(effect))
         elif isinstance(effect, PublishAlert):
             header = self.ctx.alert(effect.level, effect.code, effect.message, effect.details)
             self.session.answer(
@@ -107,6 +120,11 @@ class Connection:
                     "seq": header.seq,
                 },
             )
+
+    def trusted(self) -> bool:
+        """Whether this client may make mutating control requests (:mod:`bridge.auth`)."""
+        presented = bool(self.ctx.config.token) and self.session.authorized
+        return self.ctx.policy.trusted(presented, self.remote)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -133,9 +151,9 @@ class Connection:
 
     async def _call(self, call: CallNode) -> None:
         try:
-            result = await self.ctx.hub.call(call.node, call.request, call.args)
+            result = await control.call(self.ctx, call.node, call.request, call.args)
         except ControlError as exc:
-            code = {"timeout": "unavailable", "not_found": "not_found"}.get(exc.code, "failed")
+            code = control.WS_CODE.get(exc.code, "failed")
             self.session.refuse(call.id, code, f"{call.node} {call.request}: {exc}")
         else:
             self.session.answer(call.id, result)
@@ -157,6 +175,7 @@ class Connection:
                 data, binary = frame
                 self.bytes_out += len(data)
                 await handler.write_message(data, binary=binary)
+                self.ctx.meter.wrote(data, binary, time.time_ns())
         except tornado.websocket.WebSocketClosedError:
             self.gone()
 
@@ -186,6 +205,10 @@ class Connection:
         if self.closed and self.session.id not in self.ctx.connections:
             return
         self.closed = True
+        meter = self.ctx.meter
+        meter.sample(self.session.id, session_counters(self.session))
+        meter.retire(self.session.id)
+        meter.count("closed")
         self.ctx.connections.pop(self.session.id, None)
         self.ctx.hub.remove(self)
         for sub in self.session.subs.values():
@@ -218,23 +241,29 @@ class WebSocket(tornado.websocket.WebSocketHandler):
         self.authorized = not ctx.config.token
 
     def prepare(self) -> None:
+        wait = self.ctx.connects.admit(self.request.remote_ip or "", time.monotonic())
+        if wait is not None:
+            self.ctx.meter.refuse("connect_rate")
+            self.set_header("Retry-After", str(max(1, round(wait))))
+            raise tornado.web.HTTPError(429, reason="too many new connections from this address")
         token = self.ctx.config.token
         if not token:
             return
         given = self.get_query_argument("token", None)
-        header = self.request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            given = header[len("Bearer ") :]
+        given = auth.bearer(self.request.headers.get("Authorization")) or given
         if given is not None:
-            if not secrets.compare_digest(given.encode(), token.encode()):
+            if not auth.token_matches(given, token):
+                self.ctx.meter.refuse("wrong_token")
                 raise tornado.web.HTTPError(401, reason="wrong token")
             self.authorized = True
 
     def check_origin(self, origin: str) -> bool:
-        allowed = self.ctx.config.origins
-        if "*" in allowed or origin in allowed:
+        host = self.request.headers.get("Host")
+        if auth.origin_allowed(origin, host, self.ctx.config.origins):
             return True
-        return urlparse(origin).netloc == self.request.headers.get("Host", "")
+        self.ctx.meter.refuse("origin")
+        log.info("refused a WebSocket from origin %r (host %r)", origin, host)
+        return False
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return next((p for p in subprotocols if p in wire.SUBPROTOCOLS), None)
@@ -258,6 +287,7 @@ class WebSocket(tornado.websocket.WebSocketHandler):
         )
         self.connection = Connection(self, session, ctx)
         ctx.connections[session.id] = self.connection
+        ctx.meter.count("opened")
         ctx.hub.add(self.connection)
         self.connection.wake.set()
         log.info(
