@@ -62,25 +62,26 @@ class Tally:
     failed_scenes: int = 0
 
 
-def board_views(camera: CameraModel, rng: np.random.Generator, count: int = 10) -> list[Any]:
-    """Chessboard images seen through the scene's lens (boards held over the table)."""
+def board_views(camera: CameraModel, rng: np.random.Generator, count: int = 20) -> list[Any]:
+    """Chessboard images seen through the scene's lens: a board held at many places, depths
+    and tilts, covering the corners of the image (where the distortion is)."""
     w, h = camera.width, camera.height
     ys, xs = np.mgrid[0:h, 0:w]
-    pixels = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float64).reshape(-1, 1, 2)
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-12)
-    norm = cv2.undistortPoints(
-        pixels, camera.matrix, camera.dist_coeffs, None, None, None, criteria
-    ).reshape(-1, 2)
+    norm = camera.undistort(np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float64))
+    norm = np.nan_to_num(norm, nan=1e3)  # beyond the lens's fold: off the board
     height = float(camera.position[2])
     views = []
-    for _ in range(count):
-        angles = np.radians(rng.uniform(-35, 35, 3))
+    for k in range(count):
+        angles = np.radians(rng.uniform(-40, 40, 3))
         angles[2] = rng.uniform(-math.pi, math.pi)
         rot, _ = cv2.Rodrigues(angles)
-        depth = height * rng.uniform(0.55, 0.9)
-        half = 0.5 * depth * np.array([w / camera.fx, h / camera.fy]) * 0.55
-        centre = np.array([rng.uniform(-1, 1) * half[0], rng.uniform(-1, 1) * half[1], depth])
-        square = 0.045 * depth
+        depth = height * rng.uniform(0.45, 0.9)
+        half = 0.5 * depth * np.array([w / camera.fx, h / camera.fy])
+        spot = np.array([(k % 4) / 1.5 - 1.0, ((k // 4) % 3) - 1.0]) * 0.6 + rng.uniform(
+            -0.1, 0.1, 2
+        )
+        centre = np.array([spot[0] * half[0], spot[1] * half[1], depth])
+        square = 0.04 * depth
         trans = centre - rot @ np.array([5 * square, 3.5 * square, 0.0])
         views.append(render_board(norm, (w, h), rot, trans, (9, 6), square))
     return views
