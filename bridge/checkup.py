@@ -1,10 +1,9 @@
 """The bridge's own health: ``ok`` or ``degraded`` with a reason (pure, plus one small task).
 
 The bridge is degraded while its event loop lags (a timer that should fire every 100 ms fires
-late by more than ``LAG_LIMIT``), while the bus lost messages in the last minute, or while no
-other node is known (the run dir or peers are probably wrong). Its level goes out in its own
-heartbeat (so every node and ``/api/v1/health`` see it) and every second it also samples the
-connection counters for ``/metrics``.
+late by more than ``LAG_LIMIT``, after a warm-up), while the bus lost messages in the last
+minute, or while no other node is known (the run dir or peers are probably wrong). Its level
+goes out in its own heartbeat (so every node and ``/api/v1/health`` see it).
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from typing import Final, Literal
 
 Level = Literal["ok", "degraded"]
 
-LAG_LIMIT: Final = 0.25  # seconds of event-loop lag that make the bridge degraded
+LAG_LIMIT: Final = 0.5  # seconds of event-loop lag that make the bridge degraded
+WARM_UP: Final = 10.0  # seconds after start whose lags are not held against the bridge
 PERIOD: Final = 0.1
 MEMORY: Final = 60.0  # seconds a problem is remembered
 ALONE: Final = 5.0  # seconds without any other node before that counts as a problem
@@ -34,10 +34,11 @@ class Checkup:
     nodes: int = 0
     alone_since: float | None = None
     now: float = 0.0
+    started: float = field(default_factory=time.monotonic)
 
     def lag(self, now: float, seconds: float) -> None:
         """The loop woke ``seconds`` late at ``now``."""
-        if seconds > LAG_LIMIT:
+        if seconds > LAG_LIMIT and now - self.started > WARM_UP:
             self.lags.append((now, seconds))
         self._forget(now)
 

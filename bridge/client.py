@@ -176,6 +176,8 @@ class BridgeClient:
         self._runner = asyncio.ensure_future(self._run())
 
     async def _open(self) -> None:
+        if self._ws is not None:
+            self._ws.close()  # already closed by the peer; this releases it
         url = self.url
         if self.token:
             url += ("&" if "?" in url else "?") + f"token={self.token}"

@@ -69,7 +69,8 @@ class Ring:
 
     def covers(self, epoch: str, after: int) -> bool:
         """Whether the ring holds everything after ``after`` (in ``epoch``)."""
-        return bool(self.items) and epoch == self.epoch and self.first <= after + 1 <= self.last + 1
+        same = epoch in ("", self.epoch)  # "": whatever history there is, from its start
+        return bool(self.items) and same and self.first <= after + 1 <= self.last + 1
 
     def after(self, seq: int, limit: int) -> list[Item]:
         """Up to ``limit`` messages after ``seq`` (the ring must cover it)."""
@@ -117,7 +118,7 @@ class History:
             self.reads["ring"] += 1
             items = ring.after(after, limit)
             top = items[-1].seq if items else after
-            return Page(items, top >= ring.last, epoch, ring.last)
+            return Page(items, top >= ring.last, ring.epoch, ring.last)
         result = await self._journal(topic, epoch, after, limit)
         if isinstance(result, Lost):
             self.reads["lost"] += 1
@@ -135,7 +136,7 @@ class History:
             return Unavailable(f"{node} did not answer replay of {topic}: {exc}")
         self.reads["journal"] += 1
         j_epoch, first, last = str(reply["epoch"]), int(reply["first"]), int(reply["last"])
-        if j_epoch != epoch:
+        if epoch and j_epoch != epoch:
             reason = f"{topic}: {node}'s history is epoch {j_epoch} now, not {epoch}"
             return Lost(reason, j_epoch, first, last)
         if after > last:
@@ -145,7 +146,7 @@ class History:
             reason = f"{topic}: {node}'s history starts at seq {first}; {after + 1}.. are gone"
             return Lost(reason, j_epoch, first, last)
         items = self._items(reply.get("messages") or [])
-        return self._top_up(topic, epoch, after, limit, items, last)
+        return self._top_up(topic, j_epoch, after, limit, items, last)
 
     @staticmethod
     def _items(stored: list[Any]) -> list[Item]:

@@ -157,6 +157,10 @@ def _since(op: wire.Subscribe, max_since: int) -> dict[str, Position]:
             raise wire.WireError("bad_request", f"since names {topic}, not under {op.topic}")
         if not topics.is_reliable(topic):
             raise wire.WireError("bad_request", f"since: {topic} is not a reliable topic")
-        if position.seq < 0 or not position.epoch:
-            raise wire.WireError("bad_request", f"since: {topic} needs an epoch and a seq >= 0")
+        if position.seq < 0:
+            raise wire.WireError("bad_request", f"since: {topic} needs a seq >= 0")
+        if not position.epoch and position.seq != 0:
+            raise wire.WireError(
+                "bad_request", f"since: {topic} with an empty epoch means from the start: seq 0"
+            )
     return dict(op.since)

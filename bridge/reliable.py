@@ -133,6 +133,8 @@ class ReliableStream(Stream):
         if self.next is None:
             self.epoch, self.next = item.epoch, item.seq
             self.acked = self.top_sent = item.seq - 1
+        elif not self.epoch:
+            self.epoch = item.epoch  # started before any history existed: this is the first
         if item.epoch != self.epoch:
             self._new_epoch(item)
         if item.seq < self.next:
@@ -200,6 +202,8 @@ class ReliableStream(Stream):
         return self.pending()
 
     def _page(self, page: Page) -> None:
+        if not self.epoch:
+            self.epoch = page.epoch
         if self.resuming:
             self.resolution = Resolution(True, page.epoch, page.tip)
         for item in page.items:

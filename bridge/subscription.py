@@ -38,6 +38,7 @@ class Subscription:
         self.limits = limits
         self.request_fetch = request_fetch
         self.streams: dict[str, Stream] = {}
+        self.attached = False
         self.confirmed = False
         self.filtered = 0
         self.request: int | str | None = None
@@ -92,19 +93,39 @@ class Subscription:
         at the tip: the current value is delivered first). With ``since`` it starts after the
         client's position and asks history for what it missed.
         """
+        self.attached = True
         for topic, tip in tips.items():
             if topic in self.options.since or not self.covers(topic):
                 continue
             if self.mode_for(topic) == "reliable":
-                start = tip.seq if topics.is_latest(topic) else tip.seq + 1
-                self.streams[topic] = self._new_stream(topic, epoch=tip.epoch, next_seq=start)
+                latest = topics.is_latest(topic)
+                start = tip.seq if latest else tip.seq + 1
+                stream = self._new_stream(topic, epoch=tip.epoch, next_seq=start)
+                if latest and isinstance(stream, ReliableStream):
+                    stream.check_tip(tip.epoch, tip.seq)  # the current value, from history
+                self.streams[topic] = stream
+        exact = self.prefix if self.exact_reliable() else ""
+        if exact and exact not in tips and exact not in self.options.since:
+            # no history yet: everything of the first history that appears is new
+            self.streams[exact] = self._new_stream(exact, epoch="", next_seq=1)
         for topic, position in self.options.since.items():
             self.streams[topic] = self._new_stream(
                 topic, epoch=position.epoch, next_seq=position.seq + 1, resuming=True
             )
 
+    def exact_reliable(self) -> bool:
+        """Whether the subscription names one reliable topic delivered reliably."""
+        prefix = self.prefix
+        return (
+            topics.spec_for(prefix) is not None
+            and not prefix.endswith(".")
+            and self.mode_for(prefix) == "reliable"
+        )
+
     def offer(self, item: Item, now: float) -> Stream | None:
         """Take a live message; returns its stream if that has something to send."""
+        if not self.attached:
+            return None  # the hub has not given its positions yet: history covers this
         if self.options.filter is not None and not self.options.filter.accepts(item):
             self.filtered += 1
             return None
@@ -121,6 +142,8 @@ class Subscription:
     def reply(self, tips: dict[str, Position]) -> dict[str, Any]:
         """The ``subscribed`` map: recovered (all or nothing) and the positions per topic."""
         positions = {t: {"epoch": p.epoch, "seq": p.seq} for t, p in tips.items() if self.covers(t)}
+        if self.exact_reliable() and self.prefix not in positions:
+            positions[self.prefix] = {"epoch": "", "seq": 0}
         unrecovered: dict[str, str] = {}
         for topic, stream in self.streams.items():
             if isinstance(stream, ReliableStream) and stream.resolution is not None:

@@ -94,11 +94,8 @@ class Connection:
     def _apply(self, effect: Effect) -> None:
         hub = self.ctx.hub
         if isinstance(effect, Attach):
-            sub = effect.sub
-            hub.interest(sub.options.bus, True)
-            tips, values = hub.positions(sub.covers), hub.values(sub.covers)
-            self.session.attach(sub, tips, values, time.monotonic())
-            hub.prime(sub.options.bus)
+            hub.interest(effect.sub.options.bus, True)
+            self._spawn(self._attach(effect))
         elif isinstance(effect, Detach):
             hub.interest(effect.sub.options.bus, False)
         elif isinstance(effect, Fetch):
@@ -130,6 +127,16 @@ class Connection:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _attach(self, attach: Attach) -> None:
+        hub, sub = self.ctx.hub, attach.sub
+        await hub.settle()
+        if self.closed:
+            return
+        tips, values = hub.positions(sub.covers), hub.values(sub.covers)
+        self.session.attach(sub, tips, values, time.monotonic())
+        hub.prime(sub.options.bus)
+        self._after()
 
     async def _fetch(self, fetch: Fetch) -> None:
         give_up = time.monotonic() + RESUME_WAIT if fetch.resuming else None

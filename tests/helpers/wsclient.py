@@ -22,8 +22,8 @@ class Raw:
         self.conn = conn
         self.fmt = fmt
         self.seen: list[Received] = []
+        self.pending: list[Received] = []
         self.closed = False
-        self._next = 0
 
     @classmethod
     async def connect(cls, port: int, fmt: str = wire.JSON, query: str = "") -> Raw:
@@ -51,16 +51,16 @@ class Raw:
         else:
             item = json.loads(data)
         self.seen.append(item)
+        self.pending.append(item)
         return item
 
     async def until(self, match: Callable[[Received], bool], timeout: float = 10.0) -> Received:
-        """The first item (new or not yet consumed) that matches."""
+        """The first received item not taken yet that matches (others stay for later calls)."""
         async with asyncio.timeout(timeout):
             while True:
-                while self._next < len(self.seen):
-                    item = self.seen[self._next]
-                    self._next += 1
+                for index, item in enumerate(self.pending):
                     if match(item):
+                        del self.pending[index]
                         return item
                 if await self.recv(timeout) is None:
                     raise ConnectionError(
@@ -107,4 +107,8 @@ class Raw:
         protocol.stream.close()
 
     def close(self) -> None:
+        """Close now (a close frame, then the socket, without waiting for the peer's answer)."""
+        protocol = self.conn.protocol
         self.conn.close()
+        if protocol is not None and protocol.stream is not None:
+            protocol.stream.close()

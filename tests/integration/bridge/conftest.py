@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -71,5 +72,6 @@ async def system(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterato
     for client in found.clients:
         client.close()
     await asyncio.sleep(0)
+    gc.collect()  # surface leaked sockets in the test that leaked them
     report = getattr(request.node, "rep_call", None)
     found.stop(show=report is None or report.failed)
