@@ -48,8 +48,12 @@ class Circle:
     confidence: float
 
 
-def seeds(mask: U8, light: U8 | None, radius: float) -> F64:
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+
+
+def seeds(mask: U8, light: U8 | None, radius: float) -> tuple[F64, list[Box]]:
     """Candidate centres (working-resolution px) in a ball mask; ``radius`` in the same px.
+    Also the boxes of blobs bigger than one ball (clusters), where balls may hide.
 
     A blob the size of one ball (sharp or smeared by motion) is one seed at its centroid;
     larger blobs get the peaks of their distance transform and, when too wide for that to
@@ -58,6 +62,7 @@ def seeds(mask: U8, light: U8 | None, radius: float) -> F64:
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     area1 = np.pi * radius * radius
     points: list[F64] = []
+    boxes: list[Box] = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         if area < 0.3 * area1:
@@ -66,14 +71,15 @@ def seeds(mask: U8, light: U8 | None, radius: float) -> F64:
             points.append(np.asarray(centroids[label], dtype=np.float64).reshape(1, 2))
             continue
         x0, y0 = max(0, x - 1), max(0, y - 1)
+        boxes.append((x, y, x + w, y + h))
         crop = np.where(labels[y0 : y + h + 1, x0 : x + w + 1] == label, 255, 0).astype(np.uint8)
         sub_light = None if light is None else light[y0 : y + h + 1, x0 : x + w + 1]
         found = _blob_seeds(crop, sub_light, radius)
         if len(found):
             points.append(found + np.array([x0, y0], dtype=np.float64))
     if not points:
-        return np.zeros((0, 2))
-    return _merge(np.vstack(points), radius)
+        return np.zeros((0, 2)), boxes
+    return _merge(np.vstack(points), radius), boxes
 
 
 def _blob_seeds(crop: U8, light: U8 | None, radius: float) -> F64:
@@ -245,7 +251,7 @@ def _felt_rims(score: F32) -> tuple[F64, NDArray[np.bool_]]:
     grad = np.zeros_like(smooth)
     grad[:, 1:-1] = smooth[:, 2:] - smooth[:, :-2]
     lead = max(3, size // 6)
-    on_felt = np.median(score[:, :lead], axis=1) < FELT_SCORE
+    on_felt = score[:, :lead].mean(axis=1) < FELT_SCORE
     top = grad.max(axis=1)
     strong = grad >= np.maximum(0.4 * top, 0.05)[:, None]
     local = np.zeros_like(strong)

@@ -55,7 +55,12 @@ class Geometry:
         self.calibration = calibration
         width, height = calibration.size
         self.full = (width, height)
-        self.small = (width // 2, height // 2)
+        probe = np.array([[0.0, 0.0]])
+        radius0 = float(calibration.ball_radius_px(probe)[0])
+        # work at the resolution where a ball is about 6 px in radius (half size at 720p)
+        step = max(2, round(radius0 / 6.0))
+        self.small = (width // step, height // step)
+        self.factor = width / self.small[0]
         spec = calibration.spec
         grid = np.array([[x, y] for x in np.linspace(-0.45, 0.45, 7) * spec.length
                          for y in np.linspace(-0.45, 0.45, 5) * spec.width])  # fmt: skip
@@ -63,6 +68,10 @@ class Geometry:
         self.roi = self._polygon_mask(0.5 * spec.ball_radius)
         inner = self._polygon_mask(-3.0 * spec.ball_radius)
         self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
+
+    def to_full(self, points: F64) -> F64:
+        """Working-resolution px to full-resolution px."""
+        return (points + 0.5) * self.factor - 0.5
 
     def _polygon_mask(self, grow: float) -> U8:
         spec = self.calibration.spec
@@ -125,6 +134,7 @@ class Pipeline:
         small = np.asarray(cv2.resize(image, geo.small, interpolation=cv2.INTER_AREA), np.uint8)
         if self.felt is None:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
+            self.felt.factor = geo.factor
         felt = self.felt
         raw = felt.mask(small, self.config.score_threshold)
         raw = np.asarray(cv2.bitwise_and(raw, geo.roi), np.uint8)
@@ -133,12 +143,13 @@ class Pipeline:
             cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
         )
         timer.mark("felt")
-        half_r = geo.radius / 2
+        half_r = geo.radius / geo.factor
         light = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
-        found = detector.seeds(mask, light, half_r)
+        found, clusters = detector.seeds(mask, light, half_r)
         timer.mark("seeds")
-        circles = self._circles(image, found * 2 + 0.5, geo, felt)
-        circles = self._peel(image, mask, light, circles, geo, felt)
+        circles = self._circles(image, geo.to_full(found), geo, felt)
+        if clusters:
+            circles = self._peel(image, mask, clusters, circles, geo, felt)
         circles = [c for c in circles if c.confidence >= MIN_CONFIDENCE]
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
@@ -162,22 +173,24 @@ class Pipeline:
         self,
         image: U8,
         mask: U8,
-        light: U8,
+        clusters: list[detector.Box],
         circles: list[detector.Circle],
         geo: Geometry,
         felt: FeltModel,
     ) -> list[detector.Circle]:
         """Balls hidden inside clusters: erase the balls found, look again in what is left
         (the middle of a rack has no felt around it; once its neighbours are known it does)."""
+        x0, y0 = min(b[0] for b in clusters), min(b[1] for b in clusters)
+        x1, y1 = max(b[2] for b in clusters), max(b[3] for b in clusters)
+        kernel = np.ones((3, 3), np.uint8)
         for _ in range(3):
-            rest = without_balls(mask, circles, -0.5)
-            rest = np.asarray(
-                cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
-            )
-            found = detector.seeds(rest, None, geo.radius / 2)
+            rest = without_balls(mask, circles, -0.5, geo.factor)[y0:y1, x0:x1]
+            rest = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel), np.uint8)
+            found, _ = detector.seeds(rest, None, geo.radius / geo.factor)
             if len(found) == 0:
                 break
-            more = self._circles(image, found * 2 + 0.5, geo, felt)
+            found += np.array([x0, y0], dtype=np.float64)
+            more = self._circles(image, geo.to_full(found), geo, felt)
             if not more:
                 break
             circles = detector.dedupe(circles + more)
@@ -215,14 +228,14 @@ class Pipeline:
     def _cue(
         self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
     ) -> DetectedCue | None:
-        rest = without_balls(raw, circles, 1.5)
+        rest = without_balls(raw, circles, 1.5, geo.factor)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
-        size = 2 * round(0.75 * geo.radius / 2) + 1
+        size = 2 * round(0.75 * geo.radius / geo.factor) + 1
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
         thin = np.asarray(
             cv2.subtract(rest, cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel)), np.uint8
         )
-        line = cue_stick.find_cue(thin, geo.edge, geo.radius / 2, 2.0)
+        line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
         if line is None:
             return None
         line = cue_stick.refine_tip(image, line, felt_srgb(felt, line.tip), circles)
@@ -260,12 +273,15 @@ def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
     return felt
 
 
-def without_balls(mask: U8, circles: list[detector.Circle], grow: float) -> U8:
-    """The half-resolution mask with the balls' discs (radius + ``grow`` px) erased."""
+def without_balls(mask: U8, circles: list[detector.Circle], grow: float, factor: float) -> U8:
+    """The working-resolution mask with the balls' discs (radius + ``grow`` px) erased;
+    ``factor`` is full-resolution px per working px."""
     rest = mask.copy()
     for c in circles:
-        centre = (round((c.x + 0.5) * 8 - 4), round((c.y + 0.5) * 8 - 4))  # 1/16 px, half res
-        cv2.circle(rest, centre, round((c.r / 2 + grow) * 16), 0, -1, cv2.LINE_8, 4)
+        x, y = ((c.x + 0.5) / factor - 0.5) * 16, ((c.y + 0.5) / factor - 0.5) * 16
+        cv2.circle(
+            rest, (round(x), round(y)), round((c.r / factor + grow) * 16), 0, -1, cv2.LINE_8, 4
+        )
     return rest
 
 
@@ -310,8 +326,8 @@ def felt_value(felt: FeltModel, point: F64) -> float:
 
 def _felt_log(felt: FeltModel, point: F64) -> F64:
     h, w = felt.log_felt.shape[:2]
-    x = int(np.clip(round((point[0] + 0.5) / 2 - 0.5), 0, w - 1))
-    y = int(np.clip(round((point[1] + 0.5) / 2 - 0.5), 0, h - 1))
+    x = int(np.clip(round((point[0] + 0.5) / felt.factor - 0.5), 0, w - 1))
+    y = int(np.clip(round((point[1] + 0.5) / felt.factor - 0.5), 0, h - 1))
     return np.asarray(felt.log_felt[y, x] + felt.offset, dtype=np.float64)
 
 
