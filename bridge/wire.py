@@ -173,7 +173,7 @@ def decode(fmt: Format, data: bytes | str) -> ClientOp:
         return op
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
         raise _refusal(fmt, data, str(exc)) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         kind = "JSON" if fmt == JSON else "MessagePack"
         raise WireError("bad_request", f"not valid {kind}: {exc}") from None
 
@@ -198,7 +198,7 @@ def _raw(fmt: Format, data: bytes | str) -> Any:
         if fmt == JSON:
             return msgspec.json.decode(data)
         return msgspec.msgpack.decode(data.encode() if isinstance(data, str) else data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 
