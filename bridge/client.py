@@ -168,8 +168,6 @@ class BridgeClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # -- connection ------------------------------------------------------------------------
-
     async def connect(self) -> None:
         """Connect (and keep reconnecting in the background until :meth:`close`)."""
         await self._open()
@@ -185,17 +183,11 @@ class BridgeClient:
             url, subprotocols=[wire.JSON], ping_interval=5, ping_timeout=5
         )
         self.connections += 1
-        welcome = msgspec.json.decode(await self._read_raw())
-        if welcome.get("op") != "welcome":
-            raise BridgeError("bad_request", f"expected welcome, got {welcome!r}")
-        self.connected.set()
-
-    async def _read_raw(self) -> str | bytes:
-        assert self._ws is not None
         data = await asyncio.wait_for(self._ws.read_message(), self.timeout)
-        if data is None:
-            raise ConnectionError("the bridge closed the connection")
-        return data
+        welcome = msgspec.json.decode(data) if data is not None else None
+        if not isinstance(welcome, dict) or welcome.get("op") != "welcome":
+            raise ConnectionError(f"expected a welcome from the bridge, got {welcome!r}")
+        self.connected.set()
 
     async def _run(self) -> None:
         flusher = asyncio.ensure_future(self._flush_forever())
@@ -246,8 +238,6 @@ class BridgeClient:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-
-    # -- requests --------------------------------------------------------------------------
 
     async def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """Send an op with a fresh id and wait for the reply carrying that id."""
@@ -306,8 +296,6 @@ class BridgeClient:
             {"op": "call", "node": node, "request": request, "args": args or {}}
         )
         return reply["result"]
-
-    # -- receiving -------------------------------------------------------------------------
 
     async def _read_until_closed(self) -> None:
         assert self._ws is not None
@@ -379,8 +367,6 @@ class BridgeClient:
                 m["data"],
             )
         )
-
-    # -- acks ------------------------------------------------------------------------------
 
     def _processed(self, sub: Subscription, message: Message) -> None:
         if not sub.reliable or not topics.is_reliable(message.topic):

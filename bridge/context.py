@@ -15,10 +15,10 @@ from bridge.auth import Policy
 from bridge.checkup import Checkup
 from bridge.config import BridgeConfig
 from bridge.hub import Hub
+from bridge.limit import Limits
 from bridge.meter import Meter
 from bridge.ratelimit import PerKey
 from bridge.reliable import ReliableLimits
-from bridge.session import Limits
 from bridge.traffic import Traffic
 from nodes.runtime import NodeRuntime
 from protocol import Header, topics

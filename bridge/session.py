@@ -20,48 +20,19 @@ import hmac
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from bridge import option, wire
 from bridge.effect import Attach, CallNode, Detach, Effect, Fetch, PublishAlert
 from bridge.item import Item, is_frame
+from bridge.limit import Limits
 from bridge.outbox import Frame, Outbox
-from bridge.reliable import Fetched, ReliableLimits, ReliableStream
+from bridge.ratelimit import Bucket
+from bridge.reliable import Fetched, ReliableStream
 from bridge.stream import Budget, LatestStream, QueueStream, Stream
 from bridge.subscription import Subscription
 from protocol import PROTOCOL_VERSION_STRING
 from protocol.messages import Position
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What one connection may hold and do (from :class:`~bridge.config.BridgeConfig`)."""
-
-    max_subscriptions: int = 64
-    queue_max: int = 10000
-    max_bytes: int = 8 * 2**20
-    max_messages: int = 20000
-    reliable: ReliableLimits = field(default_factory=ReliableLimits)
-    inbound_rate: float = 200.0
-    status_interval: float = 5.0
-    max_message_bytes: int = 65536
-    rendition: str = "720p"
-    token: str = ""
-
-    def public(self) -> dict[str, Any]:
-        """The limits a client is told in ``welcome``."""
-        return {
-            "max_subscriptions": self.max_subscriptions,
-            "queue_max": self.queue_max,
-            "max_bytes": self.max_bytes,
-            "max_messages": self.max_messages,
-            "window": self.reliable.window,
-            "ack_timeout": self.reliable.ack_timeout,
-            "backlog": self.reliable.backlog,
-            "inbound_rate": self.inbound_rate,
-            "max_message_bytes": self.max_message_bytes,
-        }
 
 
 class Session:
@@ -94,8 +65,7 @@ class Session:
         self.opened = now
         self._next_id = 1
         self._routes: dict[str, list[Subscription]] = {}
-        self._tokens = 2 * limits.inbound_rate
-        self._refilled = now
+        self._bucket = Bucket(limits.inbound_rate, 2 * limits.inbound_rate)
         self._limited_at = float("-inf")
         self._next_status = now + limits.status_interval
         self.outbox.push(self._welcome())
@@ -122,12 +92,7 @@ class Session:
 
     def _admit(self, now: float) -> bool:
         rate = self.limits.inbound_rate
-        if rate <= 0:
-            return True
-        self._tokens = min(2 * rate, self._tokens + (now - self._refilled) * rate)
-        self._refilled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if rate <= 0 or self._bucket.take(now):
             return True
         self.counts["rate_limited"] += 1
         if now - self._limited_at >= 1.0:

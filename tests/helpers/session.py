@@ -11,8 +11,9 @@ import msgspec
 from bridge import wire
 from bridge.effect import Attach, Fetch
 from bridge.item import Item
+from bridge.limit import Limits
 from bridge.reliable import ReliableLimits
-from bridge.session import Limits, Session
+from bridge.session import Session
 from protocol.messages import Position
 
 
