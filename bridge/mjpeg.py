@@ -13,6 +13,8 @@ source's own rate is never held back by a frame arriving a little early.
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import time
 from typing import Final
 
@@ -61,6 +63,20 @@ def part_of(item: Item) -> bytes:
 def next_due(due: float, now: float, period: float) -> float:
     """When the frame after one sent at ``now`` may go, on a schedule of ``period``."""
     return max(due + period, now + period * (1 - SLACK))
+
+
+def too_many(handler: tornado.web.RequestHandler, ctx: Context) -> bool:
+    """Answer 429 with Retry-After if the client's address opens connections too fast."""
+    wait = ctx.connects.admit(handler.request.remote_ip or "", time.monotonic())
+    if wait is None:
+        return False
+    ctx.meter.refuse("connect_rate")
+    handler.set_status(429, "too many new connections from this address")
+    handler.set_header("Retry-After", str(max(1, math.ceil(wait))))
+    handler.set_header("Content-Type", "application/json")
+    message = "too many new connections from this address; retry later"
+    handler.finish(json.dumps({"error": {"code": 429, "message": message}}))
+    return True
 
 
 class Watch:
@@ -138,11 +154,8 @@ class MjpegHandler(_VideoHandler):
 
     async def get(self) -> None:
         topic, fps = self.topic(), self.fps()
-        wait = self.ctx.connects.admit(self.request.remote_ip or "", time.monotonic())
-        if wait is not None:
-            self.ctx.meter.refuse("connect_rate")
-            self.set_header("Retry-After", str(max(1, round(wait))))
-            raise tornado.web.HTTPError(429, reason="too many new connections from this address")
+        if too_many(self, self.ctx):
+            return
         self.set_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
         self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
         self.set_header("Pragma", "no-cache")

@@ -24,6 +24,7 @@ from bridge.context import Context
 from bridge.effect import Attach, CallNode, Detach, Effect, Fetch, PublishAlert
 from bridge.item import Item
 from bridge.meter import session_counters
+from bridge.mjpeg import too_many
 from bridge.ratelimit import Abuse
 from bridge.reliable import Unavailable
 from bridge.session import Session
@@ -248,11 +249,8 @@ class WebSocket(tornado.websocket.WebSocketHandler):
         self.authorized = not ctx.config.token
 
     def prepare(self) -> None:
-        wait = self.ctx.connects.admit(self.request.remote_ip or "", time.monotonic())
-        if wait is not None:
-            self.ctx.meter.refuse("connect_rate")
-            self.set_header("Retry-After", str(max(1, round(wait))))
-            raise tornado.web.HTTPError(429, reason="too many new connections from this address")
+        if too_many(self, self.ctx):
+            return
         token = self.ctx.config.token
         if not token:
             return
