@@ -80,8 +80,9 @@ class Session:
             return
         if not self._admit(now):
             return
+        fmt = wire.JSON if isinstance(data, str) else self.fmt  # text frames are always JSON
         try:
-            op = wire.decode(self.fmt, data)
+            op = wire.decode(fmt, data)
         except wire.WireError as exc:
             self._error(exc.code, exc.message, exc.id)
             return

@@ -484,3 +484,11 @@ def test_publish_and_call_become_effects_and_are_checked(client):
     assert [e["code"] for e in client.read()] == ["forbidden", "bad_request", "bad_request"]
     kinds = [type(e).__name__ for e in client.session.effects]
     assert kinds == ["PublishAlert", "CallNode"]
+
+
+def test_text_frames_are_json_even_on_the_msgpack_subprotocol():
+    client = Client(fmt=wire.MSGPACK)
+    client.read()
+    client.send('{"op": "ping", "id": "t"}')
+    client.send(b"\x81\xa2op\xa4ping")  # binary frames are MessagePack
+    assert [m["op"] for m in client.read()] == ["pong", "pong"]
