@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from bridge.traffic import Traffic
 
 #: Upper bounds (seconds) of the delivery-latency buckets.
-BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BUCKETS: Final = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0,
+)  # fmt: skip
 _JSON_MESSAGE: Final = b'{"op":"message"'
 _JSON_SUBSCRIBED: Final = b'{"op":"subscribed"'
 _MSGPACK_MESSAGE: Final = bytes([0x8A]) + b"\xa2op\xa7message"
