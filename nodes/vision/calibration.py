@@ -238,12 +238,23 @@ class TableCalibration:
         return self.to_image(self.spec.surface(0.0))
 
     def ball_radius_px(self, points: ArrayLike) -> F64:
-        """Apparent radius (pixels) of a ball centred at table points (N, 2)."""
+        """Apparent radius (pixels) of a ball centred at table points (N, 2): half the image
+        span of two diameters square to the line of sight, through the lens (distortion and
+        the stretch of off-axis balls included)."""
         xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        centres = np.column_stack([xy, np.full(len(xy), self.spec.ball_radius)])
-        cam = centres @ self.rotation.T + self.tvec.ravel()
-        distance = np.linalg.norm(cam, axis=1)
-        return np.asarray(self.intrinsics.focal * self.spec.ball_radius / distance)
+        if len(xy) == 0:
+            return np.zeros(0)
+        radius = self.spec.ball_radius
+        centres = np.column_stack([xy, np.full(len(xy), radius)])
+        sight = centres - self.camera_position
+        sight /= np.linalg.norm(sight, axis=1, keepdims=True)
+        across = np.cross(sight, np.array([0.0, 0.0, 1.0]))
+        across /= np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-9)
+        along = np.cross(across, sight)
+        ends = [centres + sign * radius * axis for axis in (across, along) for sign in (1, -1)]
+        px = self.to_image(np.vstack(ends)).reshape(4, len(xy), 2)
+        spans = np.hypot(*(px[0] - px[1]).T) + np.hypot(*(px[2] - px[3]).T)
+        return np.asarray(spans / 4, dtype=np.float64)
 
     def message(self, camera: str) -> Calibration:
         """The ``vision.calibration.<camera>`` message."""

@@ -147,7 +147,28 @@ def refine_all(image: U8, seeds_px: F64, radii: F64, felt_bgr: F64) -> list[Circ
         centres[good] = fit.centre[good]
         scan[good] = fit.radius[good]
     good = fit.valid(radii)
-    return [fit.circle(i, radii[i]) if good[i] else None for i in range(len(centres))]
+    out = [fit.circle(i, radii[i]) if good[i] else None for i in range(len(centres))]
+    for i in np.flatnonzero(~good):
+        out[i] = _fixed_radius(points[i], ok[i], centres[i], float(radii[i]))
+    return out
+
+
+def _fixed_radius(points: F64, ok: NDArray[np.bool_], origin: F64, radius: float) -> Circle | None:
+    """A ball hemmed in by others (the middle of a rack): the free circle fit failed, so
+    trust the expected radius; each rim point then says where the centre is (one radius back
+    along its ray). Accepted when enough rays agree."""
+    if ok.sum() < RAYS * 0.45:
+        return None
+    dirs = np.stack([COS, SIN], axis=1)
+    votes = points[ok] - radius * dirs[ok]
+    centre = np.median(votes, axis=0)
+    spread = np.hypot(*(votes - centre).T)
+    agree = spread < 0.2 * radius
+    if agree.sum() < RAYS * 0.4 or np.hypot(*(centre - origin)) > 0.5 * radius:
+        return None
+    rms = float(np.sqrt(np.mean(spread[agree] ** 2)))
+    support = float(agree.sum()) / RAYS
+    return Circle(float(centre[0]), float(centre[1]), radius, support, rms, 0.2 + 0.2 * support)
 
 
 @dataclass(frozen=True, slots=True)
