@@ -156,6 +156,10 @@ class MjpegHandler(_VideoHandler):
         topic, fps = self.topic(), self.fps()
         if too_many(self, self.ctx):
             return
+        connection = self.request.connection
+        stream = getattr(connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)  # a part's tail must not wait for the previous ack (Nagle)
         self.set_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
         self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
         self.set_header("Pragma", "no-cache")
