@@ -12,12 +12,11 @@ resubscribes with ``since`` so nothing is lost or repeated::
             events = await client.subscribe("core.event")          # reliable by default
             async for event in events:
                 print(event.seq, event.type, event.data)           # acked after this
-
     asyncio.run(main())
 
 Save ``client.positions`` and pass it back (``BridgeClient(url, positions=saved)``) to resume
 across restarts of your own process. Loss is never silent: if history no longer reaches back,
-the subscription yields a :class:`Gap` saying what was lost.
+the subscription yields a :class:`Gap`.
 """
 
 from __future__ import annotations
@@ -153,6 +152,7 @@ class BridgeClient:
         self._ws: tornado.websocket.WebSocketClientConnection | None = None
         self._by_id: dict[int, Subscription] = {}
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._subscribing: dict[int, Subscription] = {}
         self._ids = itertools.count(1)
         self._acks: dict[str, int] = {}
         self._unacked = 0
@@ -239,10 +239,10 @@ class BridgeClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
 
-    async def request(self, message: dict[str, Any]) -> dict[str, Any]:
+    async def request(self, message: dict[str, Any], ident: int | None = None) -> dict[str, Any]:
         """Send an op with a fresh id and wait for the reply carrying that id."""
         await asyncio.wait_for(self.connected.wait(), self.timeout)
-        ident = next(self._ids)
+        ident = next(self._ids) if ident is None else ident
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[ident] = future
         await self._send({**message, "id": ident})
@@ -250,6 +250,7 @@ class BridgeClient:
             reply = await asyncio.wait_for(future, self.timeout)
         finally:
             self._pending.pop(ident, None)
+            self._subscribing.pop(ident, None)
         if reply.get("op") == "error":
             raise BridgeError(reply["code"], reply["message"])
         return reply
@@ -273,7 +274,12 @@ class BridgeClient:
         since = {t: p for t, p in self.positions.items() if topics.matches(sub.topic, t)}
         if since and sub.options.get("mode") in (None, "reliable"):
             message["since"] = since
-        reply = await self.request(message)
+        ident = next(self._ids)
+        self._subscribing[ident] = sub
+        await self.request(message, ident)
+
+    def _bind(self, sub: Subscription, reply: dict[str, Any]) -> None:
+        """Route the subscription's messages: done as the reply is read, before any message."""
         self._by_id.pop(sub.sub, None)
         sub.sub = reply["sub"]
         sub.reliable = reply["mode"] in ("reliable", "auto")
@@ -317,20 +323,17 @@ class BridgeClient:
         if op == "message":
             self._message(message)
         elif op == "gap":
-            sub = self._by_id.get(message.get("sub", 0))
+            sub, m = self._by_id.get(message.get("sub", 0)), message
             if sub is not None:
-                sub._put(
-                    Gap(
-                        message["topic"],
-                        message["reason"],
-                        message.get("epoch") or "",
-                        message.get("first"),
-                        message.get("last"),
-                    )
+                gap = Gap(
+                    m["topic"], m["reason"], m.get("epoch") or "", m.get("first"), m.get("last")
                 )
-                self._delivered.pop(message["topic"], None)
-                self.positions[message["topic"]] = message["continue"]
+                sub._put(gap)
+                self._delivered.pop(m["topic"], None)
+                self.positions[m["topic"]] = m["continue"]
         elif "id" in message and message["id"] in self._pending:
+            if op == "subscribed" and message["id"] in self._subscribing:
+                self._bind(self._subscribing.pop(message["id"]), message)
             future = self._pending.pop(message["id"])
             if not future.done():
                 future.set_result(message)

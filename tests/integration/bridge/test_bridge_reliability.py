@@ -280,3 +280,18 @@ async def test_python_client_resumes_across_a_bridge_restart(system):
     assert [m.seq for m in got] == list(range(first["first"], second["last"] + 1))
     assert client.connections == 2
     assert client.positions["core.event"]["seq"] >= second["last"] - 1
+
+
+async def test_python_client_with_saved_positions_gets_everything_after_them(system):
+    system.publisher()
+    _, port = await system.bridge(nodes=("core",))
+    control = await system.connect(port)
+    burst = await publish(control, 500)  # published before the client exists
+    saved = {"core.event": {"epoch": burst["epoch"], "seq": burst["first"] - 1}}
+    client = BridgeClient(f"ws://127.0.0.1:{port}/ws", positions=saved)
+    await client.connect()
+    subscription = await client.subscribe("core.event")
+    assert subscription.recovered is True
+    got = [await subscription.get(timeout=20) for _ in range(500)]
+    await client.close()
+    assert [m.seq for m in got] == list(range(burst["first"], burst["last"] + 1))
