@@ -6,8 +6,9 @@ just the newest frame: while a part is being written to a slow client, newer fra
 each other, so the client always gets the newest one (skip if busy) and nothing piles up.
 
 Each part is built once per frame for every viewer of that rendition. ``fps`` caps a viewer's
-rate on a schedule that tolerates a quarter period of jitter, so a viewer asking for the
-source's own rate is never held back by a frame arriving a little early.
+average rate (:class:`Pacer`) with a quarter period of tolerance, so a viewer asking for the
+source's own rate is never held back by a frame arriving a little early. Parts go out with
+TCP_NODELAY: a part's tail never waits for the previous part's ack.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import json
 import math
 import time
+from dataclasses import dataclass
 from typing import Final
 
 import tornado.iostream
@@ -28,6 +30,7 @@ from protocol.errors import TopicError
 
 BOUNDARY: Final = "cuecastframe"
 SLACK: Final = 0.25  # share of the period a frame may come early and still go out at once
+HEADROOM: Final = 1.05  # the pacer's credit comes back this much faster than the asked rate
 
 
 def mjpeg_part(
@@ -60,9 +63,34 @@ def part_of(item: Item) -> bytes:
     return part
 
 
-def next_due(due: float, now: float, period: float) -> float:
-    """When the frame after one sent at ``now`` may go, on a schedule of ``period``."""
-    return max(due + period, now + period * (1 - SLACK))
+@dataclass(slots=True)
+class Pacer:
+    """About one frame per ``period``; a frame that comes a little early is not held back.
+
+    A token bucket: sending spends one credit, credit comes back a little faster than one per
+    period (``HEADROOM``) up to ``1 + SLACK``, and a frame may go while the credit is at least
+    ``1 - SLACK``. A viewer asking for the source's own rate therefore never waits for jittery
+    frames, and a wait never becomes a lasting delay; a slower viewer gets its rate (within the
+    headroom, and never two frames closer than half a period).
+    """
+
+    period: float
+    credit: float = 1.0 + SLACK
+    stamp: float | None = None
+
+    def _credit(self, now: float) -> float:
+        if self.stamp is None or self.period <= 0:
+            return 1.0 + SLACK
+        refill = (now - self.stamp) * HEADROOM / self.period
+        return min(1.0 + SLACK, self.credit + refill)
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait before the next frame may go (0: now)."""
+        return max(0.0, (1.0 - SLACK - self._credit(now)) * self.period / HEADROOM)
+
+    def sent(self, now: float) -> None:
+        """A frame went out at ``now``."""
+        self.credit, self.stamp = self._credit(now) - 1.0, now
 
 
 def too_many(handler: tornado.web.RequestHandler, ctx: Context) -> bool:
@@ -174,19 +202,20 @@ class MjpegHandler(_VideoHandler):
             self.unwatch(watch)
 
     async def _stream(self, watch: Watch, period: float) -> None:
-        due = float("-inf")
+        pacer = Pacer(period)
         meter, traffic = self.ctx.meter, self.ctx.traffic
         while not self._gone.is_set():
             item = await watch.next(timeout=1.0)
             if item is None:
                 continue
             now = time.monotonic()
-            if now < due - period * SLACK:
-                await asyncio.sleep(due - now)
+            wait = pacer.wait(now)
+            if wait > 0:
+                await asyncio.sleep(wait)
                 item = watch.latest or item  # the newest after the pause (trailing edge)
                 watch.event.clear()
                 now = time.monotonic()
-            due = next_due(due, now, period)
+            pacer.sent(now)
             part = part_of(item)
             self.write(part)
             await self.flush()

@@ -138,3 +138,18 @@ def test_layers_can_be_switched_off(viewer):
     viewer.wait("c.drawn.balls.length === 0", timeout=10)
     viewer.page.locator("label:has(input[data-layer=balls])").click()
     viewer.wait("c.drawn.balls.length > 0", timeout=10)
+
+
+def test_an_img_tag_plays_the_mjpeg_stream(viewer):
+    viewer.wait("c.link.state === 'live'", timeout=60)
+    size = viewer.page.evaluate(
+        """() => new Promise((resolve, reject) => {
+          const img = document.createElement("img");
+          img.onload = () => resolve([img.naturalWidth, img.naturalHeight]);
+          img.onerror = () => reject(new Error("the MJPEG stream did not load"));
+          img.src = "/video.mjpeg?rendition=preview&fps=5";
+          document.body.append(img);
+        })"""
+    )
+    assert size == [640, 360]
+    viewer.page.evaluate("() => document.querySelector('img[src^=\"/video.mjpeg\"]').remove()")
