@@ -36,6 +36,7 @@ U8 = NDArray[np.uint8]
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
 MIN_CONFIDENCE = 0.2
+OCCLUDED_CONFIDENCE = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ class Pipeline:
         if clusters:
             circles = self._peel(image, mask, clusters, circles, geo, felt)
         circles = [c for c in circles if c.confidence >= MIN_CONFIDENCE]
+        circles = off_occluders(circles, mask, geo)
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
         cue = self._cue(image, raw, circles, geo, felt)
@@ -271,6 +273,31 @@ def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
         bare = np.asarray(cv2.bitwise_and(roi, cv2.bitwise_not(busy)), np.uint8)
         felt = FeltModel.from_image(small, roi, bare)
     return felt
+
+
+def off_occluders(circles: list[detector.Circle], mask: U8, geo: Geometry) -> list[detector.Circle]:
+    """Drop doubtful circles on a player's arm or hand: a big blob that reaches in from past
+    the rails. A ball there must fit well (confidence 0.45 or more) to count."""
+    doubtful = [c for c in circles if c.confidence < OCCLUDED_CONFIDENCE]
+    if not doubtful:
+        return circles
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    small_r = geo.radius / geo.factor
+    big = stats[:, cv2.CC_STAT_AREA] > 6 * np.pi * small_r * small_r
+    reaching = np.zeros(count, dtype=bool)
+    hit = np.unique(labels[(geo.edge > 0) & (mask > 0)])
+    reaching[hit] = True
+    occluder = big & reaching
+    occluder[0] = False
+    out = []
+    h, w = labels.shape
+    for c in circles:
+        x = int(np.clip(round((c.x + 0.5) / geo.factor - 0.5), 0, w - 1))
+        y = int(np.clip(round((c.y + 0.5) / geo.factor - 0.5), 0, h - 1))
+        if c.confidence < OCCLUDED_CONFIDENCE and occluder[labels[y, x]]:
+            continue
+        out.append(c)
+    return out
 
 
 def without_balls(mask: U8, circles: list[detector.Circle], grow: float, factor: float) -> U8:
