@@ -70,7 +70,11 @@ def classify_all(samples: U8, felt_values: F64) -> list[Look]:
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     use = val <= np.quantile(val, 0.96, axis=1)[:, None]  # drop the lamp's highlight
     ref = np.maximum(np.asarray(felt_values, dtype=np.float64), 20.0)[:, None]
-    white = use & (sat < 70) & (val > 1.35 * ref)
+    bright = use & (val > 1.35 * ref)
+    # warm or cool light tints the whites: the least saturated bright pixels of all the balls
+    # in the frame (cue ball, stripes' caps, number circles) show how much
+    cast = float(np.percentile(sat[bright], 15)) if bright.sum() >= 20 else 0.0
+    white = bright & (sat < max(70.0, cast + 40.0))
     dark = use & (((val < 0.45 * ref) & (sat < 150)) | (val < 0.25 * ref))
     coloured = use & ~white & ~dark & (sat >= 70)
     n = np.maximum(use.sum(axis=1), 1)
