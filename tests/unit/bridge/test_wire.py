@@ -153,3 +153,16 @@ def test_mjpeg_part_is_boundary_headers_jpeg_crlf():
         mjpeg_part(b"", boundary="b")
         == b"--b\r\nContent-Type: image/jpeg\r\nContent-Length: 0\r\n\r\n\r\n"
     )
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_coalesced_websocket_frames_follow_rfc_6455(size):
+    from bridge.ws import websocket_frame
+
+    data = bytes(size)
+    text, binary = websocket_frame(data, False), websocket_frame(data, True)
+    assert (text[0], binary[0]) == (0x81, 0x82)  # FIN, text/binary, unmasked
+    length = text[1]
+    header = 2 if length < 126 else 4 if length == 126 else 10
+    assert length == min(size, 126 if size < 65536 else 127) or size < 126
+    assert len(text) == header + size and text[header:] == data
