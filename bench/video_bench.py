@@ -15,8 +15,9 @@ Scenarios (same run, interleaved, ``--repeat`` times; medians reported):
   the same JPEG bytes (its stock frame is a 150 kB 1080p one), ``--ws`` viewers: a plain
   Tornado fan-out with no bus hop, no protocol, no per-client state.
 
-With ``--pin`` (default) the server runs on CPU 0 and publisher and clients on CPU 1, as the
-reference benchmarks did. The machine is shared: compare ratios within one run.
+Viewers are spread over ``--client-procs`` client processes. With ``--pin`` the server runs on
+CPU 0 and publisher and clients on CPU 1, as the reference benchmarks did. The machine is
+shared: compare ratios within one run; ``machine_busy_cores`` says how busy it was.
 
     python bench/video_bench.py --ws 20 --mjpeg 20 --seconds 10 --repeat 3 \
         --json bench/results/video.json
@@ -40,6 +41,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.helpers.system import free_port, http_json, wait_until  # noqa: E402
 
@@ -134,36 +136,80 @@ def measure(
 ) -> dict[str, Any]:
     kind = "reference" if scenario.startswith("reference") else "bridge"
     mjpeg = args.mjpeg if scenario == "bridge ws+mjpeg" else 0
-    start_at = time.time() + 1.0
-    client = [PY, str(ROOT / "bench" / "video_load.py"), "--kind", kind, "--ws", str(args.ws)]
-    client += ["--ws-url", f"ws://127.0.0.1:{port}/ws", "--mjpeg", str(mjpeg)]
-    client += ["--mjpeg-url", f"http://127.0.0.1:{port}/video.mjpeg?rendition=720p&fps=30"]
-    client += ["--start-at", str(start_at), "--warmup", str(args.warmup)]
-    client += ["--seconds", str(args.seconds)]
-    load = spawn(client, 1 if args.pin else None, work / "client.log")
-    watched = psutil.Process(server.pid)
+    start_at = time.time() + 1.5
+    loads = [
+        spawn(client_argv(args, kind, port, ws, mj, start_at, work / f"raw{i}.json"),
+              1 if args.pin else None, work / f"client{i}.log")
+        for i, (ws, mj) in enumerate(split(args.ws, mjpeg, args.client_procs))
+    ]  # fmt: skip
+    watched = [psutil.Process(p.pid) for p in (server, *loads)]
     time.sleep(max(0.0, start_at + args.warmup - time.time()))
-    before, t0 = watched.cpu_times(), time.monotonic()
-    machine0 = psutil.cpu_times()
+    before, t0, machine0 = [p.cpu_times() for p in watched], time.monotonic(), psutil.cpu_times()
     buckets0 = delivery_buckets(port) if kind == "bridge" else {}
     time.sleep(args.seconds)
-    after, t1 = watched.cpu_times(), time.monotonic()
-    machine1 = psutil.cpu_times()
+    after, t1, machine1 = [p.cpu_times() for p in watched], time.monotonic(), psutil.cpu_times()
     buckets1 = delivery_buckets(port) if kind == "bridge" else {}
-    load.wait(args.seconds + 60)
-    load.log.close()
-    lines = (work / "client.log").read_text().strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {"error": "no client output"}
-    used = (after.user - before.user) + (after.system - before.system)
+    for load in loads:
+        load.wait(args.seconds + 60)
+        load.log.close()
+    cpu = [
+        100 * (a.user - b.user + a.system - b.system) / (t1 - t0)
+        for a, b in zip(after, before, strict=False)
+    ]
     busy = sum(machine1) - sum(machine0) - (machine1.idle - machine0.idle)
-    out = {
+    out: dict[str, Any] = {
         "scenario": scenario,
-        "server_cpu_pct": round(100 * used / (t1 - t0), 1),
+        "server_cpu_pct": round(cpu[0], 1),
+        "clients_cpu_pct": round(sum(cpu[1:]), 1),
         "machine_busy_cores": round(busy / (t1 - t0), 2),
-        **result,
+        **merge(work, len(loads), args, mjpeg),
     }
     if buckets1:
         out["bridge_side_ms"] = bridge_side(buckets0, buckets1)
+    return out
+
+
+def split(ws: int, mjpeg: int, procs: int) -> list[tuple[int, int]]:
+    """Viewers per client process."""
+    procs = max(1, procs)
+    return [
+        (ws // procs + (i < ws % procs), mjpeg // procs + (i < mjpeg % procs)) for i in range(procs)
+    ]
+
+
+def client_argv(
+    args: argparse.Namespace, kind: str, port: int, ws: int, mjpeg: int, start: float, raw: Path
+) -> list[str]:
+    argv = [PY, str(ROOT / "bench" / "video_load.py"), "--kind", kind, "--ws", str(ws)]
+    argv += ["--ws-url", f"ws://127.0.0.1:{port}/ws", "--mjpeg", str(mjpeg)]
+    argv += ["--mjpeg-url", f"http://127.0.0.1:{port}/video.mjpeg?rendition=720p&fps=30"]
+    argv += ["--start-at", str(start), "--warmup", str(args.warmup)]
+    return [*argv, "--seconds", str(args.seconds), "--raw", str(raw)]
+
+
+def merge(work: Path, procs: int, args: argparse.Namespace, mjpeg: int) -> dict[str, Any]:
+    """Pool the latencies of every client process."""
+    from video_load import quantiles  # type: ignore[import-not-found]
+
+    pooled: dict[str, list[float]] = {"ws": [], "mjpeg": []}
+    errors = []
+    for i in range(procs):
+        try:
+            raw = json.loads((work / f"raw{i}.json").read_text())
+        except (OSError, ValueError):
+            errors.append((work / f"client{i}.log").read_text()[-400:])
+            continue
+        for kind in pooled:
+            pooled[kind] += raw[kind]
+    out: dict[str, Any] = {"errors": errors}
+    for kind, count in (("ws", args.ws), ("mjpeg", mjpeg)):
+        if count:
+            expected = 30 * args.seconds * count
+            out[kind] = {
+                "clients": count,
+                "delivered_pct": round(100 * len(pooled[kind]) / expected, 1),
+                "latency_ms": quantiles(pooled[kind]),
+            }
     return out
 
 
@@ -236,7 +282,8 @@ def main() -> None:
     parser.add_argument(
         "--scenarios", default="reference ws,bridge ws,bridge ws+mjpeg", help="comma-separated"
     )
-    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--client-procs", type=int, default=4, help="client processes")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--reference", type=Path, default=REFERENCE, help="bench-reference dir")
     parser.add_argument("--json", help="append one JSON line per run and the summary here")
     parser.add_argument("--serve-reference", type=int, help=argparse.SUPPRESS)

@@ -113,6 +113,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     results = await asyncio.gather(*tasks, return_exceptions=True)
     errors = [repr(r) for r in results if isinstance(r, BaseException)]
     out: dict[str, object] = {"seconds": args.seconds, "errors": errors[:5]}
+    if args.raw:
+        raw = {"ws": ws_rec.latency, "mjpeg": mjpeg_rec.latency}
+        raw |= {"ws_bytes": ws_rec.bytes, "mjpeg_bytes": mjpeg_rec.bytes}  # type: ignore[dict-item]
+        with open(args.raw, "w") as file:
+            json.dump(raw, file)
     for name, rec, count in (("ws", ws_rec, args.ws), ("mjpeg", mjpeg_rec, args.mjpeg)):
         if not count:
             continue
@@ -145,6 +150,7 @@ def main() -> None:
     parser.add_argument("--start-at", type=float, default=0.0, help="Unix time the clients start")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--seconds", type=float, default=10.0, help="measurement window")
+    parser.add_argument("--raw", help="also write every latency (ms) to this JSON file")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))), flush=True)
 
