@@ -72,7 +72,7 @@ def wait_http(url: str, timeout: float = 30.0, want: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=1) as response:
                 if want in response.read().decode():
                     return
         except OSError:
@@ -106,13 +106,20 @@ def servers(scenario: str, port: int, run_dir: Path, pin: bool) -> list[subproce
         proc = spawn(args, cpu, logs / "ref.log")
         wait_port(port)
         return [proc]
-    rates = ["--state-hz", "60"] if scenario.startswith("state") else [
-        "--state-hz", "0", "--event-hz", "60", "--event-bytes", "1900"]
+    rates = (
+        ["--state-hz", "60"]
+        if scenario.startswith("state")
+        else ["--state-hz", "0", "--event-hz", "60", "--event-bytes", "1900"]
+    )
     common_args = ["--run-dir", str(run_dir), "--log-level", "warning"]
-    publisher = spawn([py, "-m", "tests.helpers.publisher", *common_args, *rates], cpu,
-                      logs / "publisher.log")
-    bridge = spawn([py, "-m", "bridge", *common_args, "--port", str(port), "--status-interval",
-                    "0"], cpu, logs / "bridge.log")
+    publisher = spawn(
+        [py, "-m", "tests.helpers.publisher", *common_args, *rates], cpu, logs / "publisher.log"
+    )
+    bridge = spawn(
+        [py, "-m", "bridge", *common_args, "--port", str(port), "--status-interval", "0"],
+        cpu,
+        logs / "bridge.log",
+    )
     wait_http(f"http://127.0.0.1:{port}/api/v1/health", want='"core"')
     return [bridge, publisher]
 
@@ -120,14 +127,30 @@ def servers(scenario: str, port: int, run_dir: Path, pin: bool) -> list[subproce
 def client_args(scenario: str, port: int, ack_every: int) -> list[str]:
     decoder = ["--decoder", "bridge_decode:decode"]
     if scenario == "ref":
-        return ["--url", f"ws://127.0.0.1:{port}/ws", "--subscribe", '{"type":"subscribe"}',
-                *decoder]
+        return [
+            "--url",
+            f"ws://127.0.0.1:{port}/ws",
+            "--subscribe",
+            '{"type":"subscribe"}',
+            *decoder,
+        ]
     query = "?format=msgpack" if scenario == "state-msgpack" else ""
     topic = "core.state" if scenario.startswith("state") else "core.event"
     mode = "reliable" if scenario == "event-reliable" else "latest"
     subscribe = json.dumps({"op": "subscribe", "topic": topic, "mode": mode})
-    args = ["--url", f"ws://127.0.0.1:{port}/ws{query}", "--subscribe", subscribe,
-            "--match", "op=message", "--ts-field", "t_origin_ns", "--ts-unit", "ns", *decoder]
+    args = [
+        "--url",
+        f"ws://127.0.0.1:{port}/ws{query}",
+        "--subscribe",
+        subscribe,
+        "--match",
+        "op=message",
+        "--ts-field",
+        "t_origin_ns",
+        "--ts-unit",
+        "ns",
+        *decoder,
+    ]
     if scenario == "event-reliable":
         ack = '{"op":"ack","topic":"core.event","seq":$seq}'
         args += ["--ack", ack, "--ack-every", str(ack_every)]
@@ -155,13 +178,24 @@ def measure(
 ) -> dict[str, Any]:
     start_at = time.time() + 1.0 + 0.03 * conns
     t0, t1 = start_at + a.warmup, start_at + a.warmup + a.duration
-    client = [sys.executable, str(REFERENCE / "ws_latency_client.py"), "--conns", str(conns),
-              "--duration", str(a.duration), "--warmup", str(a.warmup), "--start-at",
-              repr(start_at), *client_args(scenario, port, a.ack_every)]
+    client = [
+        sys.executable,
+        str(REFERENCE / "ws_latency_client.py"),
+        "--conns",
+        str(conns),
+        "--duration",
+        str(a.duration),
+        "--warmup",
+        str(a.warmup),
+        "--start-at",
+        repr(start_at),
+        *client_args(scenario, port, a.ack_every),
+    ]
     pin = (lambda: os.sched_setaffinity(0, {1})) if a.pin else None
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
-    cli = subprocess.Popen(client, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           preexec_fn=pin, env=env)
+    cli = subprocess.Popen(
+        client, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pin, env=env
+    )
     time.sleep(max(0.0, t0 - time.time()))
     c0 = [cpu_seconds(p) for p in procs]
     time.sleep(max(0.0, t1 - time.time()))
@@ -173,15 +207,21 @@ def measure(
     res = json.loads(lines[-1])
     target = conns * 60.0
     row = {
-        "bench": "bridge_fanout", "scenario": scenario, "conns": conns,
-        "target_per_s": target, "delivered_per_s": res["msgs_per_s"],
+        "bench": "bridge_fanout",
+        "scenario": scenario,
+        "conns": conns,
+        "target_per_s": target,
+        "delivered_per_s": res["msgs_per_s"],
         "delivered_pct": 100.0 * res["msgs_per_s"] / target,
-        "lat_p50_ms": res["lat_p50_ms"], "lat_p99_ms": res["lat_p99_ms"],
+        "lat_p50_ms": res["lat_p50_ms"],
+        "lat_p99_ms": res["lat_p99_ms"],
         "lat_max_ms": res["lat_max_ms"],
         "server_cpu_pct": 100.0 * (c1[0] - c0[0]) / a.duration,
         "publisher_cpu_pct": 100.0 * (c1[1] - c0[1]) / a.duration if len(procs) > 1 else 0.0,
-        "client_cpu_pct": res["client_cpu_pct"], "connected": res["connected"],
-        "acks_sent": res["acks_sent"], "unmatched": res["unmatched"],
+        "client_cpu_pct": res["client_cpu_pct"],
+        "connected": res["connected"],
+        "acks_sent": res["acks_sent"],
+        "unmatched": res["unmatched"],
     }
     if res.get("errors"):
         row["client_errors"] = res["errors"]
@@ -189,8 +229,9 @@ def measure(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--conns", default="100,200")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--reps", type=int, default=3)
@@ -198,24 +239,44 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--ack-every", type=int, default=15, help="reliable: acks per N messages")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True)
-    ap.add_argument("--max-foreign", type=float, default=0.25,
-                    help="cores of outside load tolerated before a run is repeated")
+    ap.add_argument(
+        "--max-foreign",
+        type=float,
+        default=0.25,
+        help="cores of outside load tolerated before a run is repeated",
+    )
     ap.add_argument("--json", help="append one JSON line per run here")
     a = ap.parse_args()
     rows = []
     for conns in (int(c) for c in a.conns.split(",")):
         for rep in range(a.reps):
             for scenario in a.scenarios.split(","):
-                row = common.guarded(run_once, a, scenario, conns, max_foreign=a.max_foreign,
-                                     retries=2, quiet=False)
+                row = common.guarded(
+                    run_once, a, scenario, conns, max_foreign=a.max_foreign, retries=2, quiet=False
+                )
                 row["rep"] = rep
                 common.emit(row, a.json)
                 rows.append(row)
     table = common.median_rows(rows, ["scenario", "conns"])
     print()
-    print(common.md_table(table, ["scenario", "conns", "reps", "delivered_pct", "lat_p50_ms",
-                                  "lat_p99_ms", "lat_max_ms", "server_cpu_pct",
-                                  "publisher_cpu_pct", "client_cpu_pct", "foreign_load"]))
+    print(
+        common.md_table(
+            table,
+            [
+                "scenario",
+                "conns",
+                "reps",
+                "delivered_pct",
+                "lat_p50_ms",
+                "lat_p99_ms",
+                "lat_max_ms",
+                "server_cpu_pct",
+                "publisher_cpu_pct",
+                "client_cpu_pct",
+                "foreign_load",
+            ],
+        )
+    )
     print(f"\n# {shlex.join(sys.argv)}")
 
 

@@ -34,11 +34,13 @@ import tornado.websocket
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(Path(os.environ.get("CUECAST_BENCH_REFERENCE", "/work/shared/bench-reference"))))
+sys.path.insert(
+    0, str(Path(os.environ.get("CUECAST_BENCH_REFERENCE", "/work/shared/bench-reference")))
+)
 import common  # noqa: E402
-
 from bridge_client import Lean  # noqa: E402
 from bridge_fanout import free_port, spawn, stop, wait_http  # noqa: E402
+
 from bridge.client import BridgeClient  # noqa: E402
 from nodes.runtime import Bus, ControlClient, RunDir  # noqa: E402
 
@@ -126,8 +128,17 @@ async def resume_client(port: int, since: dict[str, Any], count: int) -> float:
 
 
 def start_bridge(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "bridge", "--run-dir", str(run_dir), "--port", str(port),
-            "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "bridge",
+        "--run-dir",
+        str(run_dir),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     bridge = spawn(args, None, run_dir / "bridge.log")
     wait_http(f"http://127.0.0.1:{port}/api/v1/health", want='"core"')
     return bridge
@@ -136,9 +147,21 @@ def start_bridge(run_dir: Path, port: int) -> subprocess.Popen[bytes]:
 async def run_once(a: argparse.Namespace, kind: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="cuecast-resume-") as tmp:
         run_dir, port = Path(tmp), free_port()
-        publisher = spawn([sys.executable, "-m", "tests.helpers.publisher", "--run-dir", tmp,
-                           "--state-hz", "0", "--log-level", "warning"], None,
-                          run_dir / "publisher.log")
+        publisher = spawn(
+            [
+                sys.executable,
+                "-m",
+                "tests.helpers.publisher",
+                "--run-dir",
+                tmp,
+                "--state-hz",
+                "0",
+                "--log-level",
+                "warning",
+            ],
+            None,
+            run_dir / "publisher.log",
+        )
         bridge = start_bridge(run_dir, port)
         try:
             follower = await Raw.connect(port)  # keeps the bridge subscribed (its ring filled)
@@ -156,13 +179,20 @@ async def run_once(a: argparse.Namespace, kind: str) -> dict[str, Any]:
         finally:
             stop(bridge)
             stop(publisher)
-    return {"bench": "bridge_resume", "kind": kind, "events": a.events, "pad": a.pad,
-            "seconds": elapsed, "events_per_s": a.events / elapsed}
+    return {
+        "bench": "bridge_resume",
+        "kind": kind,
+        "events": a.events,
+        "pad": a.pad,
+        "seconds": elapsed,
+        "events_per_s": a.events / elapsed,
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--events", type=int, default=10000)
     ap.add_argument("--pad", type=int, default=200, help="padding bytes per event")
     ap.add_argument("--kinds", default="ring,journal,client")
@@ -177,8 +207,12 @@ def main() -> None:
             common.emit(row, a.json)
             rows.append(row)
     print()
-    print(common.md_table(common.median_rows(rows, ["kind", "events"]),
-                          ["kind", "events", "reps", "seconds", "events_per_s"]))
+    print(
+        common.md_table(
+            common.median_rows(rows, ["kind", "events"]),
+            ["kind", "events", "reps", "seconds", "events_per_s"],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ class PublisherConfig(CommonConfig, frozen=True, kw_only=True):
     event_bytes: Annotated[int, describe("padding bytes in each periodic event")] = 0
     frame_hz: Annotated[float, describe("frames per second of each watched rendition")] = 30.0
     camera: Annotated[str, describe("camera id of frames and calibration")] = "cam0"
+    frame_cache: Annotated[
+        int, describe("render this many frames per rendition once and cycle (0: draw each)")
+    ] = 0
 
 
 def balls(t: float) -> list[BallState]:
@@ -108,6 +111,7 @@ class Publisher:
         self.node = node
         self.config = node.config
         self.frame = 0
+        self.cache: dict[str, list[bytes]] = {}
 
     def state(self) -> State:
         self.frame += 1
@@ -164,8 +168,18 @@ class Publisher:
                 width=width,
                 height=height,
             )
-            jpeg = render(rendition, state, self.frame)
+            jpeg = self.jpeg(rendition, state)
             self.node.publisher.publish(topic, info, t_origin_ns=now, blobs=[jpeg])
+
+    def jpeg(self, rendition: str, state: list[BallState]) -> bytes:
+        count = self.config.frame_cache
+        if count <= 0:
+            return render(rendition, state, self.frame)
+        cached = self.cache.get(rendition)
+        if cached is None:
+            cached = [render(rendition, balls(i / 30), i) for i in range(count)]
+            self.cache[rendition] = cached
+        return cached[self.frame % count]
 
     @staticmethod
     async def _every(hz: float, action: Any) -> None:
