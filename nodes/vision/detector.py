@@ -132,20 +132,23 @@ def fit_circle(points: F64, weights: F64 | None = None) -> tuple[F64, float]:
 
 def refine_all(image: U8, seeds_px: F64, radii: F64, felt_bgr: F64) -> list[Circle | None]:
     """Fit every seed (full-res px) with its expected radius; ``felt_bgr`` (B, 3) is the
-    felt's sRGB colour near each seed. Two rounds: rays from the seed, then from the fit."""
+    felt's sRGB colour near each seed. Rays from the seed, then again from the fit where
+    the seed was off."""
     centres = np.asarray(seeds_px, dtype=np.float64).reshape(-1, 2).copy()
     radii = np.asarray(radii, dtype=np.float64).ravel()
     if len(centres) == 0:
         return []
     log_felt = np.log(np.asarray(felt_bgr, dtype=np.float32).reshape(-1, 3) + 6.0)
-    scan = radii.copy()
-    fit = CircleFit.empty(len(centres))
-    for _ in range(2):
-        points, ok = rim_points(image, centres, scan, log_felt)
-        fit = fit_circles(points, ok, centres)
-        good = fit.valid(radii)
-        centres[good] = fit.centre[good]
-        scan[good] = fit.radius[good]
+    points, ok = rim_points(image, centres, radii, log_felt)
+    fit = fit_circles(points, ok, centres)
+    # a second round, rays from the fitted centre, where the seed was more than 0.3 px off
+    again = fit.valid(radii) & (np.hypot(*(fit.centre - centres).T) > 0.3)
+    if again.any():
+        sel = np.flatnonzero(again)
+        more_points, more_ok = rim_points(image, fit.centre[sel], fit.radius[sel], log_felt[sel])
+        more = fit_circles(more_points, more_ok, fit.centre[sel])
+        points[sel], ok[sel] = more_points, more_ok
+        fit = fit.replaced(sel, more)
     good = fit.valid(radii)
     out = [fit.circle(i, radii[i]) if good[i] else None for i in range(len(centres))]
     for i in np.flatnonzero(~good):
@@ -185,6 +188,14 @@ class CircleFit:
         """No fits."""
         zeros = np.zeros(count)
         return CircleFit(np.zeros((count, 2)), zeros, zeros, zeros + np.inf)
+
+    def replaced(self, index: NDArray[np.intp], other: CircleFit) -> CircleFit:
+        """These fits with rows ``index`` taken from ``other``."""
+        centre, radius = self.centre.copy(), self.radius.copy()
+        support, rms = self.support.copy(), self.rms.copy()
+        centre[index], radius[index] = other.centre, other.radius
+        support[index], rms[index] = other.support, other.rms
+        return CircleFit(centre, radius, support, rms)
 
     def valid(self, expected: F64) -> NDArray[np.bool_]:
         """Fits that look like a ball of about the expected radius."""
