@@ -15,6 +15,8 @@ Scenarios
   event-reliable  the same in reliable mode, the client acking cumulatively every --ack-every
 
 Servers (and the bridge's publisher) run on CPU 0, clients on CPU 1 (--no-pin to disable).
+--client lean uses bench/bridge_load.py instead of the reference client: same measurements,
+several times less client CPU per message, so 200 connections do not saturate the client.
 
     python bench/bridge_fanout.py --conns 100,200 --reps 3 --json bench/results/bridge_fanout.jsonl
 """
@@ -124,23 +126,22 @@ def servers(scenario: str, port: int, run_dir: Path, pin: bool) -> list[subproce
     return [bridge, publisher]
 
 
-def client_args(scenario: str, port: int, ack_every: int) -> list[str]:
-    decoder = ["--decoder", "bridge_decode:decode"]
+def client_args(scenario: str, port: int, ack_every: int, lean: bool) -> list[str]:
+    """Arguments of the load client (the reference one, or bench/bridge_load.py)."""
     if scenario == "ref":
-        return [
-            "--url",
-            f"ws://127.0.0.1:{port}/ws",
-            "--subscribe",
-            '{"type":"subscribe"}',
-            *decoder,
-        ]
+        target = ["--port", str(port)] if lean else ["--url", f"ws://127.0.0.1:{port}/ws"]
+        decoder = [] if lean else ["--decoder", "bridge_decode:decode"]
+        return [*target, "--subscribe", '{"type":"subscribe"}', *decoder]
     query = "?format=msgpack" if scenario == "state-msgpack" else ""
     topic = "core.state" if scenario.startswith("state") else "core.event"
     mode = "reliable" if scenario == "event-reliable" else "latest"
     subscribe = json.dumps({"op": "subscribe", "topic": topic, "mode": mode})
+    if lean:
+        target = ["--port", str(port), "--path", f"/ws{query}"]
+    else:
+        target = ["--url", f"ws://127.0.0.1:{port}/ws{query}", "--decoder", "bridge_decode:decode"]
     args = [
-        "--url",
-        f"ws://127.0.0.1:{port}/ws{query}",
+        *target,
         "--subscribe",
         subscribe,
         "--match",
@@ -149,7 +150,6 @@ def client_args(scenario: str, port: int, ack_every: int) -> list[str]:
         "t_origin_ns",
         "--ts-unit",
         "ns",
-        *decoder,
     ]
     if scenario == "event-reliable":
         ack = '{"op":"ack","topic":"core.event","seq":$seq}'
@@ -178,9 +178,11 @@ def measure(
 ) -> dict[str, Any]:
     start_at = time.time() + 1.0 + 0.03 * conns
     t0, t1 = start_at + a.warmup, start_at + a.warmup + a.duration
+    lean = a.client == "lean"
+    program = ROOT / "bench" / "bridge_load.py" if lean else REFERENCE / "ws_latency_client.py"
     client = [
         sys.executable,
-        str(REFERENCE / "ws_latency_client.py"),
+        str(program),
         "--conns",
         str(conns),
         "--duration",
@@ -189,7 +191,7 @@ def measure(
         str(a.warmup),
         "--start-at",
         repr(start_at),
-        *client_args(scenario, port, a.ack_every),
+        *client_args(scenario, port, a.ack_every, lean),
     ]
     pin = (lambda: os.sched_setaffinity(0, {1})) if a.pin else None
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
@@ -209,6 +211,7 @@ def measure(
     row = {
         "bench": "bridge_fanout",
         "scenario": scenario,
+        "client": a.client,
         "conns": conns,
         "target_per_s": target,
         "delivered_per_s": res["msgs_per_s"],
@@ -238,6 +241,12 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--ack-every", type=int, default=15, help="reliable: acks per N messages")
+    ap.add_argument(
+        "--client",
+        choices=["reference", "lean"],
+        default="reference",
+        help="reference: ws_latency_client.py; lean: bench/bridge_load.py",
+    )
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument(
         "--max-foreign",
@@ -257,7 +266,7 @@ def main() -> None:
                 row["rep"] = rep
                 common.emit(row, a.json)
                 rows.append(row)
-    table = common.median_rows(rows, ["scenario", "conns"])
+    table = common.median_rows(rows, ["scenario", "client", "conns"])
     print()
     print(
         common.md_table(

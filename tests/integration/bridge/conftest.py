@@ -59,9 +59,13 @@ class System:
         return client
 
     def stop(self, show: bool) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
-            if show:
+        for proc in reversed(self.procs):  # stop every one first, whatever happens
+            try:
+                proc.stop()
+            except Exception:  # a failing stop must not leak the others
+                proc.kill()
+        if show:
+            for proc in self.procs:
                 sys.stderr.write(f"\n===== {proc.name} ({proc.log.name}) =====\n{proc.output()}")
 
 
