@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -15,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the test process dies (no orphans after a crash)."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -35,7 +43,12 @@ class Proc:
         environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.stderr = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=environ, stdout=self.stderr, stderr=self.stderr
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=environ,
+            stdout=self.stderr,
+            stderr=self.stderr,
+            preexec_fn=_die_with_parent,
         )
 
     @property
