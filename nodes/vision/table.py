@@ -77,8 +77,9 @@ def felt_mask(image: U8, felt_bgr: F64) -> U8:
     return np.asarray(cv2.medianBlur(mask, 5), dtype=np.uint8)
 
 
-def rough_quad(image: U8) -> tuple[F64, F64] | None:
-    """Corners of the felt region (image pixels, message order) and the felt colour.
+def rough_quad(image: U8, intrinsics: Intrinsics | None = None) -> tuple[F64, F64] | None:
+    """Corners of the felt region (message order) and the felt colour; in undistorted pixels
+    when ``intrinsics`` are given (a barrel lens bends the table's straight sides).
 
     The region's outline is simplified to four corners; then each side is re-fitted through
     the outline points that run along it, so the diagonal cuts of the corner pockets do not
@@ -100,12 +101,15 @@ def rough_quad(image: U8) -> tuple[F64, F64] | None:
     inside = x > 0 and y > 0 and x + w < mask.shape[1] and y + h < mask.shape[0]
     if not (0.1 * mask.size < area < 0.97 * mask.size) or not inside:
         return None  # no felt, or felt to the frame's edge: no whole table in view
-    outline = largest.reshape(-1, 2).astype(np.float64)
+    outline = (largest.reshape(-1, 2).astype(np.float64) + 0.5) / scale - 0.5
     hull = np.asarray(cv2.convexHull(largest), dtype=np.int32)
-    quad = _refit_sides(outline, _four_corners(hull))
+    corners = (_four_corners(hull) + 0.5) / scale - 0.5
+    if intrinsics is not None:
+        outline, corners = intrinsics.undistort(outline), intrinsics.undistort(corners)
+    quad = _refit_sides(outline, corners)
     if quad is None:
         return None
-    return order_corners((quad + 0.5) / scale - 0.5), felt
+    return order_corners(quad), felt
 
 
 def _refit_sides(outline: F64, quad: F64) -> F64 | None:
@@ -147,11 +151,10 @@ def _four_corners(hull: NDArray[np.int32]) -> F64:
 
 def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | None:
     """The felt's outer edge in a BGR frame, or None when no table is in view."""
-    rough = rough_quad(image)
+    rough = rough_quad(image, intrinsics)
     if rough is None:
         return None
-    quad, felt = rough
-    undist = intrinsics.undistort(quad) if intrinsics is not None else quad
+    undist, felt = rough
     coarse: tuple[F64, float, float] | None = None
     for window in (16.0, 6.0):
         coarse = _refine(image, None, undist, intrinsics, window * image.shape[1] / 1280)
