@@ -30,6 +30,13 @@ class VisionConfig(CommonConfig, frozen=True, kw_only=True):
         bool, describe("publish the synthetic camera's ground truth on vision.truth.<camera>")
     ] = False
     table: Annotated[str, describe("table size: 9ft, 8ft or 7ft")] = "9ft"
+    head_right: Annotated[
+        bool,
+        describe(
+            "the table's head (-x end) is at the image's right: one image cannot tell the"
+            " ends apart, so auto calibration puts -x on the left unless told"
+        ),
+    ] = False
     auto_calibrate: Annotated[
         bool, describe("find the table from the felt when no stored calibration fits the frame")
     ] = True

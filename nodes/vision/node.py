@@ -85,6 +85,7 @@ class VisionNode:
             seed=c.seed,
             spec=self.spec,
             auto_calibrate=c.auto_calibrate,
+            head_right=c.head_right,
             camera_height=c.camera_height,
             threads=c.threads,
             reconnect_max_s=c.reconnect_max_s,

@@ -69,6 +69,7 @@ class WorkerSettings:
     seed: int
     spec: TableSpec
     auto_calibrate: bool
+    head_right: bool
     camera_height: float
     threads: int
     reconnect_max_s: float
@@ -198,13 +199,14 @@ class CaptureWorker:
             self.intrinsics,
             camera_height=self.settings.camera_height,
         )
-        if found is not None:
-            self._use(found)
-        return found
+        return self._use(found) if found is not None else None
 
-    def _use(self, calibration: TableCalibration) -> None:
+    def _use(self, calibration: TableCalibration) -> TableCalibration:
+        if self.settings.head_right and calibration.method == "auto":
+            calibration = calibration.turned()
         self.pipeline.set_calibration(calibration)
         self.sink.calibrated(calibration)
+        return calibration
 
     # -- requests --------------------------------------------------------------------------
 
