@@ -155,3 +155,38 @@ async def test_calibrate_and_set_source_requests(bus, tmp_path):
         code = proc.stop()
         print(proc.output()[-3000:])
     assert code == 0
+
+
+def write_boards(folder: Path) -> None:
+    """Chessboard photos through an undistorted 960x540 lens, as an installer would take."""
+    from nodes.vision.chessboard import render_board
+
+    folder.mkdir()
+    ys, xs = np.mgrid[0:540, 0:960]
+    normalized = np.column_stack([(xs.ravel() - 479.5) / 640.0, (ys.ravel() - 269.5) / 640.0])
+    rng = np.random.default_rng(2)
+    for k in range(8):
+        rot, _ = cv2.Rodrigues(np.radians(rng.uniform(-35, 35, 3)))
+        centre = np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.1, 0.1), rng.uniform(1.0, 1.3)])
+        trans = centre - rot @ np.array([5 * 0.05, 3.5 * 0.05, 0.0])
+        image = render_board(normalized, (960, 540), rot, trans, (9, 6), 0.05)
+        cv2.imwrite(str(folder / f"board{k}.png"), image)
+
+
+async def test_intrinsics_from_a_folder_of_chessboards_are_stored(bus, tmp_path):
+    write_boards(tmp_path / "boards")
+    proc = start(tmp_path, "synthetic")
+    inbox = Inbox(bus, tmp_path, topics.vision_detections("cam0"))
+    try:
+        await inbox.first(with_balls, START_S)
+        args = {"chessboard": str(tmp_path / "boards"), "pattern": [9, 6], "square_m": 0.05}
+        reply = (await inbox.sub.control("vision").request("calibrate", args, timeout=60.0)).value
+        assert reply["intrinsics"]["source"] == "chessboard"
+        assert len(reply["images_used"]) >= 6
+        assert reply["intrinsics"]["matrix"][0] == pytest.approx(640.0, rel=0.02)
+        assert (tmp_path / "data" / "vision" / "intrinsics.json").exists()
+    finally:
+        inbox.close()
+        code = proc.stop()
+        print(proc.output()[-3000:])
+    assert code == 0
