@@ -114,6 +114,9 @@ def summarize(source: str, found: dict[str, Any]) -> dict[str, Any]:
     out["stages_median_ms"] = {
         stage: round(statistics.median(s[stage] for s in samples), 2) for stage in STAGES
     }
+    out["stages_p95_ms"] = {
+        stage: quantiles([s[stage] for s in samples])["p95"] for stage in STAGES
+    }
     return out
 
 

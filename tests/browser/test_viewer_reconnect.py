@@ -23,7 +23,7 @@ def test_the_page_reconnects_and_resumes_after_the_bridge_is_killed(up, viewer):
     _, _, run_dir = up
     viewer.expected.append("WebSocket connection to")  # Chromium logs each refused attempt
     viewer.wait(
-        "c.link.state === 'live' && c.surface.stats.drawn >= 3"
+        "c.link.state === 'live' && c.surface && c.surface.stats.drawn >= 3"
         " && c.log.entries.filter(e => e.kind === 'event').length >= 1",
         timeout=90,
     )

@@ -6,9 +6,7 @@
 import { EventLog } from "./eventlog.js";
 import { Hud } from "./hud.js";
 import { Link } from "./link.js";
-import { Overlay } from "./overlay.js";
-import { Projection } from "./projection.js";
-import { Surface } from "./video.js";
+import { VideoView } from "./videoview.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -45,20 +43,13 @@ async function pickCamera() {
   return "cam0";
 }
 
-const world = { state: null, stateSeq: null, trajectory: null, calibration: null, projection: null };
+// the newest values, and the last states by seq (the video engine reports which one it drew)
+const world = { state: null, stateSeq: null, trajectory: null, calibration: null, recent: new Map() };
 const layers = {};
 for (const input of document.querySelectorAll("[data-layer]")) {
   layers[input.dataset.layer] = input.checked;
 }
-
-const overlay = new Overlay(null);
-const surface = new Surface($("view"), (ctx, width, height) => {
-  overlay.ctx = ctx;
-  const drawn = overlay.draw(world.projection, world, layers, width, height);
-  drawn.stateSeq = world.stateSeq;
-  drawn.frameSeq = surface.shown ? surface.shown.frame.seq : null;
-  return drawn;
-});
+let surface = null; // the video (a VideoView), once the camera is known
 const log = new EventLog($("events"), $("show-motion"));
 const hud = new Hud();
 
@@ -66,15 +57,15 @@ function onMessage(spec, m) {
   if (m.topic === "core.state") {
     world.state = m.data;
     world.stateSeq = m.seq;
-    world.stateAt = m.t_origin_ns / 1e6;
-    surface.invalidate();
+    world.recent.set(m.seq, m.data);
+    if (world.recent.size > 90) world.recent.delete(world.recent.keys().next().value);
+    surface?.world({ state: m.data, stateSeq: m.seq });
   } else if (m.topic === "core.trajectory") {
     world.trajectory = m.data;
-    surface.invalidate();
+    surface?.world({ trajectory: m.data });
   } else if (m.topic.startsWith("vision.calibration.")) {
     world.calibration = m.data;
-    world.projection = new Projection(m.data);
-    surface.invalidate();
+    surface?.world({ calibration: m.data });
   } else if (m.topic === "core.event") {
     log.event(m);
   } else if (m.topic.startsWith("system.alert.")) {
@@ -106,16 +97,28 @@ const link = new Link({
   token: takeToken(),
   name: viewerName(),
   onMessage,
-  onFrame: (frame) => surface.offer(frame),
+  onFrame: () => {}, // video comes over the video engine's own connection
   onNotice,
   onState,
 });
 
-function subscribeVideo(camera) {
-  const options = { rendition: $("rendition").value };
-  const fps = Number($("fps").value);
-  if (fps) options.max_hz = fps;
-  link.want("video", `vision.frame.${camera}`, options);
+function videoOptions() {
+  return { rendition: $("rendition").value, maxHz: Number($("fps").value) || null };
+}
+
+function startVideo(camera) {
+  surface = new VideoView($("view"), {
+    url: link.url,
+    token: link.token,
+    name: link.name,
+    camera,
+    layers: { ...layers },
+    ...videoOptions(),
+  });
+  window.cuecast.surface = surface;
+  if (world.state) surface.world({ state: world.state, stateSeq: world.stateSeq });
+  if (world.trajectory) surface.world({ trajectory: world.trajectory });
+  if (world.calibration) surface.world({ calibration: world.calibration });
 }
 
 async function start() {
@@ -127,19 +130,20 @@ async function start() {
   link.want("events", "core.event", { mode: "reliable" }, true);
   link.want("alerts", "system.alert.", { mode: "reliable" }, true);
   link.want("heartbeats", "system.heartbeat.");
-  subscribeVideo(camera);
-  for (const id of ["rendition", "fps"]) $(id).addEventListener("change", () => subscribeVideo(camera));
+  startVideo(camera);
+  for (const id of ["rendition", "fps"]) $(id).addEventListener("change", () => surface.video(videoOptions()));
   for (const input of document.querySelectorAll("[data-layer]")) {
     input.addEventListener("change", () => {
       layers[input.dataset.layer] = input.checked;
-      surface.showVideo = layers.video;
-      surface.invalidate();
+      surface.layers(layers);
     });
   }
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    sessionStorage.setItem("cuecast.token", $("token-input").value);
-    link.retryWith($("token-input").value);
+    const token = $("token-input").value;
+    sessionStorage.setItem("cuecast.token", token);
+    link.retryWith(token);
+    surface.video({ token });
   });
   link.start();
   setInterval(() => {
@@ -159,16 +163,16 @@ async function start() {
 window.cuecast = {
   version: 1,
   link,
-  surface,
+  surface: null, // the VideoView, once started
   world,
   layers,
   log,
   /** What the last paint drew (pixels of the frame), with the state and frame it used. */
   get drawn() {
-    return surface.drawn;
+    return surface ? surface.drawn : null;
   },
   latency(q = 0.95, n = 300) {
-    return surface.quantile(q, "total", n);
+    return surface ? surface.quantile(q, "total", n) : null;
   },
 };
 

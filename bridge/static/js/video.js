@@ -1,11 +1,13 @@
-// The video surface: binary frames are decoded off the main thread (createImageBitmap), only the
-// newest waits (a frame arriving while one decodes replaces the waiting one), and each animation
-// frame draws the newest picture with the overlays on top. Every drawn frame gives a latency
+// The video surface: binary frames are decoded off the main thread (createImageBitmap, two at a
+// time so one slow decode does not hold the next frame), only the newest waits (a frame arriving
+// while both decoders are busy replaces the waiting one), a decoded frame older than the one
+// ready is dropped, and each animation frame draws the newest picture with the overlays on top. Every drawn frame gives a latency
 // sample: capture time (frame header) to drawn on the canvas, on the browser's wall clock.
 
 import { nowMs } from "./frame.js";
 
 const SAMPLES = 600;
+const DECODERS = 2;
 
 export class Surface {
   constructor(canvas, draw) {
@@ -13,7 +15,7 @@ export class Surface {
     this.ctx = canvas.getContext("2d", { alpha: false });
     this.drawOverlay = draw; // (ctx, width, height) => drawn
     this.waiting = null; // newest frame not decoded yet
-    this.decoding = false;
+    this.decoding = 0;
     this.ready = null; // decoded, not drawn yet
     this.shown = null; // on screen: {frame, bitmap}
     this.dirty = false;
@@ -29,29 +31,39 @@ export class Surface {
     this.stats.received += 1;
     if (this.waiting) this.stats.skipped += 1;
     this.waiting = frame;
-    if (!this.decoding) this.decodeNext();
+    if (this.decoding < DECODERS) this.decodeNext();
   }
 
   async decodeNext() {
     const frame = this.waiting;
     if (!frame) return;
     this.waiting = null;
-    this.decoding = true;
+    this.decoding += 1;
     try {
       const bitmap = await createImageBitmap(new Blob([frame.jpeg], { type: "image/jpeg" }));
       frame.decodedMs = nowMs();
       this.stats.decoded += 1;
-      if (this.ready) {
-        this.ready.bitmap.close();
-        this.stats.skipped += 1;
-      }
-      this.ready = { frame, bitmap };
+      this.keep(frame, bitmap);
     } catch (err) {
       this.stats.failed += 1;
     } finally {
-      this.decoding = false;
+      this.decoding -= 1;
       if (this.waiting) this.decodeNext();
     }
+  }
+
+  keep(frame, bitmap) {
+    const newest = this.ready || this.shown;
+    if (newest && newest.frame.topic === frame.topic && newest.frame.seq >= frame.seq) {
+      bitmap.close(); // a later frame finished decoding first
+      this.stats.skipped += 1;
+      return;
+    }
+    if (this.ready) {
+      this.ready.bitmap.close();
+      this.stats.skipped += 1;
+    }
+    this.ready = { frame, bitmap };
   }
 
   invalidate() {
