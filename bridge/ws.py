@@ -204,13 +204,19 @@ class Connection:
             frame = self.session.next_out(time.monotonic())
         self.bytes_out += written
         protocol = self.handler.ws_connection
+        if protocol is None or protocol.is_closing():
+            raise tornado.websocket.WebSocketClosedError()
         stream = getattr(protocol, "stream", None)
-        if len(frames) == 1 or stream is None or self.handler.get_compression_options():
-            for data, binary in frames:
+        if stream is None or self.handler.get_compression_options():
+            for data, binary in frames:  # not expected: the bridge offers no compression
                 await self.handler.write_message(data, binary=binary)
             return
+        if len(frames) == 1:
+            out = websocket_frame(*frames[0])
+        else:
+            out = b"".join(websocket_frame(d, b) for d, b in frames)
         try:
-            await stream.write(b"".join(websocket_frame(d, b) for d, b in frames))
+            await stream.write(out)  # the stream's own future: no task per message
         except tornado.iostream.StreamClosedError:
             raise tornado.websocket.WebSocketClosedError() from None
 
