@@ -27,8 +27,8 @@ LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0).reshape(1, 256).as
 
 FIXED = 64.0  # fixed-point scale of log values
 LOG_LUT16 = np.round(LOG_LUT * FIXED).astype(np.int16)
-BRIGHT = 0.45  # log ratio a pixel may be brighter than the felt before it counts
-DARK = 1.1  # ... or darker (a contact shadow reaches about -0.9)
+BRIGHT = 0.3  # log ratio a pixel may be brighter than the felt before it counts
+DARK = 0.8  # ... or darker (plus the threshold: a contact shadow reaches about -0.9)
 
 
 class FeltModel:
