@@ -193,7 +193,7 @@ class MjpegHandler(_VideoHandler):
         self.set_header("Pragma", "no-cache")
         self.set_header("Connection", "close")
         self._gone = asyncio.Event()
-        watch = self.watch(topic)
+        watch = self._watch = self.watch(topic)
         try:
             await self._stream(watch, 1.0 / fps)
         except tornado.iostream.StreamClosedError:
@@ -205,8 +205,8 @@ class MjpegHandler(_VideoHandler):
         pacer = Pacer(period)
         meter, traffic = self.ctx.meter, self.ctx.traffic
         while not self._gone.is_set():
-            item = await watch.next(timeout=1.0)
-            if item is None:
+            item = await watch.next()  # no timeout task per frame: closing wakes it
+            if item is None or self._gone.is_set():
                 continue
             now = time.monotonic()
             wait = pacer.wait(now)
@@ -225,6 +225,9 @@ class MjpegHandler(_VideoHandler):
 
     def on_connection_close(self) -> None:
         self._gone.set()
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.event.set()
 
 
 class JpegHandler(_VideoHandler):
