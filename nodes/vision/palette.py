@@ -61,16 +61,19 @@ def disc_samples(image: U8, centres: F64, radii: F64) -> U8:
     return edge.sample_u8(image, xs, ys)
 
 
-def classify_all(samples: U8, felt_values: F64) -> list[Look]:
-    """Kind and colour of each ball from its disc samples (B, P, 3); ``felt_values`` is the
-    local felt's HSV value (0-255) so whites and darks are judged against the lighting there."""
+def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
+    """Kind and colour of each ball from its disc samples (B, P, 3); ``felt_bgr`` (B, 3) is the
+    felt's colour near each ball, so whites and darks are judged against the lighting there."""
     if len(samples) == 0:
         return []
     hsv = np.asarray(cv2.cvtColor(samples, cv2.COLOR_BGR2HSV), dtype=np.float64)
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     use = val <= np.quantile(val, 0.96, axis=1)[:, None]  # drop the lamp's highlight
-    ref = np.maximum(np.asarray(felt_values, dtype=np.float64), 20.0)[:, None]
-    bright = use & (val > 1.35 * ref)
+    felt = np.asarray(felt_bgr, dtype=np.float64).reshape(-1, 3)
+    ref = np.maximum(felt.max(axis=1), 20.0)[:, None]  # the felt's HSV value
+    level = np.maximum(felt.mean(axis=1), 15.0)[:, None]  # and its grey level
+    # white: well above the felt's grey level (a saturated cloth has a high HSV value)
+    bright = use & (val > 1.6 * level) & (val > 0.9 * ref)
     # warm or cool light tints the whites: the least saturated bright pixels of all the balls
     # in the frame (cue ball, stripes' caps, number circles) show how much
     cast = float(np.percentile(sat[bright], 15)) if bright.sum() >= 20 else 0.0

@@ -208,8 +208,8 @@ class Pipeline:
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
         table = cal.to_table(silhouette_to_centre(centres, cal))
-        values = np.array([felt_value(felt, p) for p in centres])
-        looks = palette.classify_all(palette.disc_samples(image, centres, radii), values)
+        colours = np.array([felt_srgb(felt, p) for p in centres])
+        looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
         inset = 0.5 * cal.spec.ball_radius
         half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
@@ -344,11 +344,6 @@ def check_frame(frame: object) -> tuple[U8 | None, str]:
 def felt_srgb(felt: FeltModel, point: F64) -> F64:
     """The felt's sRGB colour (0-255 BGR) near a full-res point, lighting offset included."""
     return np.asarray(np.clip(np.exp(_felt_log(felt, point)) - 6.0, 0.0, 255.0), np.float64)
-
-
-def felt_value(felt: FeltModel, point: F64) -> float:
-    """The felt's HSV value (max channel, 0-255) near a full-res point."""
-    return float(np.max(np.exp(_felt_log(felt, point)) - 6.0))
 
 
 def _felt_log(felt: FeltModel, point: F64) -> F64:
