@@ -193,9 +193,10 @@ class Pipeline:
                 break
             found += np.array([x0, y0], dtype=np.float64)
             more = self._circles(image, geo.to_full(found), geo, felt)
-            if not more:
-                break
-            circles = detector.dedupe(circles + more)
+            merged = detector.dedupe(circles + more)
+            if len(merged) == len(circles):
+                break  # nothing new: the cluster is done
+            circles = merged
         return circles
 
     def _balls(
