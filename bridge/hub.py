@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from bridge.health import Change, Liveness
 from bridge.history import History
 from bridge.item import Item, is_frame
+from bridge.option import has_latest
 from bridge.reliable import Fetched, Unavailable
 from nodes.runtime import Bus, Gap, RunDir, Subscriber
 from nodes.runtime.control import decode_stored
@@ -257,7 +258,9 @@ class Hub:
         missing = [
             p
             for p in prefixes
-            if not is_frame(p) and not any(topics.matches(p, t) for t in self.cache)
+            if has_latest(p)
+            and not is_frame(p)
+            and not any(topics.matches(p, t) for t in self.cache)
         ]
         if missing:
             self.spawn(self._snapshot(missing), "snapshot")

@@ -87,10 +87,24 @@ def _frame_topic(parts: list[str], rendition: str | None, default: str) -> str:
 
 def has_reliable(prefix: str) -> bool:
     """Whether a topic or prefix covers some reliable topic family."""
+    return _has(prefix, reliable=True)
+
+
+def has_latest(prefix: str) -> bool:
+    """Whether a topic or prefix covers some latest topic family (late joiners want values)."""
+    return _has(prefix, reliable=False)
+
+
+def _has(prefix: str, reliable: bool) -> bool:
     bare = prefix.rstrip(".")
-    if topics.is_reliable(bare):
-        return True
-    roots = (spec.pattern.split("*")[0].rstrip(".") for spec in topics.SPECS if spec.reliable)
+    spec = topics.spec_for(bare)
+    if spec is not None:
+        return spec.reliable if reliable else spec.latest
+    roots = (
+        spec.pattern.split("*")[0].rstrip(".")
+        for spec in topics.SPECS
+        if (spec.reliable if reliable else spec.latest)
+    )
     return any(_covers(bare, root) for root in roots)
 
 

@@ -1,10 +1,13 @@
 """``/ws``: the WebSocket endpoint, a thin shell around :class:`~bridge.session.Session`.
 
-Each connection has one writer coroutine that takes the session's next message and awaits its
-write, so at most one message per client sits in Tornado's buffer: a client that never reads
-holds only its session's budgeted queues and slows nobody else. Everything the session cannot
-do itself (bus interest, history reads, node calls, publishing) it asks for through effects,
-which :class:`Connection` carries out and reports back.
+Writes are awaited, one at a time: a connection writes what its session has ready (one batch,
+one socket write) as soon as it arrives, and writes again only once the socket has taken the
+previous batch. While the socket is full (a slow or stalled client) nothing more goes to
+Tornado; messages wait, budgeted, in the session, so such a client holds only its budget and
+slows nobody else. Writing where the message arrives (rather than waking a writer task) keeps
+the cost per client and message low. Everything the session cannot do itself (bus interest,
+history, node calls, publishing) it asks for through effects, which :class:`Connection`
+carries out and reports back.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ BATCH_BYTES = 256 * 1024  # written to Tornado before awaiting the socket
 
 
 class Connection:
-    """One client: its session, its writer, and the effects the session asks for."""
+    """One client: its session, its writes, and the effects the session asks for."""
 
     def __init__(self, handler: WebSocket, session: Session, ctx: Context) -> None:
         self.handler = handler
@@ -49,11 +52,10 @@ class Connection:
         self.opened = time.time()
         self.closed = False
         self.bytes_out = 0
-        self.wake = asyncio.Event()
+        self._inflight: asyncio.Future[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.abuse = Abuse(ctx.config.abuse_limit)
-        self.writer = asyncio.ensure_future(self._write())
 
     # -- the hub's side (Sink) -------------------------------------------------------------
 
@@ -92,8 +94,8 @@ class Connection:
                 self._apply(effect)
         if session.closing is not None:
             self.close(*session.closing)
-        elif not self.wake.is_set() and session.outbox.waiting():
-            self.wake.set()
+        elif self._inflight is None and session.outbox.waiting():
+            self.flush()
 
     def _apply(self, effect: Effect) -> None:
         hub = self.ctx.hub
@@ -173,26 +175,38 @@ class Connection:
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _write(self) -> None:
-        session = self.session
-        try:
-            while True:
-                frame = session.next_out(time.monotonic())
-                if frame is None:
-                    self.wake.clear()
-                    self._arm(session.deadline(time.monotonic()))
-                    await self.wake.wait()
-                    continue
-                await self._batch(frame)
-        except tornado.websocket.WebSocketClosedError:
+    def flush(self) -> None:
+        """Write what is ready, as long as the socket takes each batch at once."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._inflight is None and not self.closed:
+            frame = self.session.next_out(time.monotonic())
+            if frame is None:
+                self._arm(self.session.deadline(time.monotonic()))
+                return
+            try:
+                sent = self._send(frame)
+            except tornado.websocket.WebSocketClosedError:
+                self.gone()
+                return
+            if not sent.done():
+                self._inflight = sent  # the socket is full: wait for it before writing more
+                sent.add_done_callback(self._written)
+                return
+            if sent.cancelled() or sent.exception() is not None:
+                self.gone()
+                return
+
+    def _written(self, sent: asyncio.Future[Any]) -> None:
+        self._inflight = None
+        if sent.cancelled() or sent.exception() is not None:
             self.gone()
+        elif not self.closed:
+            self.flush()
 
-    async def _batch(self, frame: tuple[bytes, bool] | None) -> None:
-        """Write what is ready now, up to a batch, with one socket write and one await.
-
-        A burst (a resume, a backlog) then costs one send per batch instead of one per
-        message, and Tornado's buffer never holds more than one batch.
-        """
+    def _send(self, frame: tuple[bytes, bool] | None) -> asyncio.Future[Any]:
+        """Write what is ready now, up to a batch, with one socket write; its future."""
         frames: list[tuple[bytes, bool]] = []
         written = 0
         while frame is not None:
@@ -206,28 +220,26 @@ class Connection:
         protocol = self.handler.ws_connection
         if protocol is None or protocol.is_closing():
             raise tornado.websocket.WebSocketClosedError()
-        stream = getattr(protocol, "stream", None)
+        stream: tornado.iostream.IOStream | None = getattr(protocol, "stream", None)
         if stream is None or self.handler.get_compression_options():
-            for data, binary in frames:  # not expected: the bridge offers no compression
-                await self.handler.write_message(data, binary=binary)
-            return
+            futures = [self.handler.write_message(d, binary=b) for d, b in frames]
+            for earlier in futures[:-1]:  # not expected: the bridge offers no compression
+                earlier.add_done_callback(_quiet)
+            return futures[-1]
         if len(frames) == 1:
             out = websocket_frame(*frames[0])
         else:
             out = b"".join(websocket_frame(d, b) for d, b in frames)
         try:
-            await stream.write(out)  # the stream's own future: no task per message
+            return stream.write(out)  # the stream's own future: no task per message
         except tornado.iostream.StreamClosedError:
             raise tornado.websocket.WebSocketClosedError() from None
 
     def _arm(self, deadline: float | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if deadline is not None:
             loop = asyncio.get_running_loop()
             delay = max(0.0, deadline - time.monotonic())
-            self._timer = loop.call_later(delay, self.wake.set)
+            self._timer = loop.call_later(delay, self.flush)
 
     def close(self, code: int, reason: str) -> None:
         """Close now: queued control messages (an error saying why) go first, unawaited."""
@@ -256,7 +268,7 @@ class Connection:
             self.ctx.hub.interest(sub.options.bus, False)
         self.session.close(wire.CLOSE_NORMAL, "closed")
         self.session.subs.clear()
-        for task in [*self._tasks, self.writer]:
+        for task in list(self._tasks):
             task.cancel()
         if self._timer is not None:
             self._timer.cancel()
@@ -337,7 +349,7 @@ class WebSocket(tornado.websocket.WebSocketHandler):
         ctx.connections[session.id] = self.connection
         ctx.meter.count("opened")
         ctx.hub.add(self.connection)
-        self.connection.wake.set()
+        self.connection.flush()
         log.info(
             "client %s connected from %s (%s)", session.id, self.request.remote_ip, session.fmt
         )

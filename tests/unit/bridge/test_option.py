@@ -6,7 +6,7 @@ import pytest
 
 from bridge.filter import Filter
 from bridge.health import Liveness
-from bridge.option import default_mode, has_reliable, plan
+from bridge.option import default_mode, has_latest, has_reliable, plan
 from protocol.errors import TopicError
 from protocol.messages import Heartbeat
 from tests.helpers.session import make_item
@@ -47,6 +47,8 @@ def test_default_modes_follow_the_topic_class():
     assert default_mode("vision.calibration.cam0") == "reliable"
     assert default_mode("vision.detections.cam0") == "queue"
     assert has_reliable("system.") and has_reliable("") and not has_reliable("core.state")
+    assert has_latest("core.") and has_latest("vision.calibration.cam0")
+    assert not has_latest("core.event") and not has_latest("vision.detections.cam0")
 
 
 def beat(node: str, interval: float = 1.0, status: str = "ok") -> Heartbeat:
