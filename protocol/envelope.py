@@ -72,7 +72,7 @@ def decode_header(frame: Buffer) -> Header:
         if isinstance(raw, dict) and "v" in raw:
             check_version(raw["v"])
         raise DecodeError(f"bad header: {exc}") from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise DecodeError(f"header is not MessagePack: {exc}") from exc
     check_version(header.v)
     return header
@@ -81,7 +81,7 @@ def decode_header(frame: Buffer) -> Header:
 def _raw_or_none(frame: Buffer) -> object:
     try:
         return msgspec.msgpack.decode(frame)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 

@@ -119,7 +119,8 @@ def decode(type_: str, body: bytes | memoryview) -> Message:
         raise UnknownMessageType(type_)
     try:
         message: Message = _decoder(type_).decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        # msgspec reports invalid UTF-8 in a string as UnicodeDecodeError
         raise DecodeError(f"{type_}: {exc}") from exc
     return message
 
@@ -128,7 +129,7 @@ def decode_raw(body: bytes | memoryview) -> Any:
     """Decode a body to plain maps and lists without a schema (for relays and unknown types)."""
     try:
         return msgspec.msgpack.decode(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise DecodeError(f"body is not MessagePack: {exc}") from exc
 
 

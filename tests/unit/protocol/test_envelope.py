@@ -82,3 +82,15 @@ def test_arbitrary_frames_raise_only_protocol_errors(frames):
         env.message()
     except ProtocolError:
         pass
+
+
+def test_invalid_utf8_in_header_or_body_strings_is_a_decode_error():
+    raw = msgpack.packb({**msgpack.unpackb(pack("t", HEADER, ALERT)[1])})
+    bad_header = raw.replace(b"\xa4core", b"\xa4\xff\xfe\xfd\xfc")
+    with pytest.raises(DecodeError):
+        unpack([b"t", bad_header, b"\x80"])
+    body = messages.encode(ALERT).replace(b"\xa4core", b"\xa4\xff\xfe\xfd\xfc")
+    with pytest.raises(DecodeError):
+        messages.decode("system.alert", body)
+    with pytest.raises(DecodeError):
+        messages.decode_raw(body)
