@@ -118,11 +118,11 @@ export class Surface {
     if (this.samples.length > SAMPLES) this.samples.shift();
   }
 
-  /** Frames drawn per second over the last two seconds. */
+  /** Frames drawn per second over the last two seconds (at least one second's worth). */
   fps() {
     const t = this.drawnTimes;
     if (t.length < 2 || nowMs() - t[t.length - 1] > 1500) return 0;
-    return ((t.length - 1) * 1000) / (t[t.length - 1] - t[0]);
+    return ((t.length - 1) * 1000) / Math.max(t[t.length - 1] - t[0], 1000); // no bursts at start
   }
 
   /** The q-quantile of `field` over the last `n` samples (ms), or null. */
