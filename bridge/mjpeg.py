@@ -17,6 +17,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -108,10 +109,11 @@ def too_many(handler: tornado.web.RequestHandler, ctx: Context) -> bool:
 
 
 class Watch:
-    """A sink that keeps the newest frame of one topic and wakes its reader."""
+    """A sink that keeps the newest frame of one topic and wakes its reader (or calls it)."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, on_frame: Callable[[Item], None] | None = None) -> None:
         self.topic = topic
+        self.on_frame = on_frame
         self.latest: Item | None = None
         self.event = asyncio.Event()
         self.skipped = 0
@@ -121,6 +123,9 @@ class Watch:
 
     def offer(self, item: Item) -> None:
         if not item.frame:
+            return
+        if self.on_frame is not None:
+            self.on_frame(item)
             return
         if self.event.is_set():
             self.skipped += 1  # the previous frame was never taken: the reader is busy
@@ -156,8 +161,8 @@ class _VideoHandler(tornado.web.RequestHandler):
         except TopicError as exc:
             raise tornado.web.HTTPError(400, reason=str(exc)) from None
 
-    def watch(self, topic: str) -> Watch:
-        watch = Watch(topic)
+    def watch(self, topic: str, on_frame: Callable[[Item], None] | None = None) -> Watch:
+        watch = Watch(topic, on_frame)
         self.ctx.hub.add(watch)
         self.ctx.hub.interest([topic], True)
         return watch
@@ -192,42 +197,80 @@ class MjpegHandler(_VideoHandler):
         self.set_header("Cache-Control", "no-cache, no-store, must-revalidate")
         self.set_header("Pragma", "no-cache")
         self.set_header("Connection", "close")
-        self._gone = asyncio.Event()
-        watch = self._watch = self.watch(topic)
+        self.writer = PartWriter(self, Pacer(1.0 / fps))
+        watch = self.watch(topic, self.writer.offer)
         try:
-            await self._stream(watch, 1.0 / fps)
-        except tornado.iostream.StreamClosedError:
-            pass
+            await self.writer.done.wait()
         finally:
+            self.writer.stop()
             self.unwatch(watch)
 
-    async def _stream(self, watch: Watch, period: float) -> None:
-        pacer = Pacer(period)
-        meter, traffic = self.ctx.meter, self.ctx.traffic
-        while not self._gone.is_set():
-            item = await watch.next()  # no timeout task per frame: closing wakes it
-            if item is None or self._gone.is_set():
-                continue
-            now = time.monotonic()
-            wait = pacer.wait(now)
-            if wait > 0:
-                await asyncio.sleep(wait)
-                item = watch.latest or item  # the newest after the pause (trailing edge)
-                watch.event.clear()
-                now = time.monotonic()
-            pacer.sent(now)
-            part = part_of(item)
-            self.write(part)
-            await self.flush()
-            meter.count("mjpeg_frames")
-            meter.latency["mjpeg"].observe(max(0.0, (time.time_ns() - item.t_pub_ns) / 1e9))
-            traffic.out(item.topic, len(part))
-
     def on_connection_close(self) -> None:
-        self._gone.set()
-        watch = getattr(self, "_watch", None)
-        if watch is not None:
-            watch.event.set()
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.done.set()
+
+
+class PartWriter:
+    """Writes the newest frame to one MJPEG viewer where it arrives, one part in flight at a time.
+
+    No task wakes per frame: the hub's delivery writes the part at once if the viewer's socket
+    took the previous one and its pace allows, else the frame waits (replaced by newer ones) for
+    the previous write to finish or for the pace's timer.
+    """
+
+    def __init__(self, handler: MjpegHandler, pacer: Pacer) -> None:
+        self.handler = handler
+        self.pacer = pacer
+        self.done = asyncio.Event()
+        self.waiting: Item | None = None
+        self.inflight: tuple[Item, int] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def offer(self, item: Item) -> None:
+        self.waiting = item
+        self.pump()
+
+    def pump(self) -> None:
+        if self.inflight is not None or self.done.is_set() or self.waiting is None:
+            return
+        now = time.monotonic()
+        wait = self.pacer.wait(now)
+        if wait > 0:
+            if self.timer is None:
+                self.timer = asyncio.get_running_loop().call_later(wait, self._due)
+            return
+        item, self.waiting = self.waiting, None
+        self.pacer.sent(now)
+        part = part_of(item)
+        self.handler.write(part)
+        self.inflight = (item, len(part))
+        try:
+            self.handler.flush().add_done_callback(self._written)
+        except tornado.iostream.StreamClosedError:
+            self.done.set()
+
+    def _due(self) -> None:
+        self.timer = None
+        self.pump()
+
+    def _written(self, future: asyncio.Future[None]) -> None:
+        item, size = self.inflight or (None, 0)
+        self.inflight = None
+        if future.cancelled() or future.exception() is not None or item is None:
+            self.done.set()
+            return
+        ctx = self.handler.ctx
+        ctx.meter.count("mjpeg_frames")
+        ctx.meter.latency["mjpeg"].observe(max(0.0, (time.time_ns() - item.t_pub_ns) / 1e9))
+        ctx.traffic.out(item.topic, size)
+        self.pump()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class JpegHandler(_VideoHandler):
