@@ -32,7 +32,9 @@ def test_the_video_plays_frames_keep_arriving_and_the_picture_changes(viewer):
 
 def test_the_hud_shows_frame_rate_and_capture_to_screen_latency(viewer):
     viewer.wait("c.surface && c.surface.samples.length >= 20", timeout=60)
-    viewer.page.wait_for_timeout(600)  # the HUD refreshes four times a second
+    numeric = "(id) => !isNaN(parseFloat(document.getElementById(id).textContent))"
+    viewer.page.wait_for_function(numeric, arg="hud-fps", timeout=30_000)  # refreshed 4x a second
+    viewer.page.wait_for_function(numeric, arg="hud-p95", timeout=30_000)
     fps = float(viewer.page.locator("#hud-fps").inner_text())
     p95 = viewer.page.locator("#hud-p95").inner_text()
     assert fps > 0
