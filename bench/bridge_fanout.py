@@ -24,9 +24,13 @@ several times less client CPU per message, so 200 connections do not saturate th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import functools
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,8 +57,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _child(cpu: int | None) -> None:
+    """In the child: pin it, and let it die with the bench (PR_SET_PDEATHSIG)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)
+
+
 def spawn(args: list[str], cpu: int | None, log: Path) -> subprocess.Popen[bytes]:
-    pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+    pin = functools.partial(_child, cpu)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
     out = open(log, "ab")  # noqa: SIM115 - the child owns it
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=out, preexec_fn=pin)
@@ -254,6 +266,12 @@ def main() -> None:
         default=0.25,
         help="cores of outside load tolerated before a run is repeated",
     )
+    ap.add_argument(
+        "--wait-quiet",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wait (up to 2 min) for the machine to be quiet before each run",
+    )
     ap.add_argument("--json", help="append one JSON line per run here")
     a = ap.parse_args()
     rows = []
@@ -261,7 +279,13 @@ def main() -> None:
         for rep in range(a.reps):
             for scenario in a.scenarios.split(","):
                 row = common.guarded(
-                    run_once, a, scenario, conns, max_foreign=a.max_foreign, retries=2, quiet=False
+                    run_once,
+                    a,
+                    scenario,
+                    conns,
+                    max_foreign=a.max_foreign,
+                    retries=3,
+                    quiet=a.wait_quiet,
                 )
                 row["rep"] = rep
                 common.emit(row, a.json)

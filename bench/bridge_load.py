@@ -78,7 +78,11 @@ async def worker(cfg: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 def run_worker(cfg: dict[str, Any], n: int, queue: Any) -> None:
-    queue.put(asyncio.run(worker(cfg, n)))
+    try:
+        queue.put(asyncio.run(worker(cfg, n)))
+    except Exception as exc:  # report, do not leave the parent waiting
+        empty = {"lat": b"", "counts": [0] * n, "cpu_s": 0.0, "connected": 0, "unmatched": 0}
+        queue.put({**empty, "acks": 0, "bytes": 0, "error": repr(exc)[:200]})
 
 
 def main() -> None:
@@ -143,6 +147,7 @@ def main() -> None:
                 "acks_sent": sum(r["acks"] for r in results),
                 "unmatched": sum(r["unmatched"] for r in results),
                 "per_conn_min_per_s": min(counts) / a.duration if counts else 0.0,
+                "errors": [r["error"] for r in results if "error" in r],
             }
         ),
         flush=True,
