@@ -113,7 +113,9 @@ def score_frame(detections: Any, truth: Any, tally: Tally) -> None:
     dets = detections.balls
     if balls and dets:
         cost = np.array([[math.hypot(d.x - b.x, d.y - b.y) for d in dets] for b in balls])
-        rows, cols = linear_sum_assignment(cost)
+        # pairs beyond the gate cost the same, so an optimal assignment never gives up a true
+        # match to pair a far-off false detection with some ball
+        rows, cols = linear_sum_assignment(np.where(cost < MATCH_M, cost, 1.0))
         pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < MATCH_M]
     else:
         pairs = []
