@@ -50,8 +50,57 @@ def kind_of(number: int) -> BallKind:
 
 
 @dataclass
+class Flicker:
+    """A detector whose class and number of some balls flicker while they roll: in every
+    ``period``-th frame (or with probability ``rate`` when ``period`` is 0) balls ``balls``
+    are read as ``kind`` and ``number`` (a rolling stripe whose white turns into view reads as
+    the cue ball), and every detection of them gets a confidence drawn from ``confidence``
+    (motion blur). With ``moving_only`` false they flicker at rest too."""
+
+    balls: tuple[int, ...]
+    kind: BallKind = "cue"
+    number: int | None = 0
+    period: int = 2
+    rate: float = 0.0
+    confidence: tuple[float, float] = (0.2, 0.4)
+    moving_only: bool = True
+
+
+@dataclass
+class Blind:
+    """Ball ``number`` is not detected between ``t0`` and ``t1`` seconds (shot time)."""
+
+    number: int
+    t0: float
+    t1: float
+
+
+def after_contact(sim: Simulation, number: int, frames_hidden: int, fps: float = 60.0) -> Blind:
+    """Hide ball ``number`` for ``frames_hidden`` frames from its first ball-ball contact (a
+    detector that loses a ball in the cluster of a collision)."""
+    contact = next(e for e in sim.events if e.type == "ball_ball" and number in e.balls)
+    return Blind(number, contact.t, contact.t + frames_hidden / fps)
+
+
+@dataclass
+class Ghosts:
+    """A detector that, in a cluster, fits a circle in the wrong place: with probability
+    ``rate`` per frame a ball whose neighbour is within ``cluster`` metres is reported
+    ``offset`` metres (drawn from the range, in a random direction) from its centre, at a low
+    ``confidence``, and with another ball's number (the true detection is lost that frame)."""
+
+    rate: float
+    offset: tuple[float, float] = (0.01, 0.02)
+    confidence: tuple[float, float] = (0.15, 0.25)
+    cluster: float = 2 * R + 0.005
+
+
+@dataclass
 class Noise:
-    """Detector imperfections. ``sigma`` in metres; probabilities per ball per frame."""
+    """Detector imperfections. ``sigma`` in metres; probabilities per ball per frame;
+    ``confidence`` of every ordinary detection. ``split_s``: a ball faster than 2 m/s is
+    smeared over its motion during this exposure (seconds) and found as two circles at the
+    ends of the smear (a blurred break ball)."""
 
     sigma: float = 0.0
     miss: float = 0.0
@@ -59,6 +108,11 @@ class Noise:
     numbers: bool = True
     seed: int = 0
     occluders: list[Occluder] = field(default_factory=list)
+    flicker: Flicker | None = None
+    blind: list[Blind] = field(default_factory=list)
+    confidence: float = 0.9
+    ghosts: Ghosts | None = None
+    split_s: float = 0.0
 
 
 @dataclass
@@ -134,7 +188,7 @@ def frames(
         t = -t_pre + k / fps
         t_ns = t0_ns + round((t + t_pre) * 1e9)
         truth = _truth(sim, start, t)
-        balls = [d for b in truth if (d := _detect(b, t, noise, rng)) is not None]
+        balls = [d for b in truth for d in _detect_all(b, truth, t, k, noise, rng)]
         cue = _cue(aim, truth, t)
         gt = GroundTruth(camera=camera, frame=k, t_capture_ns=t_ns, balls=truth)
         det = Detections(
@@ -156,17 +210,85 @@ def _truth(sim: Simulation, start: dict[int, tuple[float, float]], t: float) -> 
     return out
 
 
-def _detect(b: TruthBall, t: float, noise: Noise, rng: np.random.Generator) -> DetectedBall | None:
+def _detect_all(
+    b: TruthBall,
+    truth: list[TruthBall],
+    t: float,
+    k: int,
+    noise: Noise,
+    rng: np.random.Generator,
+) -> list[DetectedBall]:
+    """The detections of one ball: none, one, a ghost in its place, or the two ends of a
+    smear."""
+    found = _detect(b, t, k, noise, rng)
+    if found is None:
+        return []
+    ghosts = noise.ghosts
+    if ghosts is not None and rng.random() < ghosts.rate and _clustered(b, truth, ghosts):
+        angle = rng.uniform(0.0, 2.0 * math.pi)
+        d = rng.uniform(*ghosts.offset)
+        other = int(rng.integers(1, 16))
+        return [
+            _moved(found, d * math.cos(angle), d * math.sin(angle), kind_of(other), other,
+                   float(rng.uniform(*ghosts.confidence)))
+        ]  # fmt: skip
+    speed = math.hypot(b.vx, b.vy)
+    if noise.split_s and speed > 2.0:
+        hx, hy = b.vx * noise.split_s / 2, b.vy * noise.split_s / 2
+        low = 0.5 * found.confidence
+        return [
+            _moved(found, hx, hy, "unknown", None, low),
+            _moved(found, -hx, -hy, "unknown", None, low),
+        ]
+    return [found]
+
+
+def _clustered(b: TruthBall, truth: list[TruthBall], ghosts: Ghosts) -> bool:
+    return any(
+        o is not b and not o.pocketed and math.hypot(o.x - b.x, o.y - b.y) < ghosts.cluster
+        for o in truth
+    )
+
+
+def _moved(
+    d: DetectedBall, dx: float, dy: float, kind: BallKind, number: int | None, confidence: float
+) -> DetectedBall:
+    x, y = d.x + dx, d.y + dy
+    return DetectedBall(
+        x_px=(x + 1.27) * PX_PER_M,
+        y_px=(0.635 - y) * PX_PER_M,
+        r_px=d.r_px,
+        x=x,
+        y=y,
+        kind=kind,
+        number=number,
+        confidence=confidence,
+    )
+
+
+def _detect(
+    b: TruthBall, t: float, k: int, noise: Noise, rng: np.random.Generator
+) -> DetectedBall | None:
     if b.pocketed or rng.random() < noise.miss:
         return None
     if any(occ(t, b.x, b.y) for occ in noise.occluders):
         return None
+    if any(w.number == b.number and w.t0 <= t < w.t1 for w in noise.blind):
+        return None
     x = b.x + rng.normal(0.0, noise.sigma) if noise.sigma else b.x
     y = b.y + rng.normal(0.0, noise.sigma) if noise.sigma else b.y
-    kind = b.kind
+    kind: BallKind = b.kind
     if noise.wrong_kind and rng.random() < noise.wrong_kind:
         kind = "stripe" if kind == "solid" else "solid"
     number = b.number if noise.numbers and kind == b.kind else None
+    confidence = noise.confidence
+    flicker = noise.flicker
+    rolling = math.hypot(b.vx, b.vy) > 0.01 or not (flicker and flicker.moving_only)
+    if flicker is not None and b.number in flicker.balls and rolling:
+        confidence = float(rng.uniform(*flicker.confidence))
+        misread = k % flicker.period == 0 if flicker.period else rng.random() < flicker.rate
+        if misread:
+            kind, number = flicker.kind, flicker.number
     return DetectedBall(
         x_px=(x + 1.27) * PX_PER_M,
         y_px=(0.635 - y) * PX_PER_M,
@@ -175,7 +297,7 @@ def _detect(b: TruthBall, t: float, noise: Noise, rng: np.random.Generator) -> D
         y=y,
         kind=kind,
         number=number,
-        confidence=0.9,
+        confidence=confidence,
     )
 
 
