@@ -94,11 +94,15 @@ class VisionNode:
 
     # -- from the capture thread (Sink) ----------------------------------------------------
 
-    def detections(self, detections: Detections, captured: Frame) -> None:
-        """Publish detections (and truth); offer the frame to the encoder if watched."""
+    def captured(self, captured: Frame) -> None:
+        """Offer the frame to the encoder if watched, before detection: the video's latency is
+        capture + encode, not capture + detect + encode (the encoder works in parallel)."""
         wanted = self.wanted
         if wanted:
             self.encoder.offer(captured.image, captured.number, captured.capture_ns, wanted)
+
+    def detections(self, detections: Detections, captured: Frame) -> None:
+        """Publish detections (and truth)."""
         self.loop.call_soon_threadsafe(self._publish_detections, detections, captured)
 
     def calibrated(self, calibration: TableCalibration) -> None:

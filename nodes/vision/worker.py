@@ -40,6 +40,9 @@ AUTO_RETRY_S = 1.0
 class Sink(Protocol):
     """Where the capture thread's results go (called from the capture thread)."""
 
+    def captured(self, captured: Frame) -> None:
+        """A frame was read (before detection: video need not wait for it)."""
+
     def detections(self, detections: Detections, captured: Frame) -> None:
         """One frame's detections (and the frame, for video and truth)."""
 
@@ -171,6 +174,7 @@ class CaptureWorker:
             self.stopping.wait(0.1)
 
     def _frame(self, captured: Frame) -> None:
+        self.sink.captured(captured)
         self._auto_calibrate(captured)
         detections = self.pipeline.process(
             captured.image, captured.number, captured.capture_ns, self.camera
