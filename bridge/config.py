@@ -23,7 +23,10 @@ class BridgeConfig(CommonConfig, frozen=True, kw_only=True):
         "127.0.0.1"
     )
     token: Annotated[
-        str, describe("token WebSocket clients and mutating routes must present (empty: none)")
+        str,
+        describe(
+            "token WebSocket clients and mutating routes must present (empty: none)", secret=True
+        ),
     ] = ""
     origins: Annotated[
         list[str],

@@ -35,9 +35,13 @@ from protocol.errors import ConfigError
 C = TypeVar("C", bound="CommonConfig")
 
 
-def describe(text: str, *, live: bool = False) -> msgspec.Meta:
-    """Field metadata: the ``--help`` text and whether ``config.set`` may change it live."""
-    return msgspec.Meta(description=text, extra={"live": live})
+REDACTED = "<redacted>"
+
+
+def describe(text: str, *, live: bool = False, secret: bool = False) -> msgspec.Meta:
+    """Field metadata: the ``--help`` text, whether ``config.set`` may change it live, and
+    whether it is a secret (shown as ``<redacted>`` wherever the config is shown or published)."""
+    return msgspec.Meta(description=text, extra={"live": live, "secret": secret})
 
 
 class CommonConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,8 +68,16 @@ class CommonConfig(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.run_dir).expanduser() if self.run_dir else default_run_dir()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values of every field (for ``describe``, ``config.get`` and the bus)."""
+        """Plain values of every field, secrets included (to rebuild a config)."""
         data: dict[str, Any] = msgspec.to_builtins(self)
+        return data
+
+    def public_dict(self) -> dict[str, Any]:
+        """Plain values with secrets redacted (for ``describe``, ``config.get`` and the bus)."""
+        data = self.to_dict()
+        for name in secret_fields(type(self)):
+            if data.get(name):
+                data[name] = REDACTED
         return data
 
 
@@ -76,14 +88,20 @@ def fields(cls: type[CommonConfig]) -> list[mi.Field]:
     return list(info.fields)
 
 
-def _meta(field: mi.Field) -> tuple[mi.Type, str, bool]:
-    """The field's bare type, its description and whether it is live."""
+def _meta(field: mi.Field) -> tuple[mi.Type, str, bool, bool]:
+    """The field's bare type, its description, whether it is live and whether it is secret."""
     kind = field.type
     if isinstance(kind, mi.Metadata):
         schema = kind.extra_json_schema or {}
         extra = kind.extra or {}
-        return kind.type, str(schema.get("description", "")), bool(extra.get("live"))
-    return kind, "", False
+        description = str(schema.get("description", ""))
+        return kind.type, description, bool(extra.get("live")), bool(extra.get("secret"))
+    return kind, "", False, False
+
+
+def secret_fields(cls: type[CommonConfig]) -> frozenset[str]:
+    """Names of the fields that hold secrets."""
+    return frozenset(f.name for f in fields(cls) if _meta(f)[3])
 
 
 def live_fields(cls: type[CommonConfig]) -> frozenset[str]:
@@ -96,10 +114,12 @@ def _flag(name: str) -> str:
 
 
 def _add_flag(parser: argparse.ArgumentParser, field: mi.Field) -> None:
-    kind, help_text, live = _meta(field)
+    kind, help_text, live, secret = _meta(field)
     default = field.default if field.default is not msgspec.NODEFAULT else None
     if field.default_factory is not msgspec.NODEFAULT:
         default = field.default_factory()
+    if secret and default:
+        default = REDACTED
     shown = f"{help_text} (default: {default!r}{', live' if live else ''})"
     if isinstance(kind, mi.BoolType):
         parser.add_argument(
@@ -228,7 +248,8 @@ def load(
     except ConfigError as exc:
         parser.error(str(exc))
     if print_config:
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(config)).decode() + "\n")
+        shown = msgspec.json.encode(config.public_dict())
+        sys.stdout.write(msgspec.json.format(shown).decode() + "\n")
         raise SystemExit(0)
     return config
 

@@ -217,7 +217,7 @@ class NodeRuntime(Generic[C]):
         """
         if self.journal is None:
             return
-        body = NodeConfig(node=self.name, config=self.config.to_dict(), changed=changed)
+        body = NodeConfig(node=self.name, config=self.config.public_dict(), changed=changed)
         self.publisher.publish(topics.system_config(self.name), body)
 
     # -- built-in control requests ---------------------------------------------------------
@@ -257,7 +257,7 @@ class NodeRuntime(Generic[C]):
             ],
             "requests": {name: r.help for name, r in sorted(self.control.routes.items())},
             "schemas": {t: messages.json_schema(t) for t in types} if args.get("schemas") else {},
-            "config": self.config.to_dict(),
+            "config": self.config.public_dict(),
             **self.describe_extra,
         }
 
@@ -289,7 +289,7 @@ class NodeRuntime(Generic[C]):
 
     def _config_get(self) -> dict[str, Any]:
         live = sorted(configuration.live_fields(type(self.config)))
-        return {"node": self.name, "config": self.config.to_dict(), "live": live}
+        return {"node": self.name, "config": self.config.public_dict(), "live": live}
 
     def _config_set(self, args: dict[str, Any]) -> dict[str, Any]:
         changes = args.get("changes", args)
@@ -305,7 +305,7 @@ class NodeRuntime(Generic[C]):
         for callback in self.on_config:
             callback(new, changed)
         self.publish_config(changed)
-        return {"node": self.name, "config": new.to_dict(), "changed": changed}
+        return {"node": self.name, "config": new.public_dict(), "changed": changed}
 
     def _snapshot(self, args: dict[str, Any]) -> Result:
         wanted = args.get("topic", args.get("prefix", ""))

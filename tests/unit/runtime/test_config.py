@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 
-from nodes.runtime.config import CommonConfig, load, update
+from nodes.runtime.config import CommonConfig, describe, load, update
 from protocol.errors import ConfigError
 
 
@@ -65,3 +67,14 @@ def test_update_changes_only_live_fields():
         update(config, {"hwm": 5})
     with pytest.raises(ConfigError, match="unknown"):
         update(config, {"nope": 5})
+
+
+class WithSecret(CommonConfig, frozen=True, kw_only=True):
+    token: Annotated[str, describe("a token", secret=True)] = ""
+
+
+def test_secrets_are_redacted_wherever_the_config_is_shown():
+    config = WithSecret(name="n", token="hunter2")
+    assert config.to_dict()["token"] == "hunter2"
+    assert config.public_dict()["token"] == "<redacted>"
+    assert WithSecret(name="n").public_dict()["token"] == ""
