@@ -29,6 +29,7 @@ FIXED = 64.0  # fixed-point scale of log values
 LOG_LUT16 = np.round(LOG_LUT * FIXED).astype(np.int16)
 BRIGHT = 0.3  # log ratio a pixel may be brighter than the felt before it counts
 DARK = 0.8  # ... or darker (plus the threshold: a contact shadow reaches about -0.9)
+SCORE_UNIT = 3 * FIXED  # score units per log unit
 
 
 class FeltModel:
@@ -56,8 +57,10 @@ class FeltModel:
         self.log_felt = np.asarray(blend, dtype=np.float32)
         self._fixed = None
 
-    def mask(self, small: U8, threshold: float) -> U8:
-        """255 where a working-resolution BGR frame is unlike the felt (score > threshold).
+    def score(self, small: U8) -> NDArray[np.int16]:
+        """How unlike the felt each pixel of a working-resolution BGR frame is, in units of
+        1 / ``SCORE_UNIT`` log: the larger of the chroma spread, the brightening past
+        ``BRIGHT`` and the darkening past ``DARK``.
 
         Fixed point: log values times 64 in int16, so every step is one OpenCV call.
         """
@@ -69,11 +72,14 @@ class FeltModel:
         b, g, r = cv2.split(diff)
         spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
         total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
-        limit = round(threshold * FIXED)
-        colour = cv2.compare(spread, np.array(float(limit)), cv2.CMP_GT)
-        bright = cv2.compare(total, np.array(3 * (BRIGHT + threshold) * FIXED), cv2.CMP_GT)
-        dark = cv2.compare(total, np.array(-3 * (DARK + threshold) * FIXED), cv2.CMP_LT)
-        return np.asarray(cv2.bitwise_or(cv2.bitwise_or(colour, bright), dark), dtype=np.uint8)
+        bright = cv2.subtract(total, np.array(3 * BRIGHT * FIXED))
+        dark = cv2.subtract(np.array(-3 * DARK * FIXED), total)
+        out = cv2.max(cv2.max(cv2.add(spread, cv2.add(spread, spread)), bright), dark)
+        return np.asarray(out, dtype=np.int16)
+
+    def mask(self, small: U8, threshold: float) -> U8:
+        """255 where a working-resolution BGR frame is unlike the felt (score > threshold)."""
+        return threshold_score(self.score(small), threshold)
 
     @property
     def log_felt16(self) -> NDArray[np.int16]:
@@ -99,3 +105,9 @@ def _smooth(log_img: F32, mask: U8) -> F32:
     mean = values.reshape(-1, 3).sum(0) / max(float(weight.sum()), 1e-3)
     smooth[weight < 1e-3] = mean
     return np.asarray(cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+
+
+def threshold_score(score: NDArray[np.int16], threshold: float) -> U8:
+    """255 where a felt score (:meth:`FeltModel.score`) is above ``threshold`` (log units)."""
+    limit = np.array(float(round(threshold * SCORE_UNIT)))
+    return np.asarray(cv2.compare(score, limit, cv2.CMP_GT), dtype=np.uint8)

@@ -23,9 +23,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision import cue as cue_stick
-from nodes.vision import detector, palette
+from nodes.vision import detector, palette, symmetry
 from nodes.vision.calibration import TableCalibration
-from nodes.vision.felt import FeltModel
+from nodes.vision.felt import FeltModel, threshold_score
+from nodes.vision.geometry import Geometry
 from protocol.messages import DetectedBall, DetectedCue, Detections
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ U8 = NDArray[np.uint8]
 
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
-MIN_CONFIDENCE = 0.2
-OCCLUDED_CONFIDENCE = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,47 +45,6 @@ class PipelineConfig:
     cue_elevation_deg: float = 6.0
     score_threshold: float = SCORE_THRESHOLD
     refresh_frames: int = REFRESH_FRAMES
-
-
-class Geometry:
-    """What a calibration implies at working resolution: the table mask, its border band and
-    the typical ball radius. Built once per calibration."""
-
-    def __init__(self, calibration: TableCalibration) -> None:
-        self.calibration = calibration
-        width, height = calibration.size
-        self.full = (width, height)
-        probe = np.array([[0.0, 0.0]])
-        radius0 = float(calibration.ball_radius_px(probe)[0])
-        # work at the resolution where a ball is about 6 px in radius (half size at 720p)
-        step = max(2, round(radius0 / 6.0))
-        self.small = (width // step, height // step)
-        self.factor = width / self.small[0]
-        spec = calibration.spec
-        grid = np.array([[x, y] for x in np.linspace(-0.45, 0.45, 7) * spec.length
-                         for y in np.linspace(-0.45, 0.45, 5) * spec.width])  # fmt: skip
-        self.radius = float(np.median(calibration.ball_radius_px(grid)))  # full-res px
-        self.roi = self._polygon_mask(0.5 * spec.ball_radius)
-        inner = self._polygon_mask(-3.0 * spec.ball_radius)
-        self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
-
-    def to_full(self, points: F64) -> F64:
-        """Working-resolution px to full-resolution px."""
-        return (points + 0.5) * self.factor - 0.5
-
-    def _polygon_mask(self, grow: float) -> U8:
-        spec = self.calibration.spec
-        hx, hy = spec.length / 2 + grow, spec.width / 2 + grow
-        t = np.linspace(0.0, 1.0, 24, endpoint=False)
-        corners = [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
-        pts = []
-        for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
-            pts += [(x0 + (x1 - x0) * s, y0 + (y1 - y0) * s, spec.ball_radius) for s in t]
-        px = self.calibration.to_image(np.array(pts))
-        small = (px + 0.5) * (self.small[0] / self.full[0]) - 0.5
-        mask = np.zeros((self.small[1], self.small[0]), np.uint8)
-        cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
-        return mask
 
 
 class Pipeline:
@@ -137,67 +95,22 @@ class Pipeline:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
             self.felt.factor = geo.factor
         felt = self.felt
-        raw = felt.mask(small, self.config.score_threshold)
-        raw = np.asarray(cv2.bitwise_and(raw, geo.roi), np.uint8)
-        # opening drops noise specks (and the cue's thin shaft, which is found in ``raw``)
-        mask = np.asarray(
-            cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8
+        score = felt.score(small)
+        raw = np.asarray(
+            cv2.bitwise_and(threshold_score(score, self.config.score_threshold), geo.roi), np.uint8
         )
+        found = detector.masks(raw, geo)
         timer.mark("felt")
-        half_r = geo.radius / geo.factor
-        light = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
-        found, clusters = detector.seeds(mask, light, half_r)
+        grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
+        acc = symmetry.accumulator(score, grey, geo.radius_map, geo.roi)
         timer.mark("seeds")
-        circles = self._circles(image, geo.to_full(found), geo, felt)
-        if clusters:
-            circles = self._peel(image, mask, clusters, circles, geo, felt)
-        circles = [c for c in circles if c.confidence >= MIN_CONFIDENCE]
-        circles = off_occluders(circles, mask, geo)
+        circles = detector.find_balls(image, acc, found, felt, geo)
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
         cue = self._cue(image, raw, circles, geo, felt)
         timer.mark("cue")
-        self._refresh(small, mask, circles, geo)
+        self._refresh(small, found.opened, circles, geo)
         return balls, cue
-
-    def _circles(
-        self, image: U8, seeds_px: F64, geo: Geometry, felt: FeltModel
-    ) -> list[detector.Circle]:
-        cal = geo.calibration
-        if len(seeds_px) == 0:
-            return []
-        expected = cal.ball_radius_px(cal.to_table(seeds_px))
-        felt_bgr = np.array([felt_srgb(felt, p) for p in seeds_px])
-        fits = detector.refine_all(image, seeds_px, expected, felt_bgr)
-        return detector.dedupe([c for c in fits if c is not None])
-
-    def _peel(
-        self,
-        image: U8,
-        mask: U8,
-        clusters: list[detector.Box],
-        circles: list[detector.Circle],
-        geo: Geometry,
-        felt: FeltModel,
-    ) -> list[detector.Circle]:
-        """Balls hidden inside clusters: erase the balls found, look again in what is left
-        (the middle of a rack has no felt around it; once its neighbours are known it does)."""
-        x0, y0 = min(b[0] for b in clusters), min(b[1] for b in clusters)
-        x1, y1 = max(b[2] for b in clusters), max(b[3] for b in clusters)
-        kernel = np.ones((3, 3), np.uint8)
-        for _ in range(3):
-            rest = without_balls(mask, circles, -0.5, geo.factor)[y0:y1, x0:x1]
-            rest = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel), np.uint8)
-            found, _ = detector.seeds(rest, None, geo.radius / geo.factor)
-            if len(found) == 0:
-                break
-            found += np.array([x0, y0], dtype=np.float64)
-            more = self._circles(image, geo.to_full(found), geo, felt)
-            merged = detector.dedupe(circles + more)
-            if len(merged) == len(circles):
-                break  # nothing new: the cluster is done
-            circles = merged
-        return circles
 
     def _balls(
         self, image: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
@@ -274,31 +187,6 @@ def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
         bare = np.asarray(cv2.bitwise_and(roi, cv2.bitwise_not(busy)), np.uint8)
         felt = FeltModel.from_image(small, roi, bare)
     return felt
-
-
-def off_occluders(circles: list[detector.Circle], mask: U8, geo: Geometry) -> list[detector.Circle]:
-    """Drop doubtful circles on a player's arm or hand: a big blob that reaches in from past
-    the rails. A ball there must fit well (confidence 0.45 or more) to count."""
-    doubtful = [c for c in circles if c.confidence < OCCLUDED_CONFIDENCE]
-    if not doubtful:
-        return circles
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    small_r = geo.radius / geo.factor
-    big = stats[:, cv2.CC_STAT_AREA] > 6 * np.pi * small_r * small_r
-    reaching = np.zeros(count, dtype=bool)
-    hit = np.unique(labels[(geo.edge > 0) & (mask > 0)])
-    reaching[hit] = True
-    occluder = big & reaching
-    occluder[0] = False
-    out = []
-    h, w = labels.shape
-    for c in circles:
-        x = int(np.clip(round((c.x + 0.5) / geo.factor - 0.5), 0, w - 1))
-        y = int(np.clip(round((c.y + 0.5) / geo.factor - 0.5), 0, h - 1))
-        if c.confidence < OCCLUDED_CONFIDENCE and occluder[labels[y, x]]:
-            continue
-        out.append(c)
-    return out
 
 
 def without_balls(mask: U8, circles: list[detector.Circle], grow: float, factor: float) -> U8:

@@ -1,0 +1,88 @@
+"""What a calibration implies for detection, computed once per calibration.
+
+The working resolution (where a ball is about 6 px in radius: half size at 720p, a third at
+1080p), the table's region there, the band near the rails, and the expected ball radius at
+every working pixel (perspective and lens distortion make balls near the camera bigger).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision.calibration import TableCalibration
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+WORK_RADIUS = 6.0  # px: a ball's radius at the working resolution
+
+
+class Geometry:
+    """The table mask, its border band and ball radii at working resolution."""
+
+    def __init__(self, calibration: TableCalibration) -> None:
+        self.calibration = calibration
+        width, height = calibration.size
+        self.full = (width, height)
+        spec = calibration.spec
+        grid = np.array([[x, y] for x in np.linspace(-0.45, 0.45, 7) * spec.length
+                         for y in np.linspace(-0.45, 0.45, 5) * spec.width])  # fmt: skip
+        self.radius = float(np.median(calibration.ball_radius_px(grid)))  # full-res px
+        step = max(2, round(self.radius / WORK_RADIUS))
+        self.small = (width // step, height // step)
+        self.factor = width / self.small[0]
+        self.roi = self._polygon_mask(0.5 * spec.ball_radius)
+        inner = self._polygon_mask(-3.0 * spec.ball_radius)
+        self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
+        self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
+        xs, ys = np.nonzero(self.roi.any(axis=0))[0], np.nonzero(self.roi.any(axis=1))[0]
+        self.box = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+        self.radius_map = self._radius_map()
+
+    def to_full(self, points: F64) -> F64:
+        """Working-resolution px to full-resolution px."""
+        return (points + 0.5) * self.factor - 0.5
+
+    def to_small(self, points: F64) -> F64:
+        """Full-resolution px to working-resolution px."""
+        return (points + 0.5) / self.factor - 0.5
+
+    def expected_radius(self, points_px: F64) -> F64:
+        """Expected ball radius (full-res px) at full-res image points (N, 2)."""
+        small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
+        h, w = self.radius_map.shape
+        x = np.clip(np.rint(small[:, 0]).astype(np.intp), 0, w - 1)
+        y = np.clip(np.rint(small[:, 1]).astype(np.intp), 0, h - 1)
+        return np.asarray(self.radius_map[y, x], np.float64) * self.factor
+
+    def _radius_map(self) -> F32:
+        """Ball radius in working px at every working pixel (a coarse grid, interpolated)."""
+        w, h = self.small
+        ys, xs = np.mgrid[0 : h + 8 : 8, 0 : w + 8 : 8].astype(np.float64)
+        points = self.to_full(np.column_stack([xs.ravel(), ys.ravel()]))
+        cal = self.calibration
+        radius = cal.ball_radius_px(cal.to_table(points)) / self.factor
+        grid = np.nan_to_num(radius.reshape(xs.shape), nan=self.radius / self.factor)
+        grid = np.clip(grid, 0.3 * self.radius / self.factor, 3.0 * self.radius / self.factor)
+        big = cv2.resize(grid.astype(np.float32), (xs.shape[1] * 8, xs.shape[0] * 8))
+        # the resized grid's pixel k sits at k / 8 grid steps: shift by half a step
+        shift = np.array([[1, 0, -3.5], [0, 1, -3.5]], np.float32)
+        out = cv2.warpAffine(big, shift, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        return np.asarray(out, np.float32)
+
+    def _polygon_mask(self, grow: float) -> U8:
+        spec = self.calibration.spec
+        hx, hy = spec.length / 2 + grow, spec.width / 2 + grow
+        t = np.linspace(0.0, 1.0, 24, endpoint=False)
+        corners = [(-hx, -hy), (hx, -hy), (hx, hy), (-hx, hy)]
+        pts = []
+        for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
+            pts += [(x0 + (x1 - x0) * s, y0 + (y1 - y0) * s, spec.ball_radius) for s in t]
+        px = self.calibration.to_image(np.array(pts))
+        small = self.to_small(px)
+        mask = np.zeros((self.small[1], self.small[0]), np.uint8)
+        cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
+        return mask

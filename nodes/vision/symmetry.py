@@ -1,0 +1,74 @@
+"""Ball seeds from radial symmetry at the known ball radius (working resolution).
+
+Every edge pixel votes for the point one expected ball radius away along its gradient: a
+ball's rim, whatever its colour and whatever touches it, puts all its votes on the ball's
+centre, while the felt's grain, shadows' soft edges, stripes and numbers scatter theirs. Two
+edge maps vote: the felt score's (felt -> ball, signed: the ball is the side unlike the felt)
+and the grey level's (unsigned: dark crevices between touching balls, a black ball on a pale
+cloth, a white one on a dark cloth). The radius at each pixel comes from the calibration, so
+one pass separates the balls of a rack without thresholding a mask.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I16 = NDArray[np.int16]
+U8 = NDArray[np.uint8]
+
+GREY_WEIGHT = 0.5  # a grey-level edge counts half a felt edge
+NOISE_FACTOR = 3.0  # an edge is a gradient this many times the median one over the table
+MAX_WEIGHT = 3.0  # a vote weighs its gradient over the noise level, at most this
+
+
+def accumulator(score: I16, grey: U8, radius: F32, roi: U8) -> F32:
+    """Votes per pixel, per expected rim length (a ball seen all round scores about 2-4)."""
+    acc = _votes(score, radius, roi, signed=True)
+    acc += GREY_WEIGHT * _votes(grey, radius, roi, signed=False)
+    acc = np.asarray(cv2.GaussianBlur(acc, (0, 0), 1.0), np.float32)
+    return np.asarray(acc / (2 * np.pi * np.maximum(radius, 1.0)), np.float32)
+
+
+def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
+    """Local maxima above ``threshold`` at least about a ball radius apart: (N, 2) px and
+    their strengths."""
+    size = max(3, round(1.4 * radius) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    top = cv2.dilate(acc, kernel)
+    keep = cv2.bitwise_and(
+        cv2.compare(acc, top, cv2.CMP_GE), cv2.compare(acc, np.array(threshold), cv2.CMP_GT)
+    )
+    if cv2.countNonZero(keep) == 0:
+        return np.zeros((0, 2)), np.zeros(0)
+    points = np.asarray(cv2.findNonZero(keep), np.intp).reshape(-1, 2)
+    return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
+
+
+def _votes(image: I16 | U8, radius: F32, roi: U8, *, signed: bool) -> F32:
+    """Gradient votes one radius along (and, unsigned, also against) each edge's gradient."""
+    h, w = image.shape
+    gx = np.asarray(cv2.Sobel(image, cv2.CV_32F, 1, 0), np.float32)
+    gy = np.asarray(cv2.Sobel(image, cv2.CV_32F, 0, 1), np.float32)
+    mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
+    noise = float(np.median(mag[::5, ::5][roi[::5, ::5] > 0])) if roi.any() else 1.0
+    limit = NOISE_FACTOR * max(noise, 1e-3)
+    strong = cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi)
+    acc = np.zeros(h * w, np.float64)
+    if cv2.countNonZero(strong) == 0:
+        return acc.reshape(h, w).astype(np.float32)
+    found = np.asarray(cv2.findNonZero(strong), np.intp).reshape(-1, 2)
+    xs, ys = found[:, 0], found[:, 1]
+    m = mag[ys, xs]
+    reach = radius[ys, xs] / m
+    dx, dy = gx[ys, xs] * reach, gy[ys, xs] * reach
+    weight = np.minimum(m / limit, MAX_WEIGHT)
+    for sign in (1.0,) if signed else (1.0, -1.0):
+        px = np.rint(xs + sign * dx).astype(np.intp)
+        py = np.rint(ys + sign * dy).astype(np.intp)
+        ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        acc += np.bincount(py[ok] * w + px[ok], weights=weight[ok], minlength=h * w)
+    return acc.reshape(h, w).astype(np.float32)
