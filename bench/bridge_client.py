@@ -27,7 +27,9 @@ OnMessage = Callable[[Any, bytes, bool], None]  # decoded map (None for frames),
 def _mask(payload: bytes) -> bytes:
     key = os.urandom(4)
     size = len(payload)
-    wide = int.from_bytes(payload, "little") ^ int.from_bytes((key * (size // 4 + 1))[:size], "little")
+    wide = int.from_bytes(payload, "little") ^ int.from_bytes(
+        (key * (size // 4 + 1))[:size], "little"
+    )
     return key + wide.to_bytes(size, "little")
 
 

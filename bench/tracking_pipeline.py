@@ -251,9 +251,10 @@ Frame = tuple[Truth, Detections]
 
 def rendered(seed: int, opts: argparse.Namespace) -> Any:
     """Frames of the synthetic camera through the vision pipeline (calibrated from frame 0)."""
+    from vision_accuracy import calibrate_scene
+
     from nodes.vision.pipeline import Pipeline, PipelineConfig
     from nodes.vision.synthetic.feed import SyntheticCamera
-    from vision_accuracy import calibrate_scene
 
     camera = SyntheticCamera.from_seed(
         seed, width=opts.width, height=opts.height, fps=opts.fps, randomize=opts.randomize
