@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import circle, evidence, palette, rim, symmetry
+from nodes.vision import circle, evidence, palette, ray, rim, symmetry
 from nodes.vision.felt import FeltModel
 from nodes.vision.geometry import Geometry
 
@@ -33,10 +33,12 @@ SEED_LOW = 0.12  # accumulator level of a seed worth a look in a cluster
 SEED_HIGH = 0.35  # ... and of a seed fitted first
 WIDE, NARROW = 0.3, 0.12  # how far (radii) the rim is searched from the expected radius
 MIN_CONFIDENCE = 0.5
+SURE_NECKLESS = 0.99  # a circle in the player's blob but not its neckless part: a ball if this sure
+OCCLUDED = evidence.NAMES.index("occluded")
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
 INSIDE = np.stack(
-    [np.outer(np.linspace(0, 0.7, 4)[1:], np.cos(rim.ANGLES[::4])).ravel(),
-     np.outer(np.linspace(0, 0.7, 4)[1:], np.sin(rim.ANGLES[::4])).ravel()], axis=1
+    [np.outer(np.linspace(0, 0.7, 4)[1:], np.cos(ray.ANGLES[::4])).ravel(),
+     np.outer(np.linspace(0, 0.7, 4)[1:], np.sin(ray.ANGLES[::4])).ravel()], axis=1
 )  # fmt: skip
 
 
@@ -59,20 +61,40 @@ class Masks:
 
     raw: U8
     opened: U8
-    occluder: Bools
+    player: Bools  # at half the working resolution
+    neckless: Bools  # the player without the cue's thin front, at half the working resolution
 
 
 def masks(raw: U8, geo: Geometry) -> Masks:
-    """The opened mask and the player's blobs (large, reaching in past the rails)."""
+    """The opened mask and the player's blobs: large, and reaching in past the rails (the
+    bridge hand through the cue that rests on it). Found at half the working resolution,
+    where two of four pixels unlike the felt mark the pooled pixel (a thin cue stays
+    connected, noise does not join a ball to the player). ``neckless`` is the same with the
+    thin parts opened away first: there the ball the cue's tip touches (the cue ball while
+    aiming) is not the player's; nor are the fingers, so only a circle with a ball's full
+    evidence is judged on it."""
     opened = np.asarray(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-    small_r = geo.radius / geo.factor
+    h, w = raw.shape
+    grey = cv2.resize(raw, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    pooled: U8 = np.asarray(cv2.compare(grey, np.array(100.0), cv2.CMP_GT), np.uint8)
+    band = geo.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2] > 0
+    small_r = geo.radius / geo.factor / 2
+    player = _player(pooled, band, small_r)
+    neckless: U8 = np.asarray(
+        cv2.morphologyEx(pooled, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8
+    )
+    return Masks(raw, opened, player, _player(neckless, band, small_r))
+
+
+def _player(pooled: U8, band: Bools, small_r: float) -> Bools:
+    """The blobs of ``pooled`` larger than a few balls that reach into the rail ``band``."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(pooled, connectivity=8)
     big = stats[:, cv2.CC_STAT_AREA] > OCCLUDER_AREA * np.pi * small_r * small_r
     reaching = np.zeros(count, dtype=bool)
-    reaching[np.unique(labels[(geo.edge > 0) & (opened > 0)])] = True
+    reaching[np.unique(labels[band & (pooled > 0)])] = True
     player = big & reaching
     player[0] = False
-    return Masks(raw, opened, player[labels])
+    return np.asarray(player[labels], bool)
 
 
 def find_balls(image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry) -> list[Circle]:
@@ -98,18 +120,23 @@ def _judged(
         return []
     radii = geo.expected_radius(seeds)
     log_felt = felt_log(felt, geo.to_small(seeds)) * np.float32(40.0)
-    fit, sized = fit_circles(image, seeds, radii, log_felt)
+    fit = fit_circles(image, seeds, radii, log_felt)
     small = geo.to_small(fit.centre)
     play = _at(geo.play, small)  # not in a pocket's mouth or on a rail
     if not play.any():
         return []
     if not play.all():
-        seeds, radii, small, sized = seeds[play], radii[play], small[play], sized[play]
+        seeds, radii, small = seeds[play], radii[play], small[play]
         fit = fit.subset(play)
     inside = _inside(found.raw, small, radii / geo.factor)
     disc = palette.disc_samples(image, fit.centre, radii)
-    measured = evidence.features(fit, sized, seeds, inside, _at(found.occluder, small), disc)
+    half, half_r = (small - 0.5) / 2, radii / geo.factor / 2
+    measured = evidence.features(fit, seeds, inside, _inside(found.player, half, half_r), disc)
     sure = evidence.confidence(measured, model)
+    if (doubted := sure < MIN_CONFIDENCE).any():  # a ball at the cue's tip
+        measured[:, OCCLUDED] = _inside(found.neckless, half, half_r)
+        sure = np.where(doubted, evidence.confidence(measured, model), sure)
+        sure = np.where(doubted & (sure < SURE_NECKLESS), 0.0, sure)
     keep = sure >= MIN_CONFIDENCE
     return [
         Circle(float(fit.centre[i, 0]), float(fit.centre[i, 1]), float(fit.radius[i]),
@@ -118,18 +145,14 @@ def _judged(
     ]  # fmt: skip
 
 
-def fit_circles(image: U8, seeds: F64, radii: F64, log_felt: F32) -> tuple[circle.Fit, F64]:
+def fit_circles(image: U8, seeds: F64, radii: F64, log_felt: F32) -> circle.Fit:
     """Circles of the expected radius (the calibration knows it to 0.1 %, and holding it keeps
     a half-hidden ball from shrinking onto its visible part), in two rounds: rims searched
-    widely around the seeds, then close to the first circle. Also the radius a free fit of
-    the last rims would give (a check: a hand or a sleeve is not a ball's size)."""
-    fixed = np.zeros(len(seeds), bool)
+    widely around the seeds, then close to the first circle."""
     rims = rim.find(image, seeds, radii, log_felt, WIDE)
-    first = circle.fit(rims.points, rims.ok, seeds, radii, fixed)
+    first = circle.fit(rims.points, rims.ok, seeds, radii)
     rims = rim.find(image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES)
-    second = circle.fit(rims.points, rims.ok, first.centre, radii, fixed)
-    free = circle.fit(rims.points, rims.ok, second.centre, radii, ~fixed)
-    return second, free.radius
+    return circle.fit(rims.points, rims.ok, first.centre, radii, 3)
 
 
 def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F64:
@@ -138,7 +161,7 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
         return seeds
     rest = found.raw.copy()
     for c in balls:
-        x, y = ((c.x + 0.5) / geo.factor - 0.5) * 16, ((c.y + 0.5) / geo.factor - 0.5) * 16
+        x, y = geo.to_small(np.array([[c.x, c.y]]))[0] * 16
         radius = round((c.r / geo.factor + 1.0) * 16)
         cv2.circle(rest, (round(x), round(y)), radius, 0, -1, cv2.LINE_8, 4)
     rest = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
@@ -166,14 +189,15 @@ def _at(image: U8 | Bools, points: F64) -> Bools:
     return np.asarray(values > 0, np.bool_)
 
 
-def _inside(mask: U8, centres: F64, radii: F64) -> F64:
+def _inside(mask: U8 | Bools, centres: F64, radii: F64) -> F64:
     """Share of each disc (inside 0.7 radii) where ``mask`` is set; working px."""
     xs = centres[:, 0, None] + radii[:, None] * INSIDE[None, :, 0]
     ys = centres[:, 1, None] + radii[:, None] * INSIDE[None, :, 1]
     h, w = mask.shape
     x = np.clip(np.rint(xs).astype(np.intp), 0, w - 1)
     y = np.clip(np.rint(ys).astype(np.intp), 0, h - 1)
-    return np.asarray((mask[y, x] > 0).mean(axis=1), np.float64)
+    values: F64 = np.asarray(mask[y, x], np.float64)
+    return np.asarray((values > 0).mean(axis=1), np.float64)
 
 
 def felt_log(felt: FeltModel, points: F64) -> F32:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import rim
+from nodes.vision import ray
 from nodes.vision.circle import Fit
 
 F64 = NDArray[np.float64]
@@ -25,17 +25,17 @@ NAMES = ("support", "rms", "size", "gap", "m1", "m2", "inside", "shift", "occlud
 
 # weights per feature (in NAMES order) and the bias, for seeds with strong radial symmetry
 # and for seeds in what the first balls leave unexplained (clusters)
-STRONG = np.array([10.1, -37.27, -9.63, -8.87, 1.92, 4.08, 1.82, 3.05, -8.25, 7.68, -6.41])
-LEFTOVER = np.array([6.31, -28.74, -11.99, -8.91, 0.24, 2.67, 6.36, -11.44, -10.07, 2.37, -6.57])
+STRONG = np.array([12.58, -27.71, -1.46, -0.85, -1.89, 5.26, -10.52, -5.91, -8.77, 4.61, 4.45])
+LEFTOVER = np.array([10.61, -26.7, -9.45, -4.28, -0.75, 7.01, 8.96, -13.44, -12.19, 2.93, -12.73])
 
 
-def features(fit: Fit, sized: F64, seeds: F64, inside: F64, occluded: Bools, disc: U8) -> F64:
-    """(B, len(NAMES)) measurements of circles fitted with the expected radius; ``sized`` is
-    the radius a free fit gives, ``inside`` the share of each disc unlike the felt,
-    ``occluded`` whether its centre lies in a hand-arm-cue blob, ``disc`` (B, P, 3) BGR
+def features(fit: Fit, seeds: F64, inside: F64, occluded: F64, disc: U8) -> F64:
+    """(B, len(NAMES)) measurements of circles fitted with the expected radius; ``inside`` is
+    the share of each disc unlike the felt,
+    ``occluded`` the share in a hand-arm-cue blob, ``disc`` (B, P, 3) BGR
     samples spread over each disc (for the lamp's sharp highlight on a ball)."""
     expected = fit.radius
-    angles = rim.ANGLES[None, :]
+    angles = ray.ANGLES[None, :]
     w = fit.inlier.astype(np.float64)
     n = np.maximum(w.sum(axis=1), 1.0)
     m1 = np.hypot((w * np.cos(angles)).sum(1), (w * np.sin(angles)).sum(1)) / n
@@ -45,13 +45,13 @@ def features(fit: Fit, sized: F64, seeds: F64, inside: F64, occluded: Bools, dis
         [
             fit.support,
             fit.rms / expected,
-            np.abs(sized / expected - 1.0),
-            largest_gap(fit.inlier) / rim.RAYS,
+            np.abs(fit.sized / expected - 1.0),
+            largest_gap(fit.inlier) / ray.RAYS,
             m1,
             m2,
             inside,
             shift,
-            occluded.astype(np.float64),
+            occluded,
             shine(disc),
         ]
     )

@@ -41,7 +41,6 @@ class FeltModel:
         self.sample = roi[::4, ::4] > 0
         self.offset = np.zeros(3, np.float32)
         self._fixed: NDArray[np.int16] | None = None
-        self.factor = 2.0  # full-resolution px per working px
 
     @staticmethod
     def from_image(small: U8, roi: U8, mask: U8 | None = None) -> FeltModel:

@@ -1,8 +1,9 @@
 """What a calibration implies for detection, computed once per calibration.
 
-The working resolution (where a ball is about 6 px in radius: half size at 720p, a third at
-1080p), the table's region there, the band near the rails, and the expected ball radius at
-every working pixel (perspective and lens distortion make balls near the camera bigger).
+The working view: the frame cut to the table's bounding box and shrunk to where a ball is
+about 6 px in radius (half size at 720p, a third at 1080p); the table's region there, the band
+near the rails, where a ball's centre can lie, and the expected ball radius at every working
+pixel (perspective and lens distortion make balls near the camera bigger).
 """
 
 from __future__ import annotations
@@ -32,23 +33,51 @@ class Geometry:
                          for y in np.linspace(-0.45, 0.45, 5) * spec.width])  # fmt: skip
         self.radius = float(np.median(calibration.ball_radius_px(grid)))  # full-res px
         step = max(2, round(self.radius / WORK_RADIUS))
-        self.small = (width // step, height // step)
-        self.factor = width / self.small[0]
+        self.factor = float(step)  # full-resolution px per working px
+        self.crop = self._crop(step)  # x0, y0, x1, y1 of the full frame, multiples of step
+        x0, y0, x1, y1 = self.crop
+        self.small = ((x1 - x0) // step, (y1 - y0) // step)
+        self.origin = np.array([x0, y0], np.float64)
         self.roi = self._polygon_mask(0.5 * spec.ball_radius)
         inner = self._polygon_mask(-3.0 * spec.ball_radius)
         self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
-        xs, ys = np.nonzero(self.roi.any(axis=0))[0], np.nonzero(self.roi.any(axis=1))[0]
-        self.box = (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
         self.radius_map = self._radius_map()
 
+    def working(self, image: U8) -> U8:
+        """The working view of a full-resolution frame (area-averaged)."""
+        x0, y0, x1, y1 = self.crop
+        return np.asarray(
+            cv2.resize(image[y0:y1, x0:x1], self.small, interpolation=cv2.INTER_AREA), np.uint8
+        )
+
     def to_full(self, points: F64) -> F64:
-        """Working-resolution px to full-resolution px."""
-        return (points + 0.5) * self.factor - 0.5
+        """Working px to full-resolution px."""
+        return np.asarray((points + 0.5) * self.factor - 0.5 + self.origin, np.float64)
 
     def to_small(self, points: F64) -> F64:
-        """Full-resolution px to working-resolution px."""
-        return (points + 0.5) / self.factor - 0.5
+        """Full-resolution px to working px."""
+        return np.asarray((points - self.origin + 0.5) / self.factor - 0.5, np.float64)
+
+    def _crop(self, step: int) -> tuple[int, int, int, int]:
+        """The table's bounding box (with a ball's margin) in the full frame."""
+        spec = self.calibration.spec
+        hx, hy = spec.length / 2 + 2 * spec.ball_radius, spec.width / 2 + 2 * spec.ball_radius
+        t = np.linspace(-1.0, 1.0, 25)
+        long_sides = [np.column_stack([t * hx, np.full_like(t, sy * hy)]) for sy in (-1, 1)]
+        short_sides = [np.column_stack([np.full_like(t, sx * hx), t * hy]) for sx in (-1, 1)]
+        edge = np.concatenate(long_sides + short_sides)
+        px = self.calibration.to_image(
+            np.column_stack([edge, np.full(len(edge), spec.ball_radius)])
+        )
+        width, height = self.full
+        x0 = int(np.clip(np.floor(px[:, 0].min() / step), 0, None)) * step
+        y0 = int(np.clip(np.floor(px[:, 1].min() / step), 0, None)) * step
+        x1 = min(int(np.ceil(px[:, 0].max() / step)) * step, (width // step) * step)
+        y1 = min(int(np.ceil(px[:, 1].max() / step)) * step, (height // step) * step)
+        if x1 - x0 < 8 * step or y1 - y0 < 8 * step:  # no table in view: the whole frame
+            return 0, 0, (width // step) * step, (height // step) * step
+        return x0, y0, x1, y1
 
     def expected_radius(self, points_px: F64) -> F64:
         """Expected ball radius (full-res px) at full-res image points (N, 2)."""

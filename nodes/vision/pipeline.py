@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -90,10 +90,9 @@ class Pipeline:
     def _detect(
         self, image: U8, geo: Geometry, timer: Timer
     ) -> tuple[list[DetectedBall], DetectedCue | None]:
-        small = np.asarray(cv2.resize(image, geo.small, interpolation=cv2.INTER_AREA), np.uint8)
+        small = geo.working(image)
         if self.felt is None:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
-            self.felt.factor = geo.factor
         felt = self.felt
         score = felt.score(small)
         raw = np.asarray(
@@ -122,7 +121,7 @@ class Pipeline:
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
         table = cal.to_table(silhouette_to_centre(centres, cal))
-        colours = np.array([felt_srgb(felt, p) for p in centres])
+        colours = felt_bgr(felt, geo, centres)
         looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
         inset = 0.5 * cal.spec.ball_radius
@@ -144,7 +143,7 @@ class Pipeline:
     def _cue(
         self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
     ) -> DetectedCue | None:
-        rest = without_balls(raw, circles, 1.5, geo.factor)
+        rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
         size = 2 * round(0.75 * geo.radius / geo.factor) + 1
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -154,7 +153,8 @@ class Pipeline:
         line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
         if line is None:
             return None
-        line = cue_stick.refine_tip(image, line, felt_srgb(felt, line.tip), circles)
+        line = replace(line, tip=line.tip + geo.origin)
+        line = cue_stick.refine_tip(image, line, felt_bgr(felt, geo, line.tip[None])[0], circles)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg
         )
@@ -189,15 +189,14 @@ def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
     return felt
 
 
-def without_balls(mask: U8, circles: list[detector.Circle], grow: float, factor: float) -> U8:
-    """The working-resolution mask with the balls' discs (radius + ``grow`` px) erased;
-    ``factor`` is full-resolution px per working px."""
+def without_balls(mask: U8, circles: list[detector.Circle], grow: float, geo: Geometry) -> U8:
+    """The working-resolution mask with the balls' discs (radius + ``grow`` working px)
+    erased."""
     rest = mask.copy()
     for c in circles:
-        x, y = ((c.x + 0.5) / factor - 0.5) * 16, ((c.y + 0.5) / factor - 0.5) * 16
-        cv2.circle(
-            rest, (round(x), round(y)), round((c.r / factor + grow) * 16), 0, -1, cv2.LINE_8, 4
-        )
+        x, y = geo.to_small(np.array([[c.x, c.y]]))[0] * 16
+        radius = round((c.r / geo.factor + grow) * 16)
+        cv2.circle(rest, (round(x), round(y)), radius, 0, -1, cv2.LINE_8, 4)
     return rest
 
 
@@ -230,16 +229,10 @@ def check_frame(frame: object) -> tuple[U8 | None, str]:
     return np.ascontiguousarray(frame), "ok"
 
 
-def felt_srgb(felt: FeltModel, point: F64) -> F64:
-    """The felt's sRGB colour (0-255 BGR) near a full-res point, lighting offset included."""
-    return np.asarray(np.clip(np.exp(_felt_log(felt, point)) - 6.0, 0.0, 255.0), np.float64)
-
-
-def _felt_log(felt: FeltModel, point: F64) -> F64:
-    h, w = felt.log_felt.shape[:2]
-    x = int(np.clip(round((point[0] + 0.5) / felt.factor - 0.5), 0, w - 1))
-    y = int(np.clip(round((point[1] + 0.5) / felt.factor - 0.5), 0, h - 1))
-    return np.asarray(felt.log_felt[y, x] + felt.offset, dtype=np.float64)
+def felt_bgr(felt: FeltModel, geo: Geometry, points_px: F64) -> F64:
+    """The felt's sRGB colour (0-255 BGR) near full-res points (N, 2), lighting included."""
+    log_felt = detector.felt_log(felt, geo.to_small(np.asarray(points_px, np.float64)))
+    return np.asarray(np.clip(np.exp(log_felt) - 6.0, 0.0, 255.0), np.float64)
 
 
 def silhouette_to_centre(centres_px: F64, calibration: TableCalibration) -> F64:

@@ -1,0 +1,94 @@
+"""Colour profiles along rays from ball centres, at full resolution.
+
+Each ray runs outwards from ``INNER`` to ``OUTER`` expected radii, sampled every half pixel
+(bilinear). A :class:`Profiles` holds the samples channel by channel (numpy's reductions over a
+last axis of three are slow; three planes are not) in sRGB bytes, in log space (40 log(v + 6),
+where a dark ball against its dark shadow still shows its step) and, lazily, in linear light
+(where a camera mixes a ball and what lies behind it), with what the felt says about each
+sample: whether it looks like the felt or its shadow, and how far from that it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision import edge
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+Bools = NDArray[np.bool_]
+
+RAYS = 32
+ANGLES = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
+DIRS = np.stack([np.cos(ANGLES), np.sin(ANGLES)], axis=1)  # (RAYS, 2)
+INNER, OUTER = 0.45, 1.6  # ray extent in expected radii
+STEP = 0.5  # px between samples (for the largest ball of a batch)
+LOG_SCALE = 40.0
+LOG_LUT = (np.log(np.arange(256, dtype=np.float32) + 6.0) * LOG_SCALE).reshape(1, 256)
+FELT_CHROMA = 0.3 * LOG_SCALE  # a sample within this log chroma of the felt is felt...
+FELT_BRIGHT = (-1.2 * LOG_SCALE, 0.45 * LOG_SCALE)  # ... if this much darker or brighter
+
+
+@dataclass
+class Profiles:
+    """Samples (N = B * RAYS rows, S samples) of a batch of balls, channel planes B, G, R."""
+
+    bytes: list[U8]
+    srgb: list[F32]
+    log: list[F32]
+    felt: Bools  # looks like the felt or its shadow
+    away: F32  # how far from the felt (log units x 40)
+    frac: F64  # (S,) sample positions in expected radii
+    _linear: list[F32] | None = field(default=None, repr=False)
+
+    @property
+    def linear(self) -> list[F32]:
+        """Linear-light planes (0-255)."""
+        if self._linear is None:
+            table = edge.LINEAR_LUT.ravel()
+            self._linear = [np.asarray(table[p], np.float32) for p in self.bytes]
+        return self._linear
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, S)."""
+        rows, size = self.felt.shape
+        return rows, size
+
+
+def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
+    """Profiles along ``RAYS`` rays around ``centres`` (B, 2) of balls of ``radii`` (B,)
+    (full-res px); ``log_felt`` (B, 3) is the felt's colour near each ball, 40 log(BGR + 6)."""
+    samples = int(np.ceil((OUTER - INNER) * float(radii.max(initial=1.0)) / STEP)) + 1
+    frac = np.linspace(INNER, OUTER, samples)
+    along = radii[:, None] * frac[None, :]  # (B, S) px from the centre
+    xs = centres[:, 0, None, None] + DIRS[None, :, 0, None] * along[:, None, :]
+    ys = centres[:, 1, None, None] + DIRS[None, :, 1, None] * along[:, None, :]
+    shape = (len(centres) * RAYS, samples)
+    pixels = edge.sample_u8(image, xs.reshape(shape), ys.reshape(shape))
+    planes = [np.asarray(p, np.uint8) for p in cv2.split(pixels)]
+    srgb = [p.astype(np.float32) for p in planes]
+    logs = [np.asarray(p, np.float32) for p in cv2.split(cv2.LUT(pixels, LOG_LUT))]
+    felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)
+    rel = [logs[c] - felt[:, c, None] for c in range(3)]
+    spread = np.maximum(np.maximum(rel[0], rel[1]), rel[2])
+    spread -= np.minimum(np.minimum(rel[0], rel[1]), rel[2])
+    bright = (rel[0] + rel[1] + rel[2]) * np.float32(1 / 3)
+    looks = (spread < FELT_CHROMA) & (bright > FELT_BRIGHT[0]) & (bright < FELT_BRIGHT[1])
+    away = spread + np.maximum(bright - FELT_BRIGHT[1], 0) + np.maximum(FELT_BRIGHT[0] - bright, 0)
+    return Profiles(planes, srgb, logs, np.asarray(looks, bool), np.asarray(away, np.float32), frac)
+
+
+def steps(planes: list[F32], half: int) -> F32:
+    """Colour change over ``2 half`` samples around each sample, summed over the planes
+    (zero within ``half`` of the ends)."""
+    out = np.zeros(planes[0].shape, np.float32)
+    inner = out[:, half:-half]
+    for p in planes:
+        inner += np.abs(p[:, 2 * half :] - p[:, : -2 * half])
+    return out
