@@ -1,18 +1,23 @@
 """Which detection belongs to which track: gated Hungarian assignment with identity costs.
 
 The cost of pairing a track with a measurement is the distance (metres) from the track's
-prediction to the measurement, plus penalties when their colour classes disagree (4 cm for
-solid/stripe; for the cue and eight ball, whose colour is reliable, more than leaving both
-unpaired). Pairs beyond the track's gate, and a measurement whose number differs from the
-track's decided number, are forbidden: a misread number loses one detection, never an identity.
+prediction to the measurement, plus penalties when their labels disagree: 4 cm for solid and
+stripe, 10 cm when the cue or eight ball is involved (their colours are the most reliable), 6 cm
+for another number. A detector reads a rolling, blurred ball far worse than a still one and
+says so in its confidence, so each penalty is scaled by the measurement's confidence relative
+to the track's usual one (down to a quarter): a doubtful label breaks near-ties, it never
+outweighs where the ball is. Pairs beyond the track's gate are forbidden.
 :func:`scipy.optimize.linear_sum_assignment` minimises the total, so two balls passing
 close keep their identities as long as their predictions are better than a swap.
+
+A table has one cue ball, one eight and one ball of each number: when several detections of a
+frame claim one of these labels, only the most confident keeps it (:func:`unique_claims`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +30,7 @@ FORBIDDEN = 1.0e6
 #: metres-equivalent cost of leaving a track or a measurement unpaired
 MISS_COST = 0.25
 KIND_CODE = {"unknown": 0, "cue": 1, "eight": 2, "solid": 3, "stripe": 4}
+UNIQUE = ("cue", "eight")
 
 Matrix = npt.NDArray[np.float64]
 
@@ -35,12 +41,14 @@ class Penalties:
 
     kind: float = 0.04
     unique_kind: float = 0.1
-    number: float = FORBIDDEN
+    number: float = 0.06
     tentative: float = 0.01
+    min_weight: float = 0.25
 
 
 def identity_costs(tracks: Sequence[Track], ms: Sequence[Measurement], pen: Penalties) -> Matrix:
-    """Penalty matrix (tracks x measurements) for class and number disagreements."""
+    """Penalty matrix (tracks x measurements) for class and number disagreements, each scaled
+    by the measurement's confidence relative to the track's."""
     tk = np.array([KIND_CODE[t.identity.kind] for t in tracks])[:, None]
     mk = np.array([KIND_CODE[m.kind] for m in ms])[None, :]
     tn = np.array([-1 if t.identity.number is None else t.identity.number for t in tracks])
@@ -50,9 +58,28 @@ def identity_costs(tracks: Sequence[Track], ms: Sequence[Measurement], pen: Pena
     unique = mismatch & ((tk <= 2) | (mk <= 2))
     cost = np.where(unique, pen.unique_kind, np.where(mismatch, pen.kind, 0.0))
     cost += np.where((tn[:, None] >= 0) & (mn >= 0) & (tn[:, None] != mn), pen.number, 0.0)
+    usual = np.array([max(t.confidence, 1.0e-3) for t in tracks])[:, None]
+    said = np.array([m.confidence for m in ms])[None, :]
+    cost *= np.clip(said / usual, pen.min_weight, 1.0)
     tentative = np.array([t.status is Status.TENTATIVE for t in tracks])[:, None]
     cost += np.where(tentative, pen.tentative, 0.0)
     return cost
+
+
+def unique_claims(ms: Sequence[Measurement]) -> list[Measurement]:
+    """The frame's measurements with each unique label (the cue or eight class, a number)
+    left only on its most confident claimant; the others become unlabelled."""
+    order = sorted(range(len(ms)), key=lambda k: -ms[k].confidence)
+    taken: set[int | str] = set()
+    out = list(ms)
+    for k in order:
+        m = ms[k]
+        unique = m.kind in UNIQUE
+        claims = {c for c in (m.number, m.kind if unique else None) if c is not None}
+        if claims & taken:
+            out[k] = replace(m, kind="unknown" if unique else m.kind, number=None)
+        taken |= claims
+    return out
 
 
 def distances(tracks: Sequence[Track], ms: Sequence[Measurement], t: float) -> Matrix:

@@ -109,8 +109,12 @@ class Game:
         if t is None:
             return None, [], None
         self.counters["frames"] += 1
-        report = self.tracker.update(t, self.hygiene.balls(det))
-        transition = self.cue.update(t, self.hygiene.cue(det))
+        sighting = self.hygiene.cue(det)
+        transition = self.cue.update(t, sighting)
+        touch = [(sighting.tip_x, sighting.tip_y)] if sighting else []
+        if self.cue.visible and not touch:
+            touch.append(self.cue.tip)
+        report = self.tracker.update(t, self.hygiene.balls(det), touch)
         balls = self.tracker.on_table()
         self._struck = self._find_struck(balls)
         target = self._struck[0].id if self._struck else None

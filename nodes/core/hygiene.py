@@ -37,7 +37,9 @@ def kind_of_number(number: int) -> BallKind:
 
 @dataclass(slots=True)
 class Measurement:
-    """One clean ball detection in table metres with its noise variance ``r`` (m^2)."""
+    """One clean ball detection in table metres with its noise variance ``r`` (m^2).
+    ``twin`` is the less confident detection dropped as its duplicate, if any (the tracker
+    may know it is the other end of a fast ball's blur)."""
 
     x: float
     y: float
@@ -46,6 +48,7 @@ class Measurement:
     number: int | None
     confidence: float
     camera: str
+    twin: Measurement | None = None
 
 
 @dataclass(slots=True)
@@ -87,8 +90,10 @@ class Hygiene:
         kept: list[Measurement] = []
         dup2 = self.config.duplicate_radius**2
         for m in found:
-            if any((m.x - k.x) ** 2 + (m.y - k.y) ** 2 < dup2 for k in kept):
+            near = next((k for k in kept if (m.x - k.x) ** 2 + (m.y - k.y) ** 2 < dup2), None)
+            if near is not None:
                 self.rejected["duplicate"] += 1
+                near.twin = near.twin or m
             elif len(kept) >= MAX_BALLS:
                 self.rejected["too_many"] += 1
             else:

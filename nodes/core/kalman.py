@@ -56,12 +56,24 @@ class Kalman:
         """Speed estimate in m/s."""
         return math.hypot(self.vx, self.vy)
 
-    def predict(self, dt: float, q: float) -> None:
-        """Advance the state by ``dt`` seconds under white acceleration of density ``q``."""
+    def predict(self, dt: float, q: float, decel: float = 0.0) -> None:
+        """Advance the state by ``dt`` seconds under white acceleration of density ``q``, the
+        mean motion slowing by ``decel`` m/s^2 against the velocity (rolling resistance) until
+        it stops."""
         if dt <= 0.0:
             return
-        self.x += self.vx * dt
-        self.y += self.vy * dt
+        speed = math.hypot(self.vx, self.vy)
+        if decel > 0.0 and speed > 0.0:
+            s = min(dt, speed / decel)
+            move = s - 0.5 * decel * s * s / speed
+            keep = 1.0 - decel * s / speed
+            self.x += self.vx * move
+            self.y += self.vy * move
+            self.vx *= keep
+            self.vy *= keep
+        else:
+            self.x += self.vx * dt
+            self.y += self.vy * dt
         dt2 = dt * dt
         self.pp += 2.0 * dt * self.pv + dt2 * self.vv + q * dt2 * dt / 3.0
         self.pv += dt * self.vv + q * dt2 / 2.0

@@ -72,12 +72,14 @@ class Track:
         "moving_since",
         "p_gone",
         "p_seen",
+        "pending",
         "pocket",
         "seen_now",
         "status",
         "t",
         "t_gone",
         "v_seen",
+        "woken",
         "z",
     )
 
@@ -103,6 +105,10 @@ class Track:
         self.anchor = (kf.x, kf.y)
         self.p_gone = (kf.x, kf.y)
         self.z = (kf.x, kf.y)
+        #: a jump of a ball at rest not yet believed: (time, x, y) of that detection
+        self.pending: tuple[float, float, float] | None = None
+        #: the last time something could have pushed this ball while it rested
+        self.woken = -math.inf
         self.cameras: set[str] = set()
         self.history: deque[Sample] = deque(maxlen=HISTORY)
 
@@ -185,12 +191,13 @@ class Track:
         last = self.sample_before(t_ref) or h[0]
         if not self.moving or self.moving_since > last.t:
             return Sample(last.t, last.x, last.y, 0.0, 0.0, True, last.x, last.y)
-        start = max(last.t - FIT_S, self.moving_since, self.last_jump(last.t))
-        fit = self.fit(start, last.t)
+        since = max(self.moving_since, self.last_jump(last.t))
+        fit = self.fit(max(last.t - FIT_S, since), last.t)
         if fit is None:
             return last
         if math.hypot(fit[2], fit[3]) > CURVED_SPEED:
-            fit = self.fit_curved(start, last.t, last.t, least=5) or fit
+            # a curve's slope at the end of its window is noisy: fit it over twice as long
+            fit = self.fit_curved(max(last.t - 2 * FIT_S, since), last.t, last.t, least=5) or fit
         return Sample(last.t, fit[0], fit[1], fit[2], fit[3], True, fit[0], fit[1])
 
     def after(

@@ -9,20 +9,22 @@ is fused as an out-of-sequence measurement; the shell drops older ones). The rul
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nodes.core import assignment
+from nodes.core import assignment, reacquire
+from nodes.core.boundary import Boundary
 from nodes.core.hygiene import Measurement
-from nodes.core.identity import UNIQUE_KINDS, reconcile
-from nodes.core.kalman import Kalman
-from nodes.core.pocket import pocket_entry
+from nodes.core.identity import reconcile
+from nodes.core.lifecycle import FIRST_ID, Lifecycle, Report
+from nodes.core.smear import fuse_smears
 from nodes.core.track import Status, Track
-from protocol.messages import PocketGeometry, TableGeometry
+from nodes.core.wake import Point, Wake, WakeConfig, wake
+from protocol.messages import TableGeometry
 
-FIRST_ID = 100
+__all__ = ["FIRST_ID", "Report", "Tracker", "TrackerConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +33,14 @@ class TrackerConfig:
 
     q_still: float = 1.0e-4
     q_moving: float = 0.5
+    decel: float = 0.1
+    restitution: float = 0.8
     birth_speed_std: float = 0.5
     confirm_hits: int = 3
     confirm_window_s: float = 0.3
     tentative_timeout_s: float = 0.1
     gate_still: float = 0.09
+    gate_sleep: float = 0.03
     still_free: float = 0.01
     gate_moving: float = 0.03
     gate_speed: float = 1.5
@@ -57,19 +62,12 @@ class TrackerConfig:
     reid_wait_s: float = 0.4
     hand_s: float = 0.25
     lost_moving_s: float = 0.04
+    confirm_travel: float = 0.015
+    pending_s: float = 0.05
+    smear_speed: float = 1.5
     penalties: assignment.Penalties = field(default_factory=assignment.Penalties)
-
-
-@dataclass(slots=True)
-class Report:
-    """Lifecycle transitions of one update, for the event detector."""
-
-    confirmed: list[Track] = field(default_factory=list)
-    started: list[Track] = field(default_factory=list)
-    stopped: list[Track] = field(default_factory=list)
-    pocketed: list[Track] = field(default_factory=list)
-    spotted: list[Track] = field(default_factory=list)
-    lost: list[Track] = field(default_factory=list)
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    rejoin: reacquire.RejoinConfig = field(default_factory=reacquire.RejoinConfig)
 
 
 class Tracker:
@@ -80,22 +78,32 @@ class Tracker:
         self.config = config or TrackerConfig()
         self.tracks: list[Track] = []
         self.t = -math.inf
-        self._next_id = FIRST_ID
-        self._unmatched: list[Track] = []
+        self.boundary = Boundary(table, self.config.restitution)
+        self.life = Lifecycle(self.tracks, table, self.boundary, self.config)
+        self._unmatched: list[tuple[Track, float]] = []
+        self._wake = Wake(set(), set())
 
     # -- public -------------------------------------------------------------------------------
 
-    def update(self, t: float, ms: Sequence[Measurement]) -> Report:
-        """Fuse one frame's measurements taken at ``t`` seconds; return the transitions."""
+    def update(self, t: float, ms: Sequence[Measurement], touch: Sequence[Point] = ()) -> Report:
+        """Fuse one frame's measurements taken at ``t`` seconds; return the transitions.
+        ``touch``: points that can push a ball now (the cue's tip)."""
         report = Report()
         live = [tr for tr in self.tracks if tr.live]
+        frame_s = min(max(t - self.t, 1.0 / 240.0), 0.1) if math.isfinite(self.t) else 1 / 60
         self.t = max(self.t, t)
+        confirmed = [tr for tr in live if tr.status is Status.CONFIRMED]
+        self._wake = wake(confirmed, touch, self.table.ball_radius, self.config.wake)
+        for tr in confirmed:
+            if tr.id in self._wake.awake:
+                tr.woken = t
         for tr in live:
             self._advance(tr, t)
+        ms = self._screen(ms, live, frame_s)
         free = self._associate(live, ms, t)
-        self._birth([ms[j] for j in free], t)
+        self.life.birth([ms[j] for j in free], t, self._unmatched)
         for tr in list(self.tracks):
-            self._lifecycle(tr, t, report)
+            self.life.step(tr, t, report)
         for tr in self.tracks:
             if tr.live:
                 tr.record(tr.seen_now)
@@ -120,31 +128,48 @@ class Tracker:
 
     def forget_off_table(self) -> None:
         """Drop pocketed and lost tracks (a new game): balls that come back get new ids."""
-        self.tracks = [t for t in self.tracks if t.live]
+        self.tracks[:] = [t for t in self.tracks if t.live]
 
     # -- prediction and correction ------------------------------------------------------------
 
     def _advance(self, tr: Track, t: float) -> None:
         tr.seen_now = False
         tr.jump = None
-        if t > tr.t:
-            if tr.moving:
-                tr.kf.predict(t - tr.t, self.config.q_moving)
-            elif tr.status is Status.CONFIRMED:
-                tr.kf.stop(0.0)  # a ball at rest cannot move unless touched: position only
-                tr.kf.predict(t - tr.t, self.config.q_still)
-            else:
-                tr.kf.predict(t - tr.t, self.config.q_still)
-            tr.t = t
+        if t <= tr.t:
+            return
+        c, dt = self.config, t - tr.t
+        if tr.moving or (tr.status is Status.TENTATIVE and tr.hits >= 2):
+            tr.kf.predict(dt, c.q_moving, c.decel)
+            bounce = self.boundary.reflect(tr.kf, dt)
+            if bounce is not None and tr.moving:
+                tr.jumps.append(t - bounce.ago)
+        elif tr.status is Status.CONFIRMED and tr.id not in self._wake.awake:
+            tr.kf.stop(0.0)  # a ball at rest cannot move unless touched: position only
+            tr.kf.predict(dt, c.q_still)
+        else:
+            tr.kf.predict(dt, c.q_moving if tr.status is Status.CONFIRMED else c.q_still)
+        tr.t = t
+
+    def _screen(
+        self, ms: Sequence[Measurement], live: list[Track], frame_s: float
+    ) -> list[Measurement]:
+        """One claimant per unique label; a fast ball's two smear ends fused into one."""
+        out = assignment.unique_claims(ms)
+        fast = [tr for tr in live if tr.moving and tr.kf.speed > self.config.smear_speed]
+        return fuse_smears(fast, live, out, frame_s) if fast else out
 
     def _gate(self, tr: Track, t: float) -> float:
         c = self.config
-        if tr.status is Status.TENTATIVE:
-            return c.gate_still
-        base = c.gate_moving if tr.moving else c.gate_still
         spread = 3.0 * math.sqrt(tr.kf.pp)
         reach = c.gate_speed * tr.kf.speed * max(t - tr.last_seen, 1.0 / 60.0)
-        return min(base + spread + reach, c.gate_max)
+        if tr.status is Status.TENTATIVE:
+            moving = c.gate_moving + spread + reach if tr.hits >= 2 else 0.0
+            return min(max(c.gate_still, moving), c.gate_max)
+        if tr.moving:
+            return min(c.gate_moving + spread + reach, c.gate_max)
+        if tr.id in self._wake.awake or tr.id in self._wake.isolated:
+            return c.gate_still
+        return c.gate_sleep  # nothing can have moved it: a neighbour's detection is not its own
 
     def _associate(self, live: list[Track], ms: Sequence[Measurement], t: float) -> list[int]:
         """Pair measurements with tracks in three passes (confirmed tracks within their gates,
@@ -165,6 +190,7 @@ class Tracker:
             resting = np.where(still, np.maximum(dist - c.still_free, 0.0), 0.0)
             gates = [self._gate(tr, t) for tr in confirmed]
             pairs, free_t, free_m = assignment.assign(dist, penalty + resting, gates)
+            free_t = [i for i in free_t if self._may_be_struck(confirmed[i])]
             if free_t and free_m:
                 pairs += self._strike_pass(ms, free_t, free_m, dist, penalty)
                 taken = {j for _, j in pairs}
@@ -172,16 +198,23 @@ class Tracker:
             for i, j in pairs:
                 self._correct(confirmed[i], ms[j], t)
             matched = {i for i, _ in pairs}
-            self._unmatched = [tr for i, tr in enumerate(confirmed) if i not in matched]
+            self._unmatched = [(tr, gates[i]) for i, tr in enumerate(confirmed) if i not in matched]
         if tentative and free_m:
             rest = [ms[j] for j in free_m]
             dist = assignment.distances(tentative, rest, t)
             penalty = assignment.identity_costs(tentative, rest, c.penalties)
-            pairs, _, left = assignment.assign(dist, penalty, [c.gate_still] * len(tentative))
+            gates = [self._gate(tr, t) for tr in tentative]
+            pairs, _, left = assignment.assign(dist, penalty, gates)
             for i, j in pairs:
                 self._correct(tentative[i], rest[j], t)
             free_m = [free_m[j] for j in left]
         return free_m
+
+    def _may_be_struck(self, tr: Track) -> bool:
+        """Moving, or at rest where something could have struck it (or nothing near it could
+        fool the detector): a sleeping ball in a cluster is not given a far detection."""
+        wake = self._wake
+        return tr.moving or tr.id in wake.awake or tr.id in wake.isolated
 
     def _strike_pass(
         self,
@@ -216,10 +249,16 @@ class Tracker:
         tau = t - tr.t
         inn = tr.kf.innovation(m.x, m.y, m.r, tau)
         if tr.status is Status.CONFIRMED and inn.nis > c.jump_nis and inn.distance > c.jump_min:
+            pending = tr.pending
+            if not tr.moving and not self._may_start(tr, m, t):
+                return  # a circle in the wrong place, or an unexplained start not yet confirmed
             since = max(t - tr.last_seen, 1.0e-3)
             tr.kf.impulse(since, (4.0 * inn.distance / since) ** 2)
+            if pending is not None and not tr.moving:
+                tr.kf.update(pending[1], pending[2], m.r, pending[0] - t)
             tr.jump = inn
             tr.jumps.append(t)
+        tr.pending = None
         tr.kf.update(m.x, m.y, m.r, tau)
         tr.last_seen = max(tr.last_seen, t)
         tr.hits += 1
@@ -231,157 +270,18 @@ class Tracker:
         tr.confidence += 0.2 * (m.confidence - tr.confidence)
         tr.identity.vote(m.kind, m.number, m.confidence)
 
-    # -- birth and re-identification ------------------------------------------------------------
-
-    def _birth(self, ms: Iterable[Measurement], t: float) -> None:
-        """New tentative tracks, except on a live track (a split detection) or within the gate
-        of a confirmed ball that went unmatched (that ball, refused for a misread class)."""
-        c = self.config
-        for m in ms:
-            near = any(
-                math.hypot(m.x - tr.kf.x, m.y - tr.kf.y) < c.birth_clearance
-                for tr in self.tracks
-                if tr.live
-            ) or any(
-                math.hypot(m.x - tr.kf.x, m.y - tr.kf.y) < c.gate_still for tr in self._unmatched
-            )
-            if near:
-                continue
-            kf = Kalman(m.x, m.y, m.r, c.birth_speed_std**2)
-            tr = Track(self._next_id, kf, t)
-            self._next_id += 1
-            tr.cameras.add(m.camera)
-            tr.confidence = m.confidence
-            tr.identity.vote(m.kind, m.number, m.confidence)
-            tr.seen_now = True
-            self.tracks.append(tr)
-
-    def _confirm(self, tr: Track, t: float, report: Report) -> None:
-        old = self._match_returning(tr, t)
-        if old is None:
-            tr.status = Status.CONFIRMED
-            tr.kf.stop(0.0)
-            tr.anchor = (tr.kf.x, tr.kf.y)
-            report.confirmed.append(tr)
-            return
-        was_pocketed = old.status is Status.POCKETED
-        old.kf, old.t, old.last_seen, old.hits = tr.kf, tr.t, tr.last_seen, tr.hits
-        old.identity.absorb(tr.identity)
-        old.status, old.pocket, old.moving = Status.CONFIRMED, None, False
-        old.kf.stop(0.0)
-        old.anchor = old.p_seen = (old.kf.x, old.kf.y)
-        old.seen_now, old.confidence = tr.seen_now, tr.confidence
-        old.history.clear()
-        self.tracks.remove(tr)
-        (report.spotted if was_pocketed else report.confirmed).append(old)
-
-    def _awaiting_identity(self, tr: Track, t: float) -> bool:
-        """Hold a new track back (up to ``reid_wait_s``) while its votes may still show it is a
-        pocketed or lost ball coming back: it then keeps that ball's id from its first state."""
-        ident = tr.identity
-        if t - tr.born >= self.config.reid_wait_s or ident.number is not None:
+    def _may_start(self, tr: Track, m: Measurement, t: float) -> bool:
+        """Whether a jump of a ball at rest is motion: something could have touched it, nothing
+        near it could fool the detector, or the previous detection jumped the same way and
+        this one carries on further."""
+        if tr.id in self._wake.awake or tr.id in self._wake.isolated:
+            return True
+        before, tr.pending = tr.pending, (t, m.x, m.y)
+        if before is None or t - before[0] > self.config.pending_s:
             return False
-        if ident.kind in UNIQUE_KINDS or not self._gone(t):
-            return False
-        return ident.kind == "unknown" or bool(ident.number_votes)
-
-    def _gone(self, t: float) -> list[Track]:
-        """Balls a new track may turn out to be: pocketed, lost, at rest and unseen for
-        ``hand_s`` (picked up by hand, to be put down elsewhere), or moving and unseen (its
-        prediction went astray, e.g. it stopped dead in a collision while the filter coasted)."""
-        return [
-            g
-            for g in self.tracks
-            if g.status in (Status.POCKETED, Status.LOST)
-            or (
-                g.on_table
-                and g.missing(t) > (self.config.lost_moving_s if g.moving else self.config.hand_s)
-            )
-        ]
-
-    def _match_returning(self, tr: Track, t: float) -> Track | None:
-        """The gone ball a new track is: same number or unique class, or a lost ball's spot."""
-        gone = self._gone(t)
-        ident = tr.identity
-        if ident.number is not None:
-            same = [t for t in gone if t.identity.number == ident.number]
-        elif ident.kind in UNIQUE_KINDS:
-            same = [t for t in gone if t.identity.kind == ident.kind]
-        else:
-            same = []
-        if len(same) == 1:
-            return same[0]
-        near = [
-            t
-            for t in gone
-            if t.status is Status.LOST
-            and t.identity.kind in ("unknown", ident.kind)
-            and math.hypot(t.kf.x - tr.kf.x, t.kf.y - tr.kf.y) < self.config.respot_radius
-        ]
-        return near[0] if len(near) == 1 else None
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def _lifecycle(self, tr: Track, t: float, report: Report) -> None:
-        c = self.config
-        if tr.status is Status.TENTATIVE:
-            if tr.missing(t) > c.tentative_timeout_s:
-                self.tracks.remove(tr)
-            elif tr.hits >= c.confirm_hits:
-                if not self._awaiting_identity(tr, t):
-                    self._confirm(tr, t, report)
-            elif t - tr.born > c.confirm_window_s:
-                self.tracks.remove(tr)
-        elif tr.status is Status.CONFIRMED:
-            if tr.seen_now:
-                self._motion(tr, t, report)
-            else:
-                self._unseen(tr, t, report)
-
-    def _motion(self, tr: Track, t: float, report: Report) -> None:
-        c = self.config
-        kf = tr.kf
-        if not tr.moving:
-            moved = math.hypot(kf.x - tr.anchor[0], kf.y - tr.anchor[1]) > c.move_distance
-            if tr.jump is not None or moved:
-                tr.moving, tr.moving_since = True, t
-                report.started.append(tr)
-            return
-        if t - tr.moving_since < c.stop_s or tr.jump is not None or tr.kf.speed > 5.0 * c.v_stop:
-            return
-        if tr.settled(t - c.stop_s, t, c.v_stop, c.stop_distance):
-            self._stop(tr, report)
-
-    def _stop(self, tr: Track, report: Report) -> None:
-        tr.moving = False
-        tr.kf.stop(0.0)
-        tr.anchor = (tr.kf.x, tr.kf.y)
-        report.stopped.append(tr)
-
-    def _unseen(self, tr: Track, t: float, report: Report) -> None:
-        c = self.config
-        missing = tr.missing(t)
-        if tr.moving:
-            pocket = None
-            if missing >= self.config.pocket_confirm_s:
-                horizon = min(missing, self.config.coast_s)
-                min_speed = self.config.pocket_min_speed
-                pocket = pocket_entry(self.table, tr.p_seen, tr.v_seen, horizon, min_speed)
-            if pocket is not None:
-                self._pocketed(tr, pocket, report)
-            elif missing > c.coast_s:
-                self._stop(tr, report)
-        elif missing > c.hold_s:
-            tr.status = Status.LOST
-            report.lost.append(tr)
-
-    def _pocketed(self, tr: Track, pocket: tuple[PocketGeometry, float], report: Report) -> None:
-        where, s = pocket
-        tr.status = Status.POCKETED
-        tr.pocket = where.name
-        tr.t_gone = tr.last_seen + s
-        tr.p_gone = (tr.p_seen[0] + tr.v_seen[0] * s, tr.p_seen[1] + tr.v_seen[1] * s)
-        tr.moving = False
-        tr.kf.x, tr.kf.y = where.x, where.y
-        tr.kf.stop(0.0)
-        report.pocketed.append(tr)
+        ax, ay = tr.anchor
+        d1x, d1y, d2x, d2y = before[1] - ax, before[2] - ay, m.x - ax, m.y - ay
+        n1, n2 = math.hypot(d1x, d1y), math.hypot(d2x, d2y)
+        # struck between two frames, it is at least half as far again one frame later
+        onward = n2 > 1.5 * n1 + self.config.jump_min
+        return onward and d1x * d2x + d1y * d2y > 0.87 * n1 * n2

@@ -84,12 +84,14 @@ def after_contact(sim: Simulation, number: int, frames_hidden: int, fps: float =
 
 @dataclass
 class Ghosts:
-    """A detector that, in a cluster, fits a circle in the wrong place: with probability
-    ``rate`` per frame a ball whose neighbour is within ``cluster`` metres is reported
-    ``offset`` metres (drawn from the range, in a random direction) from its centre, at a low
-    ``confidence``, and with another ball's number (the true detection is lost that frame)."""
+    """A detector that, in a cluster, fits a circle in the wrong place: from ``start`` seconds
+    on, with probability ``rate`` per frame a ball whose neighbour is within ``cluster`` metres
+    is reported ``offset`` metres (drawn from the range, in a random direction) from its
+    centre, at a low ``confidence``, and with another ball's number (the true detection is lost
+    that frame)."""
 
     rate: float
+    start: float = -math.inf
     offset: tuple[float, float] = (0.01, 0.02)
     confidence: tuple[float, float] = (0.15, 0.25)
     cluster: float = 2 * R + 0.005
@@ -224,7 +226,8 @@ def _detect_all(
     if found is None:
         return []
     ghosts = noise.ghosts
-    if ghosts is not None and rng.random() < ghosts.rate and _clustered(b, truth, ghosts):
+    haunted = ghosts is not None and t >= ghosts.start and _clustered(b, truth, ghosts)
+    if ghosts is not None and haunted and rng.random() < ghosts.rate:
         angle = rng.uniform(0.0, 2.0 * math.pi)
         d = rng.uniform(*ghosts.offset)
         other = int(rng.integers(1, 16))
