@@ -87,6 +87,7 @@ def wait_until(predicate: Any, timeout: float, what: str, proc: Process | None =
 def system(tmp_path: Path, *extra: str) -> Iterator[tuple[Process, int, Path]]:
     """Run ``cuecast up`` on a free port and tmp run dir; yield (process, port, run dir)."""
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     run_dir = tmp_path / "run"
     proc = Process(
         cuecast("up", "--port", str(port), "--run-dir", str(run_dir), *extra), tmp_path / "up.log"

@@ -162,3 +162,27 @@ def test_sigterm_stops_everything_within_seconds(tmp_path):
         for record in records.values():
             with pytest.raises(ProcessLookupError):
                 os.kill(record.pid, 0)
+
+
+def test_two_systems_with_different_run_dirs_and_ports_run_side_by_side(tmp_path):
+    with (
+        system(tmp_path / "a") as (proc_a, port_a, run_a),
+        system(tmp_path / "b") as (proc_b, port_b, run_b),
+    ):
+        for proc, port, run in ((proc_a, port_a, run_a), (proc_b, port_b, run_b)):
+            wait_until(
+                lambda port=port: (
+                    {"vision", "core", "bridge"}
+                    <= set(http_json(f"http://127.0.0.1:{port}/api/v1/health")["nodes"])
+                ),
+                60,
+                "every node in health",
+                proc,
+            )
+            records = RunDir(run).records()
+            assert all(str(run) in r.pub or "cuecast-" in r.pub for r in records.values())
+        pids_a = {r.pid for r in RunDir(run_a).records().values()}
+        pids_b = {r.pid for r in RunDir(run_b).records().values()}
+        assert not pids_a & pids_b
+        health_a = http_json(f"http://127.0.0.1:{port_a}/api/v1/health")["nodes"]
+        assert {n["pid"] for n in health_a.values()} <= pids_a  # a's bridge sees only a
