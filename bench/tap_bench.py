@@ -1,10 +1,12 @@
 """Tap figures: sustained record rate, one minute of recording, CPU while echoing core.state.
 
-    python bench/tap_bench.py [--record-seconds 60] [--echo-seconds 20]
+    python bench/tap_bench.py [--record-seconds 60] [--echo-seconds 20] [--source up|feed]
 
-Starts ``tests.helpers.tap_publisher`` (core.state 60 Hz, vision.detections 30 Hz, 1280x720
-JPEG frames of ~70 kB at 30 fps while subscribed, core.event 2 Hz, heartbeats) in a fresh run
-dir, then runs the real CLI as subprocesses: ``record`` for the whole system, and ``echo
+With ``--source up`` (the default) the bus is a real ``cuecast up`` on the synthetic camera
+(vision sends frames because the recorder subscribes to them); with ``--source feed`` it is
+``tests.helpers.tap_publisher`` (core.state 60 Hz, vision.detections 30 Hz, 1280x720 JPEG frames
+of ~70 kB at 30 fps while subscribed, core.event 2 Hz, heartbeats). Either runs in a fresh run
+dir; the bench then runs the real CLI as subprocesses: ``record`` for the whole system, and ``echo
 core.state --json`` to /dev/null, sampling each process's CPU with psutil. Prints a table and
 writes bench/results/tap.json.
 """
@@ -17,6 +19,7 @@ import os
 import platform
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +52,28 @@ def start_feed(run_dir: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.05)
     time.sleep(1.0)  # JPEG synthesis at start
     return feed
+
+
+def start_up(run_dir: Path) -> subprocess.Popen[bytes]:
+    """``cuecast up`` on a free port; returns once core publishes states with balls."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    up = subprocess.Popen(
+        [sys.executable, "-m", "nodes.cli", "up", "--run-dir", str(run_dir), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        echo = tap(run_dir, "echo", "core.state", "--json", "--count", "1", stdout=subprocess.PIPE)
+        out, _ = echo.communicate(timeout=60)
+        if b'"balls":[{' in out.replace(b" ", b""):
+            return up
+        time.sleep(1.0)
+    up.kill()
+    raise SystemExit("cuecast up did not publish balls within 120 s")
 
 
 def tap(run_dir: Path, *args: str, stdout: int | None = None) -> subprocess.Popen[bytes]:
@@ -115,14 +140,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--record-seconds", type=float, default=60.0)
     parser.add_argument("--echo-seconds", type=float, default=20.0)
+    parser.add_argument("--source", choices=("up", "feed"), default="up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tapbench-") as tmp:
         run_dir = Path(tmp)
-        feed = start_feed(run_dir)
+        feed = start_up(run_dir) if args.source == "up" else start_feed(run_dir)
         try:
             results = {
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python"
                 f" {platform.python_version()}",
+                "source": args.source,
                 **bench_echo(run_dir, args.echo_seconds),
                 **bench_record(run_dir, args.record_seconds),
             }
@@ -131,7 +158,7 @@ def main() -> int:
             feed.wait(20)
     for key, value in results.items():
         print(f"{key:>24}: {value}")
-    out = ROOT / "bench" / "results" / "tap.json"
+    out = ROOT / "bench" / "results" / f"tap-{args.source}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
     return 0
