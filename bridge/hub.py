@@ -27,7 +27,6 @@ from bridge.item import Item, is_frame
 from bridge.option import has_latest
 from bridge.reliable import Fetched, Unavailable
 from nodes.runtime import Bus, Gap, RunDir, Subscriber
-from nodes.runtime.control import decode_stored
 from protocol import Envelope, topics
 from protocol.errors import ControlError, ProtocolError
 from protocol.messages import Heartbeat, Position, Welcome
@@ -266,37 +265,11 @@ class Hub:
             self.spawn(self._snapshot(missing), "snapshot")
 
     async def _snapshot(self, prefixes: list[str]) -> None:
-        """Current values of latest topics (Clone pattern), never of reliable ones.
-
-        A snapshot of a reliable topic would set the bus subscriber's baseline past messages
-        still in flight, which it would then drop as duplicates; reliable topics get their
-        current value from their history instead.
-        """
+        """Current values of latest topics (Clone pattern), never of reliable ones (those
+        come from their history: see ``Subscriber.snapshot``)."""
         for prefix in prefixes:
-            if is_frame(prefix):
-                continue
-            for node in list(self.subscriber.welcomed):
-                client = self.subscriber.control(node)
-                if client is None:
-                    continue
-                try:
-                    reply = await client.request("snapshot", {"prefix": prefix}, retries=1)
-                except ControlError as exc:
-                    log.info("snapshot of %r from %s failed: %s", prefix, node, exc)
-                    continue
-                self._feed_snapshot(reply.value, reply.blobs)
-
-    def _feed_snapshot(self, value: Any, blobs: list[bytes]) -> None:
-        rest = iter(blobs)
-        for stored in value.get("messages", []) if isinstance(value, dict) else []:
-            try:
-                frames = decode_stored(stored)
-                frames += [next(rest) for _ in range(int(stored.get("blobs", 0)))]
-            except (ControlError, StopIteration, ValueError):
-                self.counts["bad_snapshots"] += 1
-                return
-            if not topics.is_reliable(frames[0].decode(errors="replace")):
-                self.subscriber.feed(frames)
+            if not is_frame(prefix):
+                await self.subscriber.snapshot(prefix, reliable=False)
 
     async def settle(self, timeout: float = 2.0) -> None:
         """Wait until every node of the run dir has welcomed the hub, so tips are known."""

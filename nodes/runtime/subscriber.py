@@ -22,6 +22,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -331,11 +332,15 @@ class Subscriber:
                 self._welcome_event.clear()
                 await self._welcome_event.wait()
 
-    async def snapshot(self, prefix: str) -> int:
-        """Fetch current values of latest topics under ``prefix`` from every live publisher.
+    async def snapshot(self, prefix: str, *, reliable: bool = True) -> int:
+        """Fetch current values of topics under ``prefix`` from every live publisher.
 
         They go through the same sequence checks as live messages, so a value that already
-        arrived is not delivered twice. Returns how many messages were delivered.
+        arrived is not delivered twice. With ``reliable=False`` values of reliable topics are
+        skipped: a snapshot of one would set this subscriber's baseline past messages still in
+        flight, which it would then drop as duplicates (a reliable topic's current value comes
+        from its history instead). A malformed reply is counted as ``bad_snapshots`` and the
+        rest of it skipped. Returns how many messages were delivered.
         """
         before = self.counts["delivered"]
         for node in list(self.welcomed):
@@ -347,11 +352,20 @@ class Subscriber:
             except ControlError as exc:
                 log.info("snapshot of %r from %s failed: %s", prefix, node, exc)
                 continue
-            blobs = iter(reply.blobs)
-            for item in reply.value.get("messages", []):
-                frames = decode_stored(item) + [next(blobs) for _ in range(item.get("blobs", 0))]
-                self.feed(frames)
+            self._feed_snapshot(reply.value, reply.blobs, reliable)
         return self.counts["delivered"] - before
+
+    def _feed_snapshot(self, value: Any, blobs: list[bytes], reliable: bool) -> None:
+        rest = iter(blobs)
+        for stored in value.get("messages", []) if isinstance(value, dict) else []:
+            try:
+                frames = decode_stored(stored)
+                frames += [next(rest) for _ in range(int(stored.get("blobs", 0)))]
+            except (ControlError, StopIteration, ValueError, TypeError, AttributeError):
+                self.counts["bad_snapshots"] += 1
+                return
+            if reliable or not topics.is_reliable(frames[0].decode(errors="replace")):
+                self.feed(frames)
 
     def close(self) -> None:
         """Close control clients (the Bus closes the socket)."""
