@@ -73,7 +73,7 @@ class Detections(Message, frozen=True, kw_only=True):
     calibrated: bool = True
     timings_ms: dict[str, float] = msgspec.field(default_factory=dict)
     #: ok, or why nothing was looked for: no_frame, bad_dtype, bad_shape, uncalibrated,
-    #: calibration_size_mismatch (since 1.1)
+    #: calibration_size_mismatch
     status: str = "ok"
 
 
