@@ -47,12 +47,14 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
 
     ``radius`` is a ball's radius in working px; ``scale`` maps working px to full-res px.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     best: CueLine | None = None
-    for label in range(1, count):
-        x, y, w, h, area = stats[label]
-        if max(w, h) < 7 * radius or area < 4 * radius * radius:
-            continue
+    # most components are specks: pick the long, big ones in one go
+    longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    big = (longest >= 7 * radius) & (stats[:, cv2.CC_STAT_AREA] >= 4 * radius * radius)
+    big[0] = False
+    for label in np.flatnonzero(big):
+        x, y, w, h, _ = (int(v) for v in stats[label])
         ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
         points = np.column_stack([xs + x, ys + y]).astype(np.float64)
         line = _axis(points, edge, radius)

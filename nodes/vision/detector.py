@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -159,11 +160,7 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
     """Weak seeds (working px) in what the balls found leave unexplained."""
     if len(seeds) == 0:
         return seeds
-    rest = found.raw.copy()
-    for c in balls:
-        x, y = geo.to_small(np.array([[c.x, c.y]]))[0] * 16
-        radius = round((c.r / geo.factor + 1.0) * 16)
-        cv2.circle(rest, (round(x), round(y)), radius, 0, -1, cv2.LINE_8, 4)
+    rest = erase_discs(found.raw, balls, 1.0, geo)
     rest = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
     keep = _at(rest > 0, seeds)
     if balls:
@@ -171,6 +168,19 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])
         keep &= gap.min(axis=1) > 1.5 * geo.radius_map[_rows(seeds, geo)]
     return seeds[keep]
+
+
+def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> U8:
+    """A copy of a working-resolution mask with the circles' discs (radius + ``grow`` working
+    px) erased."""
+    rest = mask.copy()
+    if not circles:
+        return rest
+    centres = geo.to_small(np.array([[c.x, c.y] for c in circles])) * 16
+    for (x, y), c in zip(centres.tolist(), circles, strict=True):
+        radius = round((c.r / geo.factor + grow) * 16)
+        cv2.circle(rest, (round(x), round(y)), radius, 0, -1, cv2.LINE_8, 4)
+    return rest
 
 
 def _rows(points: F64, geo: Geometry) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
@@ -213,6 +223,6 @@ def dedupe(circles: list[Circle]) -> list[Circle]:
     ordered = sorted(circles, key=lambda c: -c.confidence)
     out: list[Circle] = []
     for c in ordered:
-        if all(np.hypot(c.x - o.x, c.y - o.y) > 1.2 * min(c.r, o.r) for o in out):
+        if all(math.hypot(c.x - o.x, c.y - o.y) > 1.2 * min(c.r, o.r) for o in out):
             out.append(c)
     return out

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from nodes.vision import ray
 from nodes.vision.circle import Fit
+from nodes.vision.palette import quantile_rows
 
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
@@ -60,8 +61,8 @@ def features(fit: Fit, seeds: F64, inside: F64, occluded: F64, disc: U8) -> F64:
 def shine(disc: U8) -> F64:
     """How far the brightest samples of each disc stand above its median (a glossy ball shows
     the lamp; skin, sleeves and cloth do not)."""
-    grey = disc.astype(np.float32).sum(axis=2)
-    top, mid = np.percentile(grey, [99, 50], axis=1)
+    grey = np.sort(disc.astype(np.float32).sum(axis=2), axis=1)
+    top, mid = quantile_rows(grey, 0.99), quantile_rows(grey, 0.5)
     return np.asarray((top - mid) / (mid + 90.0), np.float64)
 
 

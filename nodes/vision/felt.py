@@ -38,7 +38,8 @@ class FeltModel:
     def __init__(self, log_felt: F32, roi: U8) -> None:
         self.log_felt = log_felt
         self.roi = roi
-        self.sample = roi[::4, ::4] > 0
+        ys, xs = np.nonzero(roi[::4, ::4])
+        self.sample = (4 * ys * roi.shape[1] + 4 * xs).astype(np.intp)  # flat pixel indices
         self.offset = np.zeros(3, np.float32)
         self._fixed: NDArray[np.int16] | None = None
 
@@ -65,7 +66,7 @@ class FeltModel:
         """
         logs = np.asarray(cv2.LUT(small, LOG_LUT16), dtype=np.int16)
         diff = np.asarray(cv2.subtract(logs, self.log_felt16), dtype=np.int16)
-        self.offset = (np.median(diff[::4, ::4][self.sample], axis=0) / FIXED).astype(np.float32)
+        self.offset = (_median_columns(diff.reshape(-1, 3)[self.sample]) / FIXED).astype(np.float32)
         shift = np.append(np.round(self.offset * FIXED), 0.0).astype(np.float64)
         diff = np.asarray(cv2.subtract(diff, shift), dtype=np.int16)
         b, g, r = cv2.split(diff)
@@ -86,6 +87,17 @@ class FeltModel:
         if self._fixed is None:
             self._fixed = np.round(self.log_felt * FIXED).astype(np.int16)
         return self._fixed
+
+
+def _median_columns(values: NDArray[np.int16]) -> NDArray[np.float64]:
+    """``np.median(values, axis=0)`` of (N, 3) integers, by one partition of their rows."""
+    rows = np.ascontiguousarray(values.T)
+    n = rows.shape[1]
+    if n == 0:
+        return np.zeros(rows.shape[0])
+    middle = [(n - 1) // 2, n // 2]
+    part = np.partition(rows, middle, axis=1)
+    return (part[:, middle[0]].astype(np.float64) + part[:, middle[1]]) / 2
 
 
 def _smooth(log_img: F32, mask: U8) -> F32:

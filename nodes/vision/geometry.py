@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import symmetry
 from nodes.vision.calibration import TableCalibration
 
 F32 = NDArray[np.float32]
@@ -43,6 +44,7 @@ class Geometry:
         self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
+        self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
 
     def working(self, image: U8) -> U8:
         """The working view of a full-resolution frame (area-averaged)."""

@@ -11,6 +11,7 @@ brightness, which tells red from maroon); with the kind it suggests the number.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -68,7 +69,7 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
         return []
     hsv = np.asarray(cv2.cvtColor(samples, cv2.COLOR_BGR2HSV), dtype=np.float64)
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    use = val <= np.quantile(val, 0.96, axis=1)[:, None]  # drop the lamp's highlight
+    use = val <= quantile_rows(np.sort(val, axis=1), 0.96)[:, None]  # drop the lamp's highlight
     felt = np.asarray(felt_bgr, dtype=np.float64).reshape(-1, 3)
     ref = np.maximum(felt.max(axis=1), 20.0)[:, None]  # the felt's HSV value
     level = np.maximum(felt.mean(axis=1), 15.0)[:, None]  # and its grey level
@@ -82,32 +83,52 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     coloured = use & ~white & ~dark & (sat >= 70)
     n = np.maximum(use.sum(axis=1), 1)
     w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
-    out = []
-    for i in range(len(samples)):
-        sel = coloured[i]
-        colour, conf = _colour(hue[i, sel], val[i, sel] / ref[i, 0]) if c[i] > 0.04 else (None, 0.0)
-        out.append(_decide(float(w[i]), float(d[i]), float(c[i]), colour, conf))
-    return out
+    names, margins = _colours(hue, val / ref, coloured)
+    return [
+        _decide(float(w[i]), float(d[i]), float(c[i]), *(
+            (names[i], float(margins[i])) if c[i] > 0.04 else (None, 0.0)))
+        for i in range(len(samples))
+    ]  # fmt: skip
 
 
-def _colour(hue: F64, rel_value: F64) -> tuple[str | None, float]:
-    """Nearest reference colour to the coloured pixels' median hue and value."""
-    if len(hue) == 0:
-        return None, 0.0
+def quantile_rows(ordered: NDArray[Any], q: float) -> NDArray[Any]:
+    """``np.quantile(x, q, axis=1)`` (linear, bit for bit) of rows already sorted: one column
+    or two instead of numpy's general machinery."""
+    n = ordered.shape[1]
+    at = (n - 1) * q
+    lo = int(np.floor(at))
+    gamma = at - lo
+    a, b = ordered[:, lo], ordered[:, min(lo + 1, n - 1)]
+    diff = b - a
+    return np.asarray(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+
+
+_NAMES = list(COLOURS)
+_REF_HUE = np.array([h for h, _ in COLOURS.values()], np.float64)
+_REF_VALUE = np.array([v for _, v in COLOURS.values()], np.float64)
+
+
+def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str], F64]:
+    """Per ball (rows), the nearest reference colour to the selected pixels' mean hue (on the
+    circle) and median value, and the margin to the second nearest (rows with nothing
+    selected give rubbish, which the caller ignores)."""
+    count = np.maximum(sel.sum(axis=1), 1)
     angle = hue * (2 * np.pi / 180)
-    mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean()) % (2 * np.pi)
-    h = float(mean * 180 / (2 * np.pi))
-    v = float(np.median(rel_value))
-    best, best_cost, second = None, np.inf, np.inf
-    for name, (ref_h, ref_v) in COLOURS.items():
-        dh = min(abs(h - ref_h), 180 - abs(h - ref_h))
-        cost = dh / 10.0 + abs(np.log(max(v, 1e-3) / ref_v)) * 1.5
-        if cost < best_cost:
-            best, best_cost, second = name, cost, best_cost
-        elif cost < second:
-            second = cost
-    margin = float(np.clip((second - best_cost) / 1.5, 0.0, 1.0))
-    return best, margin
+    sin = np.where(sel, np.sin(angle), 0.0).sum(axis=1) / count
+    cos = np.where(sel, np.cos(angle), 0.0).sum(axis=1) / count
+    h = (np.arctan2(sin, cos) % (2 * np.pi)) * 180 / (2 * np.pi)
+    # median: the middle one or two of the selected values, the others sorted past them
+    ordered = np.sort(np.where(sel, rel_value, np.inf), axis=1)
+    rows = np.arange(len(ordered))
+    v = (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2
+    v = np.where(sel.any(axis=1), v, 1.0)
+    dh = np.abs(h[:, None] - _REF_HUE[None, :])
+    dh = np.minimum(dh, 180 - dh)
+    cost = dh / 10.0 + np.abs(np.log(np.maximum(v, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
+    best = np.argmin(cost, axis=1)
+    two = np.sort(cost, axis=1)
+    margin = np.clip((two[:, 1] - two[:, 0]) / 1.5, 0.0, 1.0)
+    return [_NAMES[i] for i in best], np.asarray(margin, np.float64)
 
 
 def _decide(w: float, d: float, c: float, colour: str | None, conf: float) -> Look:

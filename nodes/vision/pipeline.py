@@ -101,7 +101,7 @@ class Pipeline:
         found = detector.masks(raw, geo)
         timer.mark("felt")
         grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
-        acc = symmetry.accumulator(score, grey, geo.radius_map, geo.roi)
+        acc = symmetry.accumulator(score, grey, geo.radius_map, geo.roi, geo.noise_at)
         timer.mark("seeds")
         circles = detector.find_balls(image, acc, found, felt, geo)
         balls, circles = self._balls(image, circles, geo, felt)
@@ -192,12 +192,7 @@ def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
 def without_balls(mask: U8, circles: list[detector.Circle], grow: float, geo: Geometry) -> U8:
     """The working-resolution mask with the balls' discs (radius + ``grow`` working px)
     erased."""
-    rest = mask.copy()
-    for c in circles:
-        x, y = geo.to_small(np.array([[c.x, c.y]]))[0] * 16
-        radius = round((c.r / geo.factor + grow) * 16)
-        cv2.circle(rest, (round(x), round(y)), radius, 0, -1, cv2.LINE_8, 4)
-    return rest
+    return detector.erase_discs(mask, circles, grow, geo)
 
 
 class Timer:

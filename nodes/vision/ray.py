@@ -1,11 +1,12 @@
 """Colour profiles along rays from ball centres, at full resolution.
 
 Each ray runs outwards from ``INNER`` to ``OUTER`` expected radii, sampled every half pixel
-(bilinear). A :class:`Profiles` holds the samples channel by channel (numpy's reductions over a
-last axis of three are slow; three planes are not) in sRGB bytes, in log space (40 log(v + 6),
-where a dark ball against its dark shadow still shows its step) and, lazily, in linear light
-(where a camera mixes a ball and what lies behind it), with what the felt says about each
-sample: whether it looks like the felt or its shadow, and how far from that it is.
+(bilinear). A :class:`Profiles` holds the samples as sRGB bytes, in log space (40 log(v + 6),
+where a dark ball against its dark shadow still shows its step) channel by channel (numpy's
+arithmetic on strided channels is slow; three planes are not) and, lazily, in linear light
+(where a camera mixes a ball and what lies behind it; only a few samples per ray are read
+from it), with what the felt says about each sample: whether it looks like the felt or its
+shadow, and how far from that it is.
 """
 
 from __future__ import annotations
@@ -36,22 +37,21 @@ FELT_BRIGHT = (-1.2 * LOG_SCALE, 0.45 * LOG_SCALE)  # ... if this much darker or
 
 @dataclass
 class Profiles:
-    """Samples (N = B * RAYS rows, S samples) of a batch of balls, channel planes B, G, R."""
+    """Samples (N = B * RAYS rows, S samples) of a batch of balls: the BGR bytes and, channel
+    by channel, the log planes B, G, R."""
 
-    bytes: list[U8]
-    srgb: list[F32]
+    pixels: U8  # (N, S, 3)
     log: list[F32]
     felt: Bools  # looks like the felt or its shadow
     away: F32  # how far from the felt (log units x 40)
     frac: F64  # (S,) sample positions in expected radii
-    _linear: list[F32] | None = field(default=None, repr=False)
+    _linear: F32 | None = field(default=None, repr=False)
 
     @property
-    def linear(self) -> list[F32]:
-        """Linear-light planes (0-255)."""
+    def linear(self) -> F32:
+        """Linear light (0-255), (N, S, 3)."""
         if self._linear is None:
-            table = edge.LINEAR_LUT.ravel()
-            self._linear = [np.asarray(table[p], np.float32) for p in self.bytes]
+            self._linear = np.asarray(cv2.LUT(self.pixels, edge.LINEAR_LUT), np.float32)
         return self._linear
 
     @property
@@ -61,18 +61,21 @@ class Profiles:
         return rows, size
 
 
+_FRACS: dict[int, F64] = {}
+
+
 def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
     """Profiles along ``RAYS`` rays around ``centres`` (B, 2) of balls of ``radii`` (B,)
     (full-res px); ``log_felt`` (B, 3) is the felt's colour near each ball, 40 log(BGR + 6)."""
     samples = int(np.ceil((OUTER - INNER) * float(radii.max(initial=1.0)) / STEP)) + 1
-    frac = np.linspace(INNER, OUTER, samples)
+    frac = _FRACS.get(samples)
+    if frac is None:
+        frac = _FRACS[samples] = np.linspace(INNER, OUTER, samples)
     along = radii[:, None] * frac[None, :]  # (B, S) px from the centre
     xs = centres[:, 0, None, None] + DIRS[None, :, 0, None] * along[:, None, :]
     ys = centres[:, 1, None, None] + DIRS[None, :, 1, None] * along[:, None, :]
     shape = (len(centres) * RAYS, samples)
     pixels = edge.sample_u8(image, xs.reshape(shape), ys.reshape(shape))
-    planes = [np.asarray(p, np.uint8) for p in cv2.split(pixels)]
-    srgb = [p.astype(np.float32) for p in planes]
     logs = [np.asarray(p, np.float32) for p in cv2.split(cv2.LUT(pixels, LOG_LUT))]
     felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)
     rel = [logs[c] - felt[:, c, None] for c in range(3)]
@@ -81,7 +84,7 @@ def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
     bright = (rel[0] + rel[1] + rel[2]) * np.float32(1 / 3)
     looks = (spread < FELT_CHROMA) & (bright > FELT_BRIGHT[0]) & (bright < FELT_BRIGHT[1])
     away = spread + np.maximum(bright - FELT_BRIGHT[1], 0) + np.maximum(FELT_BRIGHT[0] - bright, 0)
-    return Profiles(planes, srgb, logs, np.asarray(looks, bool), np.asarray(away, np.float32), frac)
+    return Profiles(pixels, logs, np.asarray(looks, bool), np.asarray(away, np.float32), frac)
 
 
 def steps(planes: list[F32], half: int) -> F32:
@@ -92,3 +95,11 @@ def steps(planes: list[F32], half: int) -> F32:
     for p in planes:
         inner += np.abs(p[:, 2 * half :] - p[:, : -2 * half])
     return out
+
+
+def byte_steps(pixels: U8, half: int) -> NDArray[np.int16]:
+    """Colour change (sRGB levels, summed over B, G, R) between the samples ``half`` before
+    and after each of the inner samples of (N, S, 3) bytes: (N, S - 2 half)."""
+    values = pixels.astype(np.int16)
+    diff = np.abs(values[:, 2 * half :] - values[:, : -2 * half])
+    return np.asarray(diff[..., 0] + diff[..., 1] + diff[..., 2], np.int16)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -73,11 +74,17 @@ def find(
     ks, valid = _peaks(step * prior[None, :] * (1 + FELT_BONUS * ahead), candidates)
     rows = np.repeat(np.arange(len(ks)), candidates)
     k = ks.ravel()
-    strength = step[rows, k]
+    at = rows * size + k  # flat sample index
+    strength = step.ravel()[at]
     ok = valid.ravel() & (strength > MIN_STEP) & (k > HALF) & (k < size - HALF - 1)
-    ok &= _plain(prof, rows, k) > NOISE_STEPS * _noise(prof, ahead)
-    pos = _half_way(prof.linear, rows, k)
-    pos = _valleys(prof.linear, rows, k, pos, ahead[rows, k] < 0.5)
+    ok &= _plain(prof, at) > NOISE_STEPS * _noise(prof, ahead)
+    # only the valid steps are placed (the others keep their sample, never read)
+    pos = k.astype(np.float64)
+    if ok.any():
+        use = np.flatnonzero(ok)
+        lin = prof.linear.reshape(-1, 3)
+        place = _half_way(lin, size, rows[use], k[use])
+        pos[use] = _valleys(lin, size, rows[use], k[use], place, ahead.ravel()[at[use]] < 0.5)
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -91,10 +98,11 @@ def _peaks(score: F32, count: int) -> tuple[Ints, Bools]:
     reach ``RATIO`` of it."""
     peak = np.zeros(score.shape, bool)
     peak[:, 1:-1] = (score[:, 1:-1] >= score[:, :-2]) & (score[:, 1:-1] > score[:, 2:])
-    top = score.max(axis=1, keepdims=True)
+    top = np.asarray(cv2.reduce(score, 1, cv2.REDUCE_MAX), np.float32)  # (N, 1)
     strong = peak & (score >= OUTERMOST * top)
-    last = score.shape[1] - 1 - np.argmax(strong[:, ::-1], axis=1)
-    first = np.where(strong.any(axis=1), last, np.argmax(score, axis=1))
+    # the outermost strong peak, else the highest sample
+    last = np.max(np.where(strong, _INDEX[: score.shape[1]], -1), axis=1)
+    first = np.where(last >= 0, last, np.argmax(score, axis=1))
     if count == 1:
         return first[:, None], top > 0
     masked = np.where(peak, score, -1.0)
@@ -106,44 +114,57 @@ def _peaks(score: F32, count: int) -> tuple[Ints, Bools]:
     return ks, valid
 
 
+_INDEX = np.arange(4096)
+
+
 def _ahead(felt: Bools) -> F32:
     """Share of the samples 1-2.5 px further out that are felt, per sample (N, S)."""
-    flag = felt.astype(np.float32)
-    ahead = np.zeros(flag.shape, np.float32)
+    flag = felt.view(np.uint8)
+    count = np.zeros(flag.shape, np.uint8)
     for shift in range(HALF, 3 * HALF):
-        ahead[:, :-shift] += flag[:, shift:]
-    return np.asarray(ahead * np.float32(1 / (2 * HALF)), np.float32)
+        count[:, :-shift] += flag[:, shift:]
+    return np.asarray(_SHARE[count], np.float32)
 
 
-def _plain(prof: Profiles, rows: Ints, k: Ints) -> F32:
-    """Each step's size in sRGB levels (summed over B, G, R, over 1 px)."""
+_SHARE = np.arange(2 * HALF + 1, dtype=np.float32) * np.float32(1 / (2 * HALF))
+
+
+def _plain(prof: Profiles, at: Ints) -> NDArray[np.int16]:
+    """Each step's size in sRGB levels (summed over B, G, R, over 1 px) at flat sample
+    indices ``at``."""
     size = prof.shape[1]
-    hi, lo = np.minimum(k + HALF, size - 1), np.maximum(k - HALF, 0)
-    return np.asarray(sum(np.abs(p[rows, hi] - p[rows, lo]) for p in prof.srgb), np.float32)
+    k = at % size
+    hi = at + np.minimum(k + HALF, size - 1) - k
+    lo = at + np.maximum(k - HALF, 0) - k
+    flat = prof.pixels.reshape(-1, 3)
+    diff = np.abs(flat[hi].astype(np.int16) - flat[lo])
+    return np.asarray(diff[:, 0] + diff[:, 1] + diff[:, 2], np.int16)
 
 
 def _noise(prof: Profiles, ahead: F32) -> float:
     """Median step (sRGB levels, as :func:`_plain`) between samples on bare felt: what noise
     alone makes."""
-    bare = (prof.felt & (ahead > 0.99))[::3, HALF:-HALF]
-    on_felt = ray.steps([p[::3] for p in prof.srgb], HALF)[:, HALF:-HALF][bare]
-    return float(np.median(on_felt)) if on_felt.size > 30 else MIN_PLAIN
+    bare = (prof.felt[::3] & (ahead[::3] > 0.99))[:, HALF:-HALF]
+    on_felt = ray.byte_steps(prof.pixels[::3], HALF)[bare]
+    if on_felt.size <= 30:
+        return MIN_PLAIN
+    middle = [(on_felt.size - 1) // 2, on_felt.size // 2]
+    part = np.partition(on_felt, middle)
+    return float((float(part[middle[0]]) + float(part[middle[1]])) / 2)
 
 
-def _half_way(lin: list[F32], rows: Ints, k: Ints) -> F64:
+def _half_way(lin: F32, size: int, rows: Ints, k: Ints) -> F64:
     """Sub-sample position where each profile crosses half way between its colours
     ``INSIDE`` samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself
-    when it does not cross)."""
-    size = lin[0].shape[1]
+    when it does not cross); ``lin`` is (N * S, 3) linear light."""
     kk = np.clip(k, 3, size - 4)
-    window = kk[:, None] + np.arange(-3, 4)[None, :]
-    t = np.zeros(window.shape, np.float32)
-    norm = np.zeros(len(k), np.float32)
-    for p in lin:
-        inner, outer = p[rows, kk - INSIDE], p[rows, kk + OUTSIDE]
-        delta = outer - inner
-        t += (p[rows[:, None], window] - inner[:, None]) * delta[:, None]
-        norm += delta * delta
+    window = lin[(rows * size + kk)[:, None] + _WINDOW[None, :]]  # (M, 7, 3)
+    inner, outer = window[:, 3 - INSIDE], window[:, 3 + OUTSIDE]
+    delta = outer - inner
+    part = (window - inner[:, None, :]) * delta[:, None, :]
+    t = part[..., 0] + part[..., 1] + part[..., 2]
+    square = delta * delta
+    norm = square[:, 0] + square[:, 1] + square[:, 2]
     t /= np.maximum(norm, 1e-6)[:, None]
     cross = (t[:, :-1] < 0.5) & (t[:, 1:] >= 0.5)
     j = np.argmax(cross, axis=1)
@@ -155,16 +176,17 @@ def _half_way(lin: list[F32], rows: Ints, k: Ints) -> F64:
     return np.asarray(np.where(good, fine, k), np.float64)
 
 
-def _valleys(lin: list[F32], rows: Ints, k: Ints, pos: F64, between: Bools) -> F64:
+_WINDOW = np.arange(-3, 4)
+
+
+def _valleys(lin: F32, size: int, rows: Ints, k: Ints, pos: F64, between: Bools) -> F64:
     """Where the rim lies ``between`` two balls, the darkest point of the crevice just inside
     the step onto the other ball is where they touch (the step itself is the other ball's)."""
-    size = lin[0].shape[1]
     kk = np.clip(k, VALLEY + 1, size - 3)
-    window = kk[:, None] + np.arange(-VALLEY, 2)[None, :]
-    vals = sum(p[rows[:, None], window] for p in lin)
-    inner = sum(p[rows, kk - VALLEY - 1] for p in lin)
-    outer = sum(p[rows, kk + 2] for p in lin)
-    assert isinstance(vals, np.ndarray)
+    window = lin[(rows * size + kk)[:, None] + _AROUND[None, :]]  # (M, VALLEY + 4, 3)
+    total = window[..., 0] + window[..., 1] + window[..., 2]
+    vals = total[:, 1:-1]  # VALLEY samples inside to one outside
+    inner, outer = total[:, 0], total[:, -1]
     j = np.argmin(vals, axis=1)
     idx = np.arange(len(k))
     deep = between & (vals[idx, j] < DEEP * np.minimum(inner, outer)) & (j > 0) & (j < VALLEY + 1)
@@ -174,3 +196,6 @@ def _valleys(lin: list[F32], rows: Ints, k: Ints, pos: F64, between: Bools) -> F
     shift = np.where(curve > 1e-6, 0.5 * (v0 - v2) / np.maximum(curve, 1e-6), 0.0)
     at = kk - VALLEY + mid + np.clip(shift, -0.5, 0.5)
     return np.asarray(np.where(deep, at, pos), np.float64)
+
+
+_AROUND = np.arange(-VALLEY - 1, 3)

@@ -25,12 +25,25 @@ NOISE_FACTOR = 3.0  # an edge is a gradient this many times the median one over 
 MAX_WEIGHT = 3.0  # a vote weighs its gradient over the noise level, at most this
 
 
-def accumulator(score: I16, grey: U8, radius: F32, roi: U8) -> F32:
-    """Votes per pixel, per expected rim length (a ball seen all round scores about 2-4)."""
-    acc = _votes(score, radius, roi, signed=True)
-    acc += GREY_WEIGHT * _votes(grey, radius, roi, signed=False)
+def accumulator(
+    score: I16, grey: U8, radius: F32, roi: U8, noise_at: NDArray[np.intp] | None = None
+) -> F32:
+    """Votes per pixel, per expected rim length (a ball seen all round scores about 2-4).
+
+    ``noise_at``: flat indices of the pixels where the gradient's noise level is measured
+    (:func:`noise_pixels` of ``roi``; given, it is not recomputed per frame)."""
+    if noise_at is None:
+        noise_at = noise_pixels(roi)
+    acc = _votes(score, radius, roi, noise_at, signed=True)
+    acc += GREY_WEIGHT * _votes(grey, radius, roi, noise_at, signed=False)
     acc = np.asarray(cv2.GaussianBlur(acc, (0, 0), 1.0), np.float32)
     return np.asarray(acc / (2 * np.pi * np.maximum(radius, 1.0)), np.float32)
+
+
+def noise_pixels(roi: U8) -> NDArray[np.intp]:
+    """Flat indices of every fifth pixel (both ways) inside ``roi``."""
+    ys, xs = np.nonzero(roi[::5, ::5])
+    return np.asarray(5 * ys * roi.shape[1] + 5 * xs, np.intp)
 
 
 def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
@@ -48,27 +61,45 @@ def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
     return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
 
 
-def _votes(image: I16 | U8, radius: F32, roi: U8, *, signed: bool) -> F32:
+def _votes(
+    image: I16 | U8, radius: F32, roi: U8, noise_at: NDArray[np.intp], *, signed: bool
+) -> F32:
     """Gradient votes one radius along (and, unsigned, also against) each edge's gradient."""
     h, w = image.shape
     gx = np.asarray(cv2.Sobel(image, cv2.CV_32F, 1, 0), np.float32)
     gy = np.asarray(cv2.Sobel(image, cv2.CV_32F, 0, 1), np.float32)
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
-    noise = float(np.median(mag[::5, ::5][roi[::5, ::5] > 0])) if roi.any() else 1.0
+    noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
     strong = cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi)
-    acc = np.zeros(h * w, np.float64)
     if cv2.countNonZero(strong) == 0:
-        return acc.reshape(h, w).astype(np.float32)
+        return np.zeros((h, w), np.float32)
     found = np.asarray(cv2.findNonZero(strong), np.intp).reshape(-1, 2)
     xs, ys = found[:, 0], found[:, 1]
-    m = mag[ys, xs]
-    reach = radius[ys, xs] / m
-    dx, dy = gx[ys, xs] * reach, gy[ys, xs] * reach
+    at = ys * w + xs
+    m = mag.ravel()[at]
+    reach = radius.ravel()[at] / m
+    dx, dy = gx.ravel()[at] * reach, gy.ravel()[at] * reach
     weight = np.minimum(m / limit, MAX_WEIGHT)
+    # weights lie in [1, 3] with 24-bit mantissas: their float64 sums are exact in any order,
+    # so both directions go into one count
+    target, weights = [], []
     for sign in (1.0,) if signed else (1.0, -1.0):
         px = np.rint(xs + sign * dx).astype(np.intp)
         py = np.rint(ys + sign * dy).astype(np.intp)
         ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-        acc += np.bincount(py[ok] * w + px[ok], weights=weight[ok], minlength=h * w)
+        target.append(py[ok] * w + px[ok])
+        weights.append(weight[ok])
+    if len(target) > 1:
+        acc = np.bincount(np.concatenate(target), np.concatenate(weights), minlength=h * w)
+    else:
+        acc = np.bincount(target[0], weights[0], minlength=h * w)
     return acc.reshape(h, w).astype(np.float32)
+
+
+def _median(values: F32) -> float:
+    """``float(np.median(values))`` of a float32 vector, by one partition."""
+    n = len(values)
+    middle = [(n - 1) // 2, n // 2]
+    part = np.partition(values, middle)
+    return float((part[middle[0]] + part[middle[1]]) / np.float32(2))
