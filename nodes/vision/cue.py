@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from nodes.vision import edge
 from nodes.vision.calibration import TableCalibration
+from nodes.vision.detector import components
 
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
@@ -47,7 +48,7 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
 
     ``radius`` is a ball's radius in working px; ``scale`` maps working px to full-res px.
     """
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats = components(mask)
     best: CueLine | None = None
     # most components are specks: pick the long, big ones in one go
     longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])

@@ -42,6 +42,7 @@ class FeltModel:
         self.sample = (4 * ys * roi.shape[1] + 4 * xs).astype(np.intp)  # flat pixel indices
         self.offset = np.zeros(3, np.float32)
         self._fixed: NDArray[np.int16] | None = None
+        self._felt_sampled: NDArray[np.int16] = np.zeros((0, 3), np.int16)
 
     @staticmethod
     def from_image(small: U8, roi: U8, mask: U8 | None = None) -> FeltModel:
@@ -64,11 +65,15 @@ class FeltModel:
 
         Fixed point: log values times 64 in int16, so every step is one OpenCV call.
         """
-        logs = np.asarray(cv2.LUT(small, LOG_LUT16), dtype=np.int16)
-        diff = np.asarray(cv2.subtract(logs, self.log_felt16), dtype=np.int16)
-        self.offset = (_median_columns(diff.reshape(-1, 3)[self.sample]) / FIXED).astype(np.float32)
-        shift = np.append(np.round(self.offset * FIXED), 0.0).astype(np.float64)
-        diff = np.asarray(cv2.subtract(diff, shift), dtype=np.int16)
+        felt16 = self.log_felt16
+        # the frame's exposure and colour offset from the sampled pixels alone...
+        seen = LOG_LUT16[0][small.reshape(-1, 3)[self.sample]] - self._felt_sampled
+        self.offset = (_median_columns(seen) / FIXED).astype(np.float32)
+        shift = np.round(self.offset * FIXED).astype(np.int16)
+        # ... then log(frame) - offset by one per-channel table, minus log(felt)
+        table = (LOG_LUT16.reshape(256, 1) - shift[None, :]).reshape(1, 256, 3)
+        logs = np.asarray(cv2.LUT(small, table), dtype=np.int16)
+        diff = np.asarray(cv2.subtract(logs, felt16), dtype=np.int16)
         b, g, r = cv2.split(diff)
         spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
         total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
@@ -86,6 +91,7 @@ class FeltModel:
         """The felt's log image in fixed point (cached until the model changes)."""
         if self._fixed is None:
             self._fixed = np.round(self.log_felt * FIXED).astype(np.int16)
+            self._felt_sampled = self._fixed.reshape(-1, 3)[self.sample]
         return self._fixed
 
 

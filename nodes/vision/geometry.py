@@ -45,6 +45,9 @@ class Geometry:
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
+        w, h = self.small
+        pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
+        self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
 
     def working(self, image: U8) -> U8:
         """The working view of a full-resolution frame (area-averaged)."""

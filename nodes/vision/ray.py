@@ -37,10 +37,11 @@ FELT_BRIGHT = (-1.2 * LOG_SCALE, 0.45 * LOG_SCALE)  # ... if this much darker or
 
 @dataclass
 class Profiles:
-    """Samples (N = B * RAYS rows, S samples) of a batch of balls: the BGR bytes and, channel
-    by channel, the log planes B, G, R."""
+    """Samples of a batch of balls, sample-major: (S samples, N = B * RAYS rays), so that
+    what runs along a ray (steps, maxima) works on whole contiguous rows of rays at once.
+    The BGR bytes and, channel by channel, the log planes B, G, R."""
 
-    pixels: U8  # (N, S, 3)
+    pixels: U8  # (S, N, 3)
     log: list[F32]
     felt: Bools  # looks like the felt or its shadow
     away: F32  # how far from the felt (log units x 40)
@@ -49,16 +50,16 @@ class Profiles:
 
     @property
     def linear(self) -> F32:
-        """Linear light (0-255), (N, S, 3)."""
+        """Linear light (0-255), (S, N, 3)."""
         if self._linear is None:
             self._linear = np.asarray(cv2.LUT(self.pixels, edge.LINEAR_LUT), np.float32)
         return self._linear
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(N, S)."""
-        rows, size = self.felt.shape
-        return rows, size
+        """(S, N)."""
+        size, rays = self.felt.shape
+        return size, rays
 
 
 _FRACS: dict[int, F64] = {}
@@ -66,19 +67,20 @@ _FRACS: dict[int, F64] = {}
 
 def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
     """Profiles along ``RAYS`` rays around ``centres`` (B, 2) of balls of ``radii`` (B,)
-    (full-res px); ``log_felt`` (B, 3) is the felt's colour near each ball, 40 log(BGR + 6)."""
+    (full-res px); ``log_felt`` (B, 3) is the felt's colour near each ball, 40 log(BGR + 6).
+    Ray ``b * RAYS + r`` is ray ``r`` of ball ``b``."""
     samples = int(np.ceil((OUTER - INNER) * float(radii.max(initial=1.0)) / STEP)) + 1
     frac = _FRACS.get(samples)
     if frac is None:
         frac = _FRACS[samples] = np.linspace(INNER, OUTER, samples)
-    along = radii[:, None] * frac[None, :]  # (B, S) px from the centre
-    xs = centres[:, 0, None, None] + DIRS[None, :, 0, None] * along[:, None, :]
-    ys = centres[:, 1, None, None] + DIRS[None, :, 1, None] * along[:, None, :]
-    shape = (len(centres) * RAYS, samples)
+    along = (radii[:, None] * frac[None, :]).T  # (S, B) px from the centre
+    xs = centres[None, :, 0, None] + DIRS[None, None, :, 0] * along[:, :, None]
+    ys = centres[None, :, 1, None] + DIRS[None, None, :, 1] * along[:, :, None]
+    shape = (samples, len(centres) * RAYS)
     pixels = edge.sample_u8(image, xs.reshape(shape), ys.reshape(shape))
     logs = [np.asarray(p, np.float32) for p in cv2.split(cv2.LUT(pixels, LOG_LUT))]
-    felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)
-    rel = [logs[c] - felt[:, c, None] for c in range(3)]
+    felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0).T.copy()  # (3, N)
+    rel = [logs[c] - felt[c][None, :] for c in range(3)]
     spread = np.maximum(np.maximum(rel[0], rel[1]), rel[2])
     spread -= np.minimum(np.minimum(rel[0], rel[1]), rel[2])
     bright = (rel[0] + rel[1] + rel[2]) * np.float32(1 / 3)
@@ -89,17 +91,17 @@ def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
 
 def steps(planes: list[F32], half: int) -> F32:
     """Colour change over ``2 half`` samples around each sample, summed over the planes
-    (zero within ``half`` of the ends)."""
+    (S, N) (zero within ``half`` of the ends)."""
     out = np.zeros(planes[0].shape, np.float32)
-    inner = out[:, half:-half]
+    inner = out[half:-half]
     for p in planes:
-        inner += np.abs(p[:, 2 * half :] - p[:, : -2 * half])
+        inner += np.abs(p[2 * half :] - p[: -2 * half])
     return out
 
 
 def byte_steps(pixels: U8, half: int) -> NDArray[np.int16]:
     """Colour change (sRGB levels, summed over B, G, R) between the samples ``half`` before
-    and after each of the inner samples of (N, S, 3) bytes: (N, S - 2 half)."""
+    and after each of the inner samples of (S, N, 3) bytes: (S - 2 half, N)."""
     values = pixels.astype(np.int16)
-    diff = np.abs(values[:, 2 * half :] - values[:, : -2 * half])
+    diff = np.abs(values[2 * half :] - values[: -2 * half])
     return np.asarray(diff[..., 0] + diff[..., 1] + diff[..., 2], np.int16)

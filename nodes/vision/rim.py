@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -65,26 +64,27 @@ def find(
     centre: wide for a seed, narrow once the centre is known.
     """
     prof = ray.sample(image, centres, radii, log_felt)
-    size = prof.shape[1]
+    size, count = prof.shape  # samples per ray, rays
     step = ray.steps(prof.log, HALF)
-    middle = step[:, HALF:-HALF]  # a view: the steps out of the felt's colour add in place
-    middle += LEAVE * np.maximum(prof.away[:, : -2 * HALF] - prof.away[:, 2 * HALF :], 0)
+    middle = step[HALF:-HALF]  # a view: the steps out of the felt's colour add in place
+    middle += LEAVE * np.maximum(prof.away[: -2 * HALF] - prof.away[2 * HALF :], 0)
     ahead = _ahead(prof.felt)
     prior = np.exp(-0.5 * ((prof.frac - 1.0) / spread) ** 2).astype(np.float32)
-    ks, valid = _peaks(step * prior[None, :] * (1 + FELT_BONUS * ahead), candidates)
-    rows = np.repeat(np.arange(len(ks)), candidates)
+    ks, valid = _peaks(step * prior[:, None] * (1 + FELT_BONUS * ahead), candidates)
+    rows = np.repeat(np.arange(count), candidates)
     k = ks.ravel()
-    at = rows * size + k  # flat sample index
+    at = k * count + rows  # flat sample index
     strength = step.ravel()[at]
     ok = valid.ravel() & (strength > MIN_STEP) & (k > HALF) & (k < size - HALF - 1)
-    ok &= _plain(prof, at) > NOISE_STEPS * _noise(prof, ahead)
+    ok &= _plain(prof, k, rows) > NOISE_STEPS * _noise(prof, ahead)
     # only the valid steps are placed (the others keep their sample, never read)
     pos = k.astype(np.float64)
     if ok.any():
         use = np.flatnonzero(ok)
         lin = prof.linear.reshape(-1, 3)
-        place = _half_way(lin, size, rows[use], k[use])
-        pos[use] = _valleys(lin, size, rows[use], k[use], place, ahead.ravel()[at[use]] < 0.5)
+        place = _half_way(lin, size, count, rows[use], k[use])
+        between = ahead.ravel()[at[use]] < 0.5
+        pos[use] = _valleys(lin, size, count, rows[use], k[use], place, between)
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -93,49 +93,52 @@ def find(
 
 
 def _peaks(score: F32, count: int) -> tuple[Ints, Bools]:
-    """Per row, ``count`` local maxima of ``score`` (N, K) and which are valid: first the
-    outermost one within ``OUTERMOST`` of the row's highest, then the highest others that
-    reach ``RATIO`` of it."""
+    """Per ray (column of ``score``, (S, N)), ``count`` local maxima and which are valid
+    ((N, count) each): first the outermost one within ``OUTERMOST`` of the ray's highest,
+    then the highest others that reach ``RATIO`` of it."""
+    size = score.shape[0]
     peak = np.zeros(score.shape, bool)
-    peak[:, 1:-1] = (score[:, 1:-1] >= score[:, :-2]) & (score[:, 1:-1] > score[:, 2:])
-    top = np.asarray(cv2.reduce(score, 1, cv2.REDUCE_MAX), np.float32)  # (N, 1)
+    peak[1:-1] = (score[1:-1] >= score[:-2]) & (score[1:-1] > score[2:])
+    top = score.max(axis=0)
     strong = peak & (score >= OUTERMOST * top)
-    # the outermost strong peak, else the highest sample
-    last = np.max(np.where(strong, _INDEX[: score.shape[1]], -1), axis=1)
-    first = np.where(last >= 0, last, np.argmax(score, axis=1))
+    # the outermost strong peak (1 + its index, 0 if none), else the highest sample
+    after = (strong * _AFTER[:size]).max(axis=0)
+    first = after.astype(np.intp) - 1
+    if (none := after == 0).any():
+        lone = np.flatnonzero(none)
+        first[lone] = np.argmax(score[:, lone], axis=0)
     if count == 1:
-        return first[:, None], top > 0
+        return first[:, None], (top > 0)[:, None]
     masked = np.where(peak, score, -1.0)
-    masked[np.arange(len(first)), first] = -1.0
-    others = np.argpartition(-masked, count - 2, axis=1)[:, : count - 1]
-    level = np.take_along_axis(masked, others, axis=1)
-    ks = np.concatenate([first[:, None], others], axis=1)
-    valid = np.concatenate([top > 0, level >= RATIO * np.maximum(top, 1e-6)], axis=1)
+    masked[first, np.arange(len(first))] = -1.0
+    others = np.argpartition(-masked, count - 2, axis=0)[: count - 1]
+    level = np.take_along_axis(masked, others, axis=0)
+    ks = np.concatenate([first[None, :], others], axis=0).T
+    valid = np.concatenate([(top > 0)[None, :], level >= RATIO * np.maximum(top, 1e-6)]).T
     return ks, valid
 
 
-_INDEX = np.arange(4096)
+_AFTER = np.arange(1, 4097, dtype=np.int16)[:, None]
 
 
 def _ahead(felt: Bools) -> F32:
-    """Share of the samples 1-2.5 px further out that are felt, per sample (N, S)."""
+    """Share of the samples 1-2.5 px further out that are felt, per sample (S, N)."""
     flag = felt.view(np.uint8)
     count = np.zeros(flag.shape, np.uint8)
     for shift in range(HALF, 3 * HALF):
-        count[:, :-shift] += flag[:, shift:]
+        count[:-shift] += flag[shift:]
     return np.asarray(_SHARE[count], np.float32)
 
 
 _SHARE = np.arange(2 * HALF + 1, dtype=np.float32) * np.float32(1 / (2 * HALF))
 
 
-def _plain(prof: Profiles, at: Ints) -> NDArray[np.int16]:
-    """Each step's size in sRGB levels (summed over B, G, R, over 1 px) at flat sample
-    indices ``at``."""
-    size = prof.shape[1]
-    k = at % size
-    hi = at + np.minimum(k + HALF, size - 1) - k
-    lo = at + np.maximum(k - HALF, 0) - k
+def _plain(prof: Profiles, k: Ints, rows: Ints) -> NDArray[np.int16]:
+    """Each step's size in sRGB levels (summed over B, G, R, over 1 px) at samples ``k`` of
+    rays ``rows``."""
+    size, count = prof.shape
+    hi = np.minimum(k + HALF, size - 1) * count + rows
+    lo = np.maximum(k - HALF, 0) * count + rows
     flat = prof.pixels.reshape(-1, 3)
     diff = np.abs(flat[hi].astype(np.int16) - flat[lo])
     return np.asarray(diff[:, 0] + diff[:, 1] + diff[:, 2], np.int16)
@@ -143,9 +146,9 @@ def _plain(prof: Profiles, at: Ints) -> NDArray[np.int16]:
 
 def _noise(prof: Profiles, ahead: F32) -> float:
     """Median step (sRGB levels, as :func:`_plain`) between samples on bare felt: what noise
-    alone makes."""
-    bare = (prof.felt[::3] & (ahead[::3] > 0.99))[:, HALF:-HALF]
-    on_felt = ray.byte_steps(prof.pixels[::3], HALF)[bare]
+    alone makes (every third ray)."""
+    bare = (prof.felt[:, ::3] & (ahead[:, ::3] > 0.99))[HALF:-HALF]
+    on_felt = ray.byte_steps(prof.pixels[:, ::3], HALF)[bare]
     if on_felt.size <= 30:
         return MIN_PLAIN
     middle = [(on_felt.size - 1) // 2, on_felt.size // 2]
@@ -153,12 +156,12 @@ def _noise(prof: Profiles, ahead: F32) -> float:
     return float((float(part[middle[0]]) + float(part[middle[1]])) / 2)
 
 
-def _half_way(lin: F32, size: int, rows: Ints, k: Ints) -> F64:
+def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
     """Sub-sample position where each profile crosses half way between its colours
     ``INSIDE`` samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself
-    when it does not cross); ``lin`` is (N * S, 3) linear light."""
+    when it does not cross); ``lin`` is (S * N, 3) linear light, ``count`` = N rays."""
     kk = np.clip(k, 3, size - 4)
-    window = lin[(rows * size + kk)[:, None] + _WINDOW[None, :]]  # (M, 7, 3)
+    window = lin[(kk[:, None] + _WINDOW[None, :]) * count + rows[:, None]]  # (M, 7, 3)
     inner, outer = window[:, 3 - INSIDE], window[:, 3 + OUTSIDE]
     delta = outer - inner
     part = (window - inner[:, None, :]) * delta[:, None, :]
@@ -179,11 +182,11 @@ def _half_way(lin: F32, size: int, rows: Ints, k: Ints) -> F64:
 _WINDOW = np.arange(-3, 4)
 
 
-def _valleys(lin: F32, size: int, rows: Ints, k: Ints, pos: F64, between: Bools) -> F64:
+def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64, between: Bools) -> F64:
     """Where the rim lies ``between`` two balls, the darkest point of the crevice just inside
     the step onto the other ball is where they touch (the step itself is the other ball's)."""
     kk = np.clip(k, VALLEY + 1, size - 3)
-    window = lin[(rows * size + kk)[:, None] + _AROUND[None, :]]  # (M, VALLEY + 4, 3)
+    window = lin[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]  # (M, VALLEY + 4, 3)
     total = window[..., 0] + window[..., 1] + window[..., 2]
     vals = total[:, 1:-1]  # VALLEY samples inside to one outside
     inner, outer = total[:, 0], total[:, -1]
