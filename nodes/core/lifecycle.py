@@ -4,6 +4,7 @@ occlusion, pocketing and loss. The rules are in ``docs/core.md`` section 3 and 4
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from nodes.core import reacquire
 from nodes.core.boundary import Boundary
 from nodes.core.hygiene import Measurement
-from nodes.core.identity import UNIQUE_KINDS
+from nodes.core.identity import UNIQUE_KINDS, Identity
 from nodes.core.kalman import Kalman
 from nodes.core.pocket import pocket_entry
 from nodes.core.track import Status, Track
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from nodes.core.tracker import TrackerConfig
 
 FIRST_ID = 100
+#: m^2: the least position variance a restarted track starts from (a detection's, 1 mm)
+RESTART_VAR = 1.0e-6
 
 
 @dataclass(slots=True)
@@ -84,7 +87,9 @@ class Lifecycle:
             elif self._rejoin(tr, report):
                 return
             elif tr.hits >= c.confirm_hits:
-                if not self._awaiting_identity(tr, t):
+                if not self._plausible(tr, t):
+                    self._restart(tr, t)
+                elif not self._awaiting_identity(tr, t):
                     self._confirm(tr, t, report)
             elif t - tr.born > c.confirm_window_s:
                 self.tracks.remove(tr)
@@ -93,6 +98,39 @@ class Lifecycle:
                 self._motion(tr, t, report)
             else:
                 self._unseen(tr, t, report)
+
+    def _plausible(self, tr: Track, t: float) -> bool:
+        """Whether a tentative track seen often enough can be a ball: it overlaps no other
+        track (two balls' centres are at least two radii apart: circles closer than that are
+        the fingers of a hand, or a ghost beside a ball), the detector is nearly as sure of it
+        as of the balls it tracks (a hand on the rail reads as a doubtful solid), and, once
+        the table's full set of balls is known (on the table or gone), it can be one of the
+        gone ones (balls do not appear from nowhere: a seventeenth is not a ball)."""
+        c = self.config
+        apart = 2.0 * self.table.ball_radius - c.overlap
+        x, y = tr.kf.x, tr.kf.y
+        others = (o for o in self.tracks if o.live and o is not tr)
+        if any(math.hypot(o.kf.x - x, o.kf.y - y) < apart for o in others):
+            return False
+        usual = statistics.median(
+            o.confidence for o in self.tracks if o.live and o.hits >= c.confirm_hits
+        )
+        if tr.confidence < c.confirm_confidence * usual:
+            return False
+        known = sum(1 for o in self.tracks if o.status is not Status.TENTATIVE)
+        if known < c.max_balls:
+            return True
+        return any(reacquire.may_be(g, tr) for g in self._gone(t))
+
+    def _restart(self, tr: Track, t: float) -> None:
+        """Start a tentative track's evidence over from its newest detection: what it was seen
+        as so far was not a ball (a hand lifting off the ball it put down leaves the ball)."""
+        x, y = tr.z
+        tr.kf = Kalman(x, y, max(tr.kf.pp, RESTART_VAR), self.config.birth_speed_std**2)
+        tr.born = t
+        tr.hits = 1 if tr.seen_now else 0
+        tr.identity = Identity()
+        tr.history.clear()
 
     def _rejoin(self, tr: Track, report: Report) -> bool:
         """A fast new track continuing the path of a ball that went unseen is that ball (a ball

@@ -77,6 +77,16 @@ def conflict(old: Track, new: Track) -> bool:
     return known and a.kind != b.kind and (a.kind in UNIQUE_KINDS or b.kind in UNIQUE_KINDS)
 
 
+def may_be(old: Track, new: Track) -> bool:
+    """Whether a new track at rest can be a gone ball: no decided number or class of theirs
+    differs (a ball at rest is read far better than a rolling one, so solid and stripe count
+    here; an undecided label fits anything)."""
+    a, b = old.identity, new.identity
+    if a.number is not None and b.number is not None:
+        return a.number == b.number
+    return a.kind == "unknown" or b.kind == "unknown" or a.kind == b.kind
+
+
 def rejoin(
     new: Track, candidates: Iterable[Track], config: RejoinConfig
 ) -> tuple[Track, Meeting] | None:

@@ -37,6 +37,9 @@ class TrackerConfig:
     restitution: float = 0.8
     birth_speed_std: float = 0.5
     confirm_hits: int = 3
+    confirm_confidence: float = 0.65
+    overlap: float = 0.003
+    max_balls: int = 16
     confirm_window_s: float = 0.3
     tentative_timeout_s: float = 0.1
     gate_still: float = 0.09

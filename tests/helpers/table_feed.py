@@ -98,11 +98,29 @@ class Ghosts:
 
 
 @dataclass
+class Phantom:
+    """A detector that finds balls where there are none: a hand resting on the rail, the
+    fingers of a hand putting a ball down. Between ``t0`` and ``t1`` seconds each of ``points``
+    is reported with probability ``rate`` per frame, ``jitter`` metres about it (Gaussian), as
+    ``kind`` with a number drawn from ``numbers`` and a confidence drawn from ``confidence``
+    (skin reads as a yellow or orange solid, less surely than a ball)."""
+
+    points: tuple[tuple[float, float], ...]
+    t0: float = -math.inf
+    t1: float = math.inf
+    rate: float = 1.0
+    kind: BallKind = "solid"
+    numbers: tuple[int | None, ...] = (None,)
+    confidence: tuple[float, float] = (0.35, 0.6)
+    jitter: float = 0.001
+
+
+@dataclass
 class Noise:
     """Detector imperfections. ``sigma`` in metres; probabilities per ball per frame;
     ``confidence`` of every ordinary detection. ``split_s``: a ball faster than 2 m/s is
     smeared over its motion during this exposure (seconds) and found as two circles at the
-    ends of the smear (a blurred break ball)."""
+    ends of the smear (a blurred break ball). ``phantoms``: detections of no ball."""
 
     sigma: float = 0.0
     miss: float = 0.0
@@ -115,6 +133,7 @@ class Noise:
     confidence: float = 0.9
     ghosts: Ghosts | None = None
     split_s: float = 0.0
+    phantoms: list[Phantom] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +210,7 @@ def frames(
         t_ns = t0_ns + round((t + t_pre) * 1e9)
         truth = _truth(sim, start, t)
         balls = [d for b in truth for d in _detect_all(b, truth, t, k, noise, rng)]
+        balls += [d for p in noise.phantoms for d in _phantoms(p, t, rng)]
         cue = _cue(aim, truth, t)
         gt = GroundTruth(camera=camera, frame=k, t_capture_ns=t_ns, balls=truth)
         det = Detections(
@@ -244,6 +264,27 @@ def _detect_all(
             _moved(found, -hx, -hy, "unknown", None, low),
         ]
     return [found]
+
+
+def _phantoms(p: Phantom, t: float, rng: np.random.Generator) -> list[DetectedBall]:
+    if not p.t0 <= t < p.t1:
+        return []
+    out = []
+    for x, y in p.points:
+        if rng.random() >= p.rate:
+            continue
+        x, y = x + rng.normal(0.0, p.jitter), y + rng.normal(0.0, p.jitter)
+        number = p.numbers[int(rng.integers(len(p.numbers)))]
+        kind: BallKind = p.kind if number is None else kind_of(number)
+        confidence = float(rng.uniform(*p.confidence))
+        out.append(_moved(_at(x, y), 0.0, 0.0, kind, number, confidence))
+    return out
+
+
+def _at(x: float, y: float) -> DetectedBall:
+    return DetectedBall(
+        x_px=(x + 1.27) * PX_PER_M, y_px=(0.635 - y) * PX_PER_M, r_px=R * PX_PER_M, x=x, y=y
+    )
 
 
 def _clustered(b: TruthBall, truth: list[TruthBall], ghosts: Ghosts) -> bool:

@@ -2,7 +2,8 @@
 
 Each case is one failure seen through the real pipeline (``bench/tracking_pipeline.py``): a
 stripe read as the cue ball while it rolls, a ball lost for frames after a collision, a hidden
-ball coasting into a cushion, ghost circles in a rack, a blurred fast ball found twice.
+ball coasting into a cushion, ghost circles in a rack, a blurred fast ball found twice, a hand
+on the rail found as a ball, the fingers of a hand putting the cue ball down found as balls.
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ import math
 
 import pytest
 
-from nodes.physics import Ball, Table, simulate
-from protocol.messages import BallMotion, BallState, GroundTruth, State
+from nodes.physics import Ball, Simulation, Table, simulate
+from protocol.messages import BallMotion, BallState, GroundTruth, ShotStarted, State
 from tests.helpers.table_feed import (
     Blind,
     Flicker,
     Ghosts,
     Noise,
+    Phantom,
     after_contact,
+    disc,
     drive,
     frames,
     shot,
 )
-from tests.unit.core.conftest import rack
+from tests.unit.core.conftest import rack, spread
 
 T_PRE = 0.3
 HALF_X, HALF_Y = Table.nine_foot().length / 2, Table.nine_foot().width / 2
@@ -95,6 +98,70 @@ def test_a_blurred_break_ball_found_twice_is_one_track_at_the_middle(game):
     assert run.switches == 0 and len(run.ids[0]) == 1
     assert max(run.errors[2:]) < 0.006
     assert len(game.tracker.tracks) == 2
+
+
+RAIL = (1.19, -0.609)  # a hand on the rail: a circle where a ball frozen to the cushion would be
+
+
+@pytest.mark.parametrize(
+    ("balls", "confidence", "seed"),
+    [
+        (16, (0.35, 0.6), 55),  # a doubtful circle
+        (16, (0.65, 0.85), 56),  # as sure as a ball, but sixteen balls are already in sight
+        (15, (0.35, 0.6), 57),  # a doubtful circle where a ball could be
+    ],
+)
+def test_a_hand_on_the_rail_is_never_a_ball(game, balls, confidence, seed):
+    # While the player approaches, aims and shoots, the bridge hand lies on the rail and the
+    # detector finds a skin-coloured "solid" there in most frames, for seconds.
+    positions = {n: p for n, p in spread().items() if n < balls}
+    hand = Phantom((RAIL,), 0.5, 4.0, rate=0.7, numbers=(1, 5, None), confidence=confidence)
+    noise = Noise(sigma=0.001, seed=seed, phantoms=[hand])
+    run = drive(game, frames(still(positions), noise, t_post=4.5))
+    start = run.states[0].t_capture_ns
+    for state in run.states:
+        assert len(state.balls) == balls or state.t_capture_ns - start < 100_000_000
+        assert all(math.hypot(b.x - RAIL[0], b.y - RAIL[1]) > 0.1 for b in state.balls)
+    assert not run.of(BallMotion)
+    assert all(len(ids) == 1 for ids in run.ids.values())
+
+
+# where the fingers of the hand putting the cue ball down at (0, 0) are found (from a recording)
+FINGERS = ((-0.055, -0.007), (-0.010, -0.008), (-0.106, -0.021), (0.027, -0.001), (-0.02, 0.015))
+
+
+@pytest.mark.parametrize("seed", [58, 59])
+def test_the_fingers_of_a_hand_putting_the_cue_ball_down_are_not_balls(game, seed):
+    # Ball in hand: the cue ball is picked up, then put down elsewhere. While the hand holds it
+    # the ball is hidden and three to five of the fingers around it read as solids, overlapping
+    # each other (centres 3-5 cm apart); when the hand lifts, only the cue ball is left.
+    before = {0: (-0.9, -0.3), 3: (0.5, -0.1), 6: (0.2, 0.35), 11: (-0.3, 0.4)}
+    hand = disc(-0.9, -0.3, 0.08, 0.5, 5.0)
+    first = drive(game, frames(still(before), Noise(sigma=0.001, occluders=[hand]), t_post=1.2))
+    cue_id = first.id_of(0)
+    x, y = -0.66, 0.16
+    after = {**before, 0: (x, y)}
+    fingers = [
+        Phantom(((x + dx, y + dy),), 0.0, 0.7, rate=rate, numbers=(5, 1, 2), confidence=(0.4, 0.7))
+        for (dx, dy), rate in zip(FINGERS, (0.9, 0.7, 0.4, 0.5, 0.2), strict=True)
+    ]
+    noise = Noise(sigma=0.001, seed=seed, blind=[Blind(0, -1.0, 0.7)], phantoms=fingers)
+    t0 = 1_000_000_000_000 + 1_600_000_000
+    later = drive(game, frames(still(after), noise, t_pre=0.0, t_post=1.5, t0_ns=t0))
+    assert later.ids[0] == {cue_id}
+    assert not later.of(BallMotion) and not later.of(ShotStarted)
+    final = later.states[-1]
+    assert len(final.balls) == 4
+    cue = ball_of(final, cue_id)
+    assert math.hypot(cue.x - x, cue.y - y) < 0.003 and cue.visible and cue.number == 0
+    for state in later.states:
+        assert all(math.hypot(b.x - after[b.number][0], b.y - after[b.number][1]) < 0.01
+                   for b in state.balls if b.visible and b.number is not None)  # fmt: skip
+        assert len([b for b in state.balls if b.visible]) <= 4
+
+
+def still(positions: dict[int, tuple[float, float]]) -> Simulation:
+    return simulate([Ball(n, x, y) for n, (x, y) in positions.items()], Table.nine_foot())
 
 
 def seconds(truth: GroundTruth) -> float:
