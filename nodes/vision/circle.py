@@ -51,40 +51,52 @@ def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int 
     weight = np.asarray(ok, np.float64)
     points = candidates[:, :, 0]
     dist = resid = np.zeros(ok.shape)
+    count, rays, many = candidates.shape[:3]
+    if many > 1:
+        barred = np.where(valid, 0.0, np.inf)  # added to a candidate's offset: invalid never wins
+        flat = candidates.reshape(-1, 2)
+        first = np.arange(count * rays) * many
+    sums = np.empty((5, *ok.shape))  # the five sums of the normal equations, reduced at once
     for _ in range(iterations):
-        if candidates.shape[2] > 1:
-            points = _nearest(candidates, valid, centre, radius)
+        if many > 1:
+            points = _nearest(candidates, barred, flat, first, centre, radius)
         rel = points - centre[:, None, :]
         dist = np.maximum(np.hypot(rel[..., 0], rel[..., 1]), 1e-9)
         ux, uy = rel[..., 0] / dist, rel[..., 1] / dist
         resid = dist - radius[:, None]
         # residual falls by u . delta when the centre moves by delta: solve the 2 x 2 system
-        sxx, sxy, syy = (
-            (weight * ux * ux).sum(1),
-            (weight * ux * uy).sum(1),
-            (weight * uy * uy).sum(1),
-        )
-        bx, by = (weight * ux * resid).sum(1), (weight * uy * resid).sum(1)
+        wx, wy = weight * ux, weight * uy
+        np.multiply(wx, ux, out=sums[0])
+        np.multiply(wx, uy, out=sums[1])
+        np.multiply(wy, uy, out=sums[2])
+        np.multiply(wx, resid, out=sums[3])
+        np.multiply(wy, resid, out=sums[4])
+        sxx, sxy, syy, bx, by = sums.sum(axis=2)
         det = np.maximum(sxx * syy - sxy * sxy, 1e-9)
         dx, dy = (syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det
-        centre += np.stack([dx, dy], axis=1)
+        centre[:, 0] += dx
+        centre[:, 1] += dy
         resid = resid - ux * dx[:, None] - uy * dy[:, None]
         weight = _tukey(resid, ok, weight)
     inlier = np.asarray(ok & (weight > 0.2), bool)
-    count = np.maximum(inlier.sum(axis=1), 1)
-    rms = np.sqrt((resid * resid * inlier).sum(axis=1) / count)
-    sized = (dist * inlier).sum(axis=1) / count
+    count_in = np.maximum(inlier.sum(axis=1), 1)
+    rms = np.sqrt((resid * resid * inlier).sum(axis=1) / count_in)
+    sized = (dist * inlier).sum(axis=1) / count_in
     return Fit(
         centre, np.asarray(radius, np.float64), inlier, rms, inlier.sum(1) / ok.shape[1], sized
     )
 
 
-def _nearest(candidates: F64, valid: Bools, centre: F64, radius: F64) -> F64:
-    """Per ray, the valid candidate closest to the circle (B, R, 2)."""
+def _nearest(
+    candidates: F64, barred: F64, flat: F64, first: NDArray[np.intp], centre: F64, radius: F64
+) -> F64:
+    """Per ray, the valid candidate closest to the circle (B, R, 2); ``barred`` is 0 for
+    valid candidates and infinite for the others, ``flat`` the candidates as (B R K, 2) and
+    ``first`` the flat index of each ray's first candidate."""
     rel = candidates - centre[:, None, None, :]
-    off = np.abs(np.hypot(rel[..., 0], rel[..., 1]) - radius[:, None, None])
-    pick = np.argmin(np.where(valid, off, np.inf), axis=2)
-    return np.asarray(np.take_along_axis(candidates, pick[:, :, None, None], axis=2)[:, :, 0])
+    off = np.abs(np.hypot(rel[..., 0], rel[..., 1]) - radius[:, None, None]) + barred
+    pick = np.argmin(off, axis=2)
+    return np.asarray(flat[first + pick.ravel()].reshape(*pick.shape, 2))
 
 
 def _tukey(resid: F64, ok: Bools, weight: F64) -> F64:
@@ -93,7 +105,9 @@ def _tukey(resid: F64, ok: Bools, weight: F64) -> F64:
     kept = ok & (weight > 0)
     absr = np.sort(np.where(kept, np.abs(resid), np.inf), axis=1)
     count = kept.sum(axis=1)
-    mad = absr[np.arange(len(count)), np.maximum(count - 1, 0) // 2]
+    rays = resid.shape[1]
+    mad = absr.ravel()[np.arange(len(count)) * rays + np.maximum(count - 1, 0) // 2]
     scale = np.maximum(np.where(count > 0, 1.4826 * mad, MIN_SCALE), MIN_SCALE)
     u = np.abs(resid) / (TUKEY * scale[:, None])
-    return np.asarray(np.where(ok & (u < 1), (1 - u * u) ** 2, 0.0), np.float64)
+    near = 1 - u * u
+    return np.asarray(near * near * (ok & (u < 1)), np.float64)

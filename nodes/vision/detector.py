@@ -219,8 +219,8 @@ def _inside(mask: U8 | Bools, centres: F64, radii: F64) -> F64:
     h, w = mask.shape
     x = np.clip(np.rint(xs).astype(np.intp), 0, w - 1)
     y = np.clip(np.rint(ys).astype(np.intp), 0, h - 1)
-    values: F64 = np.asarray(mask[y, x], np.float64)
-    return np.asarray((values > 0).mean(axis=1), np.float64)
+    values = mask.ravel()[y * w + x]
+    return np.asarray(np.count_nonzero(values, axis=1) / values.shape[1], np.float64)
 
 
 def felt_log(felt: FeltModel, points: F64) -> F32:

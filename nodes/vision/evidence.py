@@ -30,17 +30,20 @@ STRONG = np.array([12.58, -27.71, -1.46, -0.85, -1.89, 5.26, -10.52, -5.91, -8.7
 LEFTOVER = np.array([10.61, -26.7, -9.45, -4.28, -0.75, 7.01, 8.96, -13.44, -12.19, 2.93, -12.73])
 
 
+_COS, _SIN = np.cos(ray.ANGLES[None, :]), np.sin(ray.ANGLES[None, :])
+_COS2, _SIN2 = np.cos(2 * ray.ANGLES[None, :]), np.sin(2 * ray.ANGLES[None, :])
+
+
 def features(fit: Fit, seeds: F64, inside: F64, occluded: F64, disc: U8) -> F64:
     """(B, len(NAMES)) measurements of circles fitted with the expected radius; ``inside`` is
     the share of each disc unlike the felt,
     ``occluded`` the share in a hand-arm-cue blob, ``disc`` (B, P, 3) BGR
     samples spread over each disc (for the lamp's sharp highlight on a ball)."""
     expected = fit.radius
-    angles = ray.ANGLES[None, :]
     w = fit.inlier.astype(np.float64)
     n = np.maximum(w.sum(axis=1), 1.0)
-    m1 = np.hypot((w * np.cos(angles)).sum(1), (w * np.sin(angles)).sum(1)) / n
-    m2 = np.hypot((w * np.cos(2 * angles)).sum(1), (w * np.sin(2 * angles)).sum(1)) / n
+    m1 = np.hypot((w * _COS).sum(1), (w * _SIN).sum(1)) / n
+    m2 = np.hypot((w * _COS2).sum(1), (w * _SIN2).sum(1)) / n
     shift = np.hypot(*(fit.centre - seeds).T) / expected
     return np.column_stack(
         [

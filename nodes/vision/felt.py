@@ -77,9 +77,12 @@ class FeltModel:
         b, g, r = cv2.split(diff)
         spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
         total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
-        bright = cv2.subtract(total, np.array(3 * BRIGHT * FIXED))
-        dark = cv2.subtract(np.array(-3 * DARK * FIXED), total)
-        out = cv2.max(cv2.max(cv2.add(spread, cv2.add(spread, spread)), bright), dark)
+        # brighter by more than BRIGHT or darker by more than DARK, at once: total - 58 and
+        # -154 - total (the limits rounded to integers) are |total + 48| - 106 at their larger
+        # (a float scalar: OpenCV keeps int16; the stubs only know arrays)
+        away = cv2.absdiff(total, _MIDDLE)  # type: ignore[call-overload]
+        brightness = cv2.subtract(away, _REACH)
+        out = cv2.max(cv2.multiply(spread, _THREE), brightness)
         return np.asarray(out, dtype=np.int16)
 
     def mask(self, small: U8, threshold: float) -> U8:
@@ -93,6 +96,13 @@ class FeltModel:
             self._fixed = np.round(self.log_felt * FIXED).astype(np.int16)
             self._felt_sampled = self._fixed.reshape(-1, 3)[self.sample]
         return self._fixed
+
+
+_BRIGHT_AT = round(3 * BRIGHT * FIXED)  # 58: brightening (score units) that starts to count
+_DARK_AT = round(3 * DARK * FIXED)  # 154: and darkening
+_MIDDLE = float(-(_DARK_AT - _BRIGHT_AT) // 2)  # -48: half way between the two (a scalar)
+_REACH = np.array(float((_DARK_AT + _BRIGHT_AT) // 2))  # 106: from there to either limit
+_THREE = np.array(3.0)
 
 
 def _median_columns(values: NDArray[np.int16]) -> NDArray[np.float64]:
@@ -111,9 +121,9 @@ def _smooth(log_img: F32, mask: U8) -> F32:
     h, w = mask.shape
     small = (max(8, w // 8), max(8, h // 8))
     weight = cv2.resize((mask > 0).astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    values = cv2.resize(
-        log_img * (mask > 0)[:, :, None].astype(np.float32), small, interpolation=cv2.INTER_AREA
-    )
+    masked = np.zeros_like(log_img)  # the image where the mask is set, 0 elsewhere
+    cv2.copyTo(log_img, mask, masked)
+    values = cv2.resize(masked, small, interpolation=cv2.INTER_AREA)
     sigma = max(small) / 40
     weight = cv2.GaussianBlur(weight, (0, 0), sigma)
     values = cv2.GaussianBlur(values, (0, 0), sigma)

@@ -45,6 +45,7 @@ class Geometry:
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
+        self.rim_length = symmetry.rim_length(self.radius_map)
         w, h = self.small
         pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)

@@ -101,7 +101,9 @@ class Pipeline:
         found = detector.masks(raw, geo)
         timer.mark("felt")
         grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)
-        acc = symmetry.accumulator(score, grey, geo.radius_map, geo.roi, geo.noise_at)
+        acc = symmetry.accumulator(
+            score, grey, geo.radius_map, geo.roi, geo.noise_at, geo.rim_length
+        )
         timer.mark("seeds")
         circles = detector.find_balls(image, acc, found, felt, geo)
         balls, circles = self._balls(image, circles, geo, felt)

@@ -26,18 +26,31 @@ MAX_WEIGHT = 3.0  # a vote weighs its gradient over the noise level, at most thi
 
 
 def accumulator(
-    score: I16, grey: U8, radius: F32, roi: U8, noise_at: NDArray[np.intp] | None = None
+    score: I16,
+    grey: U8,
+    radius: F32,
+    roi: U8,
+    noise_at: NDArray[np.intp] | None = None,
+    rim: F32 | None = None,
 ) -> F32:
     """Votes per pixel, per expected rim length (a ball seen all round scores about 2-4).
 
     ``noise_at``: flat indices of the pixels where the gradient's noise level is measured
-    (:func:`noise_pixels` of ``roi``; given, it is not recomputed per frame)."""
+    (:func:`noise_pixels` of ``roi``) and ``rim`` the rim length per pixel
+    (:func:`rim_length` of ``radius``); given, they are not recomputed per frame."""
     if noise_at is None:
         noise_at = noise_pixels(roi)
+    if rim is None:
+        rim = rim_length(radius)
     acc = _votes(score, radius, roi, noise_at, signed=True)
     acc += GREY_WEIGHT * _votes(grey, radius, roi, noise_at, signed=False)
     acc = np.asarray(cv2.GaussianBlur(acc, (0, 0), 1.0), np.float32)
-    return np.asarray(acc / (2 * np.pi * np.maximum(radius, 1.0)), np.float32)
+    return np.asarray(acc / rim, np.float32)
+
+
+def rim_length(radius: F32) -> F32:
+    """A ball's rim length (px) at each pixel, from the expected radius there."""
+    return np.asarray(2 * np.pi * np.maximum(radius, 1.0), np.float32)
 
 
 def noise_pixels(roi: U8) -> NDArray[np.intp]:
