@@ -26,7 +26,7 @@ class Geometry:
     """The table mask, its border band and ball radii at working resolution."""
 
     def __init__(self, calibration: TableCalibration) -> None:
-        self.calibration = calibration
+        self._lens(calibration)
         width, height = calibration.size
         self.full = (width, height)
         spec = calibration.spec
@@ -49,6 +49,22 @@ class Geometry:
         w, h = self.small
         pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
+
+    def _lens(self, calibration: TableCalibration) -> None:
+        """The matrices a calibration fixes: K's inverse, the rotation, the camera centre and
+        the inverse homography of the plane of ball centres."""
+        self.calibration = calibration
+        self.k_inv = np.linalg.inv(calibration.intrinsics.matrix)
+        self.rotation = calibration.rotation
+        self.camera_position = calibration.camera_position
+        self.ball_plane_inv = np.linalg.inv(calibration.ball_homography)
+
+    @classmethod
+    def lens_only(cls, calibration: TableCalibration) -> Geometry:
+        """Only the matrices of :meth:`_lens` (no masks or maps)."""
+        geo = cls.__new__(cls)
+        geo._lens(calibration)
+        return geo
 
     def working(self, image: U8) -> U8:
         """The working view of a full-resolution frame (area-averaged)."""

@@ -77,7 +77,8 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     bright = use & (val > 1.6 * level) & (val > 0.9 * ref)
     # warm or cool light tints the whites: the least saturated bright pixels of all the balls
     # in the frame (cue ball, stripes' caps, number circles) show how much
-    cast = float(np.percentile(sat[bright], 15)) if bright.sum() >= 20 else 0.0
+    lit = sat[bright]
+    cast = float(quantile_rows(np.sort(lit)[None, :], 0.15)[0]) if lit.size >= 20 else 0.0
     white = bright & (sat < max(70.0, cast + 40.0))
     dark = use & (((val < 0.45 * ref) & (sat < 150)) | (val < 0.25 * ref))
     coloured = use & ~white & ~dark & (sat >= 70)
@@ -114,8 +115,8 @@ def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str
     selected give rubbish, which the caller ignores)."""
     count = np.maximum(sel.sum(axis=1), 1)
     angle = hue * (2 * np.pi / 180)
-    sin = np.where(sel, np.sin(angle), 0.0).sum(axis=1) / count
-    cos = np.where(sel, np.cos(angle), 0.0).sum(axis=1) / count
+    sin = (np.sin(angle) * sel).sum(axis=1) / count
+    cos = (np.cos(angle) * sel).sum(axis=1) / count
     h = (np.arctan2(sin, cos) % (2 * np.pi)) * 180 / (2 * np.pi)
     # median: the middle one or two of the selected values, the others sorted past them
     ordered = np.sort(np.where(sel, rel_value, np.inf), axis=1)

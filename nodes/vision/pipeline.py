@@ -122,7 +122,7 @@ class Pipeline:
         cal = geo.calibration
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
-        table = cal.to_table(silhouette_to_centre(centres, cal))
+        table = ball_table_positions(centres, geo)
         colours = felt_bgr(felt, geo, centres)
         looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
@@ -232,21 +232,27 @@ def felt_bgr(felt: FeltModel, geo: Geometry, points_px: F64) -> F64:
     return np.asarray(np.clip(np.exp(log_felt) - 6.0, 0.0, 255.0), np.float64)
 
 
-def silhouette_to_centre(centres_px: F64, calibration: TableCalibration) -> F64:
+def silhouette_to_centre(
+    centres_px: F64, calibration: TableCalibration, geo: Geometry | None = None
+) -> F64:
     """Move silhouette centres to where the balls' centres project.
 
     A sphere off the optical axis images as an ellipse whose centre lies slightly further from
     the principal point than the projected sphere centre: at angle theta off-axis with angular
     radius alpha, the silhouette spans tan(theta -+ alpha), whose midpoint is
-    sin(2 theta) / (cos(2 theta) + cos(2 alpha)).
+    sin(2 theta) / (cos(2 theta) + cos(2 alpha)). ``geo`` (of this calibration) supplies the
+    matrices the calibration fixes instead of recomputing them.
     """
     intr = calibration.intrinsics
+    if geo is None:
+        geo = Geometry.lens_only(calibration)
     und = intr.undistort(centres_px)
-    k_inv = np.linalg.inv(intr.matrix)
-    norm = np.column_stack([und, np.ones(len(und))]) @ k_inv.T
+    norm = np.column_stack([und, np.ones(len(und))]) @ geo.k_inv.T
     rho = np.hypot(norm[:, 0], norm[:, 1])
-    origin, rays = calibration.rays(centres_px)
-    height = origin[2] - calibration.spec.ball_radius
+    # the rays through the centres (calibration.rays, with the undistortion done once)
+    rays = norm @ geo.rotation
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    height = geo.camera_position[2] - calibration.spec.ball_radius
     distance = height / np.maximum(-rays[:, 2], 1e-6)
     alpha = np.arcsin(np.clip(calibration.spec.ball_radius / distance, 0.0, 0.5))
     theta = np.arctan(rho)
@@ -256,4 +262,20 @@ def silhouette_to_centre(centres_px: F64, calibration: TableCalibration) -> F64:
     scale = np.where(rho > 1e-9, np.tan(theta) / np.maximum(rho, 1e-12), 1.0)
     fixed = norm[:, :2] * scale[:, None]
     back = np.column_stack([fixed, np.ones(len(fixed))]) @ intr.matrix.T
-    return np.asarray(intr.distort(back[:, :2]), dtype=np.float64)
+    if not intr.distorted or len(back) == 0:  # Intrinsics.distort, with K's inverse kept
+        return np.asarray(back[:, :2], dtype=np.float64)
+    again = np.hstack([back[:, :2], np.ones((len(back), 1))]) @ geo.k_inv.T
+    out, _ = cv2.projectPoints(again, np.zeros(3), np.zeros(3), intr.matrix, intr.dist)
+    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+
+
+def ball_table_positions(centres_px: F64, geo: Geometry) -> F64:
+    """Table (x, y) of the balls whose silhouettes are centred at ``centres_px``: their centres'
+    projections mapped on the plane of ball centres (``TableCalibration.to_table``, with the
+    plane's inverse homography kept)."""
+    cal = geo.calibration
+    px = cal.intrinsics.undistort(silhouette_to_centre(centres_px, cal, geo))
+    if len(px) == 0:
+        return px
+    out = cv2.perspectiveTransform(px.reshape(-1, 1, 2), geo.ball_plane_inv)
+    return np.asarray(out, dtype=np.float64).reshape(-1, 2)

@@ -82,9 +82,10 @@ def find(
     if ok.any():
         use = np.flatnonzero(ok)
         lin = prof.linear.reshape(-1, 3)
-        place = _half_way(lin, size, count, rows[use], k[use])
-        between = ahead.ravel()[at[use]] < 0.5
-        pos[use] = _valleys(lin, size, count, rows[use], k[use], place, between)
+        pos[use] = _half_way(lin, size, count, rows[use], k[use])
+        # where felt does not lie just beyond, the step may be onto another ball
+        if (between := use[ahead.ravel()[at[use]] < 0.5]).size:
+            pos[between] = _valleys(lin, size, count, rows[between], k[between], pos[between])
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -182,9 +183,10 @@ def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
 _WINDOW = np.arange(-3, 4)
 
 
-def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64, between: Bools) -> F64:
-    """Where the rim lies ``between`` two balls, the darkest point of the crevice just inside
-    the step onto the other ball is where they touch (the step itself is the other ball's)."""
+def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> F64:
+    """Where the rim lies between two balls, the darkest point of the crevice just inside
+    the step onto the other ball is where they touch (the step itself is the other ball's):
+    ``pos`` moved there, where there is such a crevice."""
     kk = np.clip(k, VALLEY + 1, size - 3)
     window = lin[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]  # (M, VALLEY + 4, 3)
     total = window[..., 0] + window[..., 1] + window[..., 2]
@@ -192,7 +194,7 @@ def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64, bet
     inner, outer = total[:, 0], total[:, -1]
     j = np.argmin(vals, axis=1)
     idx = np.arange(len(k))
-    deep = between & (vals[idx, j] < DEEP * np.minimum(inner, outer)) & (j > 0) & (j < VALLEY + 1)
+    deep = (vals[idx, j] < DEEP * np.minimum(inner, outer)) & (j > 0) & (j < VALLEY + 1)
     mid = np.clip(j, 1, VALLEY)
     v0, v1, v2 = vals[idx, mid - 1], vals[idx, mid], vals[idx, mid + 1]
     curve = v0 - 2 * v1 + v2
