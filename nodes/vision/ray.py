@@ -78,7 +78,7 @@ def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
     ys = centres[None, :, 1, None] + DIRS[None, None, :, 1] * along[:, :, None]
     shape = (samples, len(centres) * RAYS)
     pixels = edge.sample_u8(image, xs.reshape(shape), ys.reshape(shape))
-    logs = [np.asarray(p, np.float32) for p in cv2.split(cv2.LUT(pixels, LOG_LUT))]
+    logs = [np.asarray(cv2.LUT(p, LOG_LUT), np.float32) for p in cv2.split(pixels)]
     felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0).T.copy()  # (3, N)
     rel = [logs[c] - felt[c][None, :] for c in range(3)]
     spread = np.maximum(np.maximum(rel[0], rel[1]), rel[2])

@@ -128,10 +128,7 @@ def _ahead(felt: Bools) -> F32:
     count = np.zeros(flag.shape, np.uint8)
     for shift in range(HALF, 3 * HALF):
         count[:-shift] += flag[shift:]
-    return np.asarray(_SHARE[count], np.float32)
-
-
-_SHARE = np.arange(2 * HALF + 1, dtype=np.float32) * np.float32(1 / (2 * HALF))
+    return np.asarray(count * np.float32(1 / (2 * HALF)), np.float32)
 
 
 def _plain(prof: Profiles, k: Ints, rows: Ints) -> NDArray[np.int16]:
