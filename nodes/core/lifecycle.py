@@ -87,9 +87,10 @@ class Lifecycle:
             elif self._rejoin(tr, report):
                 return
             elif tr.hits >= c.confirm_hits:
-                if not self._plausible(tr, t):
+                verdict = self._plausible(tr, t)
+                if verdict is False:
                     self._restart(tr, t)
-                elif not self._awaiting_identity(tr, t):
+                elif verdict and not self._awaiting_identity(tr, t):
                     self._confirm(tr, t, report)
             elif t - tr.born > c.confirm_window_s:
                 self.tracks.remove(tr)
@@ -99,13 +100,14 @@ class Lifecycle:
             else:
                 self._unseen(tr, t, report)
 
-    def _plausible(self, tr: Track, t: float) -> bool:
+    def _plausible(self, tr: Track, t: float) -> bool | None:
         """Whether a tentative track seen often enough can be a ball: it overlaps no other
-        track (two balls' centres are at least two radii apart: circles closer than that are
-        the fingers of a hand, or a ghost beside a ball), the detector is nearly as sure of it
-        as of the balls it tracks (a hand on the rail reads as a doubtful solid), and, once
-        the table's full set of balls is known (on the table or gone), it can be one of the
-        gone ones (balls do not appear from nowhere: a seventeenth is not a ball)."""
+        track (two balls' centres are at least two radii apart: circles much closer than that
+        are the fingers of a hand, or a ghost beside a ball), the detector is nearly as sure of
+        it as of the balls it tracks (a hand on the rail reads as a doubtful solid), and, once
+        the table's full set of balls is known (on the table or gone), it is one of the gone
+        ones (balls do not appear from nowhere: a seventeenth is not a ball). None: not yet
+        (its labels do not show which gone ball it is)."""
         c = self.config
         apart = 2.0 * self.table.ball_radius - c.overlap
         x, y = tr.kf.x, tr.kf.y
@@ -120,7 +122,8 @@ class Lifecycle:
         known = sum(1 for o in self.tracks if o.status is not Status.TENTATIVE)
         if known < c.max_balls:
             return True
-        return any(reacquire.may_be(g, tr) for g in self._gone(t))
+        fits = {reacquire.may_be(g, tr) for g in self._gone(t)}
+        return True if True in fits else None if None in fits else False
 
     def _restart(self, tr: Track, t: float) -> None:
         """Start a tentative track's evidence over from its newest detection: what it was seen

@@ -77,14 +77,20 @@ def conflict(old: Track, new: Track) -> bool:
     return known and a.kind != b.kind and (a.kind in UNIQUE_KINDS or b.kind in UNIQUE_KINDS)
 
 
-def may_be(old: Track, new: Track) -> bool:
-    """Whether a new track at rest can be a gone ball: no decided number or class of theirs
-    differs (a ball at rest is read far better than a rolling one, so solid and stripe count
-    here; an undecided label fits anything)."""
+def may_be(old: Track, new: Track) -> bool | None:
+    """Whether a new track at rest is the gone ball ``old``, as far as the labels known of
+    ``old`` go: True when its decided number (or, for a ball whose number is not known, its
+    class) is ``old``'s, False when a decided label of its own differs (a ball at rest is read
+    far better than a rolling one, so solid and stripe count here), None while it may still
+    turn out to be."""
     a, b = old.identity, new.identity
-    if a.number is not None and b.number is not None:
+    if b.number is not None and a.number is not None:
         return a.number == b.number
-    return a.kind == "unknown" or b.kind == "unknown" or a.kind == b.kind
+    if b.kind != "unknown" and a.kind != "unknown" and a.kind != b.kind:
+        return False
+    if a.number is not None or b.kind == "unknown":
+        return None
+    return True
 
 
 def rejoin(

@@ -38,7 +38,7 @@ class TrackerConfig:
     birth_speed_std: float = 0.5
     confirm_hits: int = 3
     confirm_confidence: float = 0.65
-    overlap: float = 0.003
+    overlap: float = 0.016
     max_balls: int = 16
     confirm_window_s: float = 0.3
     tentative_timeout_s: float = 0.1

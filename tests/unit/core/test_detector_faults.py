@@ -104,19 +104,21 @@ RAIL = (1.19, -0.609)  # a hand on the rail: a circle where a ball frozen to the
 
 
 @pytest.mark.parametrize(
-    ("balls", "confidence", "seed"),
+    ("balls", "hidden", "numbers", "confidence", "seed"),
     [
-        (16, (0.35, 0.6), 55),  # a doubtful circle
-        (16, (0.65, 0.85), 56),  # as sure as a ball, but sixteen balls are already in sight
-        (15, (0.35, 0.6), 57),  # a doubtful circle where a ball could be
+        (16, None, (1, 5, None), (0.35, 0.6), 55),  # a doubtful circle
+        (16, None, (1, 5, None), (0.65, 0.85), 56),  # as sure as a ball, but 16 are in sight
+        (15, None, (1, 5, None), (0.35, 0.6), 57),  # a doubtful circle where a ball could be
+        (16, 1, (None,), (0.6, 0.8), 61),  # the 1 was picked up: a solid, but never the 1
     ],
 )
-def test_a_hand_on_the_rail_is_never_a_ball(game, balls, confidence, seed):
+def test_a_hand_on_the_rail_is_never_a_ball(game, balls, hidden, numbers, confidence, seed):
     # While the player approaches, aims and shoots, the bridge hand lies on the rail and the
     # detector finds a skin-coloured "solid" there in most frames, for seconds.
     positions = {n: p for n, p in spread().items() if n < balls}
-    hand = Phantom((RAIL,), 0.5, 4.0, rate=0.7, numbers=(1, 5, None), confidence=confidence)
-    noise = Noise(sigma=0.001, seed=seed, phantoms=[hand])
+    hand = Phantom((RAIL,), 0.5, 4.0, rate=0.7, numbers=numbers, confidence=confidence)
+    blind = [Blind(hidden, 0.2, 9.0)] if hidden is not None else []
+    noise = Noise(sigma=0.001, seed=seed, phantoms=[hand], blind=blind)
     run = drive(game, frames(still(positions), noise, t_post=4.5))
     start = run.states[0].t_capture_ns
     for state in run.states:
@@ -130,19 +132,28 @@ def test_a_hand_on_the_rail_is_never_a_ball(game, balls, confidence, seed):
 FINGERS = ((-0.055, -0.007), (-0.010, -0.008), (-0.106, -0.021), (0.027, -0.001), (-0.02, 0.015))
 
 
-@pytest.mark.parametrize("seed", [58, 59])
-def test_the_fingers_of_a_hand_putting_the_cue_ball_down_are_not_balls(game, seed):
+@pytest.mark.parametrize(
+    ("balls", "confidence", "seed"),
+    [
+        (4, (0.4, 0.7), 58),  # fingers read less surely than balls
+        (4, (0.4, 0.7), 59),
+        (16, (0.55, 0.8), 60),  # nearly as surely: they overlap, and are not the cue ball
+    ],
+)
+def test_the_fingers_of_a_hand_putting_the_cue_ball_down_are_not_balls(
+    game, balls, confidence, seed
+):
     # Ball in hand: the cue ball is picked up, then put down elsewhere. While the hand holds it
     # the ball is hidden and three to five of the fingers around it read as solids, overlapping
     # each other (centres 3-5 cm apart); when the hand lifts, only the cue ball is left.
-    before = {0: (-0.9, -0.3), 3: (0.5, -0.1), 6: (0.2, 0.35), 11: (-0.3, 0.4)}
-    hand = disc(-0.9, -0.3, 0.08, 0.5, 5.0)
+    before = {n: p for n, p in spread().items() if n < balls}
+    hand = disc(*before[0], 0.08, 0.5, 5.0)
     first = drive(game, frames(still(before), Noise(sigma=0.001, occluders=[hand]), t_post=1.2))
     cue_id = first.id_of(0)
     x, y = -0.66, 0.16
     after = {**before, 0: (x, y)}
     fingers = [
-        Phantom(((x + dx, y + dy),), 0.0, 0.7, rate=rate, numbers=(5, 1, 2), confidence=(0.4, 0.7))
+        Phantom(((x + dx, y + dy),), 0.0, 0.7, rate=rate, numbers=(5, 1, 2), confidence=confidence)
         for (dx, dy), rate in zip(FINGERS, (0.9, 0.7, 0.4, 0.5, 0.2), strict=True)
     ]
     noise = Noise(sigma=0.001, seed=seed, blind=[Blind(0, -1.0, 0.7)], phantoms=fingers)
@@ -151,13 +162,13 @@ def test_the_fingers_of_a_hand_putting_the_cue_ball_down_are_not_balls(game, see
     assert later.ids[0] == {cue_id}
     assert not later.of(BallMotion) and not later.of(ShotStarted)
     final = later.states[-1]
-    assert len(final.balls) == 4
+    assert len(final.balls) == balls
     cue = ball_of(final, cue_id)
     assert math.hypot(cue.x - x, cue.y - y) < 0.003 and cue.visible and cue.number == 0
     for state in later.states:
         assert all(math.hypot(b.x - after[b.number][0], b.y - after[b.number][1]) < 0.01
                    for b in state.balls if b.visible and b.number is not None)  # fmt: skip
-        assert len([b for b in state.balls if b.visible]) <= 4
+        assert len([b for b in state.balls if b.visible]) <= balls
 
 
 def still(positions: dict[int, tuple[float, float]]) -> Simulation:
@@ -170,3 +181,19 @@ def seconds(truth: GroundTruth) -> float:
 
 def ball_of(state: State, ball_id: int) -> BallState:
     return next(b for b in state.balls if b.id == ball_id)
+
+
+@pytest.mark.parametrize("number", [4, 12])
+def test_a_ball_put_back_on_a_full_table_keeps_its_id(game, number):
+    # Sixteen balls known: a new ball must be a gone one, and this one shows its number.
+    before = spread()
+    hand = disc(*before[number], 0.08, 0.5, 5.0)
+    first = drive(game, frames(still(before), Noise(sigma=0.001, occluders=[hand]), t_post=1.2))
+    ball_id = first.id_of(number)
+    after = {**before, number: (-0.66, 0.16)}
+    t0 = 1_000_000_000_000 + 1_600_000_000
+    later = drive(game, frames(still(after), Noise(sigma=0.001), t_pre=0.0, t_post=1.0, t0_ns=t0))
+    assert later.ids[number] == {ball_id}
+    moved = ball_of(later.states[-1], ball_id)
+    assert math.hypot(moved.x + 0.66, moved.y - 0.16) < 0.003 and moved.visible
+    assert len(later.states[-1].balls) == 16
