@@ -49,20 +49,21 @@ def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int 
     centre = np.array(start, np.float64)
     ok = np.asarray(valid.any(axis=2), bool)
     weight = np.asarray(ok, np.float64)
-    points = candidates[:, :, 0]
+    # x and y apart: numpy is slow on a last axis of two
+    xs, ys = candidates[..., 0].copy(), candidates[..., 1].copy()  # (B, R, K)
+    px, py = xs[:, :, 0], ys[:, :, 0]
     dist = resid = np.zeros(ok.shape)
     count, rays, many = candidates.shape[:3]
     if many > 1:
         barred = np.where(valid, 0.0, np.inf)  # added to a candidate's offset: invalid never wins
-        flat = candidates.reshape(-1, 2)
         first = np.arange(count * rays) * many
     sums = np.empty((5, *ok.shape))  # the five sums of the normal equations, reduced at once
     for _ in range(iterations):
         if many > 1:
-            points = _nearest(candidates, barred, flat, first, centre, radius)
-        rel = points - centre[:, None, :]
-        dist = np.maximum(np.hypot(rel[..., 0], rel[..., 1]), 1e-9)
-        ux, uy = rel[..., 0] / dist, rel[..., 1] / dist
+            px, py = _nearest(xs, ys, barred, first, centre, radius)
+        rx, ry = px - centre[:, 0, None], py - centre[:, 1, None]
+        dist = np.maximum(np.hypot(rx, ry), 1e-9)
+        ux, uy = rx / dist, ry / dist
         resid = dist - radius[:, None]
         # residual falls by u . delta when the centre moves by delta: solve the 2 x 2 system
         wx, wy = weight * ux, weight * uy
@@ -88,15 +89,16 @@ def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int 
 
 
 def _nearest(
-    candidates: F64, barred: F64, flat: F64, first: NDArray[np.intp], centre: F64, radius: F64
-) -> F64:
-    """Per ray, the valid candidate closest to the circle (B, R, 2); ``barred`` is 0 for
-    valid candidates and infinite for the others, ``flat`` the candidates as (B R K, 2) and
-    ``first`` the flat index of each ray's first candidate."""
-    rel = candidates - centre[:, None, None, :]
-    off = np.abs(np.hypot(rel[..., 0], rel[..., 1]) - radius[:, None, None]) + barred
-    pick = np.argmin(off, axis=2)
-    return np.asarray(flat[first + pick.ravel()].reshape(*pick.shape, 2))
+    xs: F64, ys: F64, barred: F64, first: NDArray[np.intp], centre: F64, radius: F64
+) -> tuple[F64, F64]:
+    """Per ray, the valid candidate closest to the circle: its x and y (B, R) from the
+    candidates' ``xs`` and ``ys`` (B, R, K); ``barred`` is 0 for valid candidates and
+    infinite for the others, ``first`` the flat index of each ray's first candidate."""
+    rx, ry = xs - centre[:, 0, None, None], ys - centre[:, 1, None, None]
+    off = np.abs(np.hypot(rx, ry) - radius[:, None, None]) + barred
+    pick = first + np.argmin(off, axis=2).ravel()
+    shape = xs.shape[:2]
+    return xs.ravel()[pick].reshape(shape), ys.ravel()[pick].reshape(shape)
 
 
 def _tukey(resid: F64, ok: Bools, weight: F64) -> F64:

@@ -89,7 +89,10 @@ def find(
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
-    points = centres[:, None, None, :] + dist[..., None] * DIRS[None, :, None, :]
+    points = np.empty((*shape, 2))  # centre + dist * direction, one coordinate at a time
+    for axis in (0, 1):
+        np.multiply(dist, DIRS[None, :, None, axis], out=points[..., axis])
+        points[..., axis] += centres[:, None, None, axis]
     return Rims(points, ok.reshape(shape), strength.reshape(shape).astype(np.float64))
 
 
