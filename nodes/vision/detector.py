@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,16 +197,16 @@ def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> 
 
 def _rows(points: F64, geo: Geometry) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     h, w = geo.radius_map.shape
-    x = np.clip(np.rint(points[:, 0]).astype(np.intp), 0, w - 1)
-    y = np.clip(np.rint(points[:, 1]).astype(np.intp), 0, h - 1)
+    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
+    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
     return y, x
 
 
 def _at(image: U8 | Bools, points: F64) -> Bools:
     """Where ``image`` is set at working-res points (nearest pixel, clipped)."""
     h, w = image.shape[:2]
-    x = np.clip(np.rint(points[:, 0]).astype(np.intp), 0, w - 1)
-    y = np.clip(np.rint(points[:, 1]).astype(np.intp), 0, h - 1)
+    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
+    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
     values: NDArray[np.float64] = np.asarray(image[y, x], np.float64)
     return np.asarray(values > 0, np.bool_)
 
@@ -217,8 +216,8 @@ def _inside(mask: U8 | Bools, centres: F64, radii: F64) -> F64:
     xs = centres[:, 0, None] + radii[:, None] * INSIDE[None, :, 0]
     ys = centres[:, 1, None] + radii[:, None] * INSIDE[None, :, 1]
     h, w = mask.shape
-    x = np.clip(np.rint(xs).astype(np.intp), 0, w - 1)
-    y = np.clip(np.rint(ys).astype(np.intp), 0, h - 1)
+    x = np.minimum(np.maximum(np.rint(xs).astype(np.intp), 0), w - 1)
+    y = np.minimum(np.maximum(np.rint(ys).astype(np.intp), 0), h - 1)
     values = mask.ravel()[y * w + x]
     return np.asarray(np.count_nonzero(values, axis=1) / values.shape[1], np.float64)
 
@@ -226,16 +225,24 @@ def _inside(mask: U8 | Bools, centres: F64, radii: F64) -> F64:
 def felt_log(felt: FeltModel, points: F64) -> F32:
     """log(felt BGR + 6) at working-res points (N, 2), the frame's lighting offset included."""
     h, w = felt.log_felt.shape[:2]
-    x = np.clip(np.rint(points[:, 0]).astype(np.intp), 0, w - 1)
-    y = np.clip(np.rint(points[:, 1]).astype(np.intp), 0, h - 1)
+    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
+    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
     return np.asarray(felt.log_felt[y, x] + felt.offset[None, :], np.float32)
 
 
 def dedupe(circles: list[Circle]) -> list[Circle]:
     """Drop circles whose centre lies within another, more confident circle."""
     ordered = sorted(circles, key=lambda c: -c.confidence)
-    out: list[Circle] = []
-    for c in ordered:
-        if all(math.hypot(c.x - o.x, c.y - o.y) > 1.2 * min(c.r, o.r) for o in out):
-            out.append(c)
-    return out
+    if len(ordered) < 2:
+        return ordered
+    x = np.array([c.x for c in ordered])
+    y = np.array([c.y for c in ordered])
+    r = np.array([c.r for c in ordered])
+    apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) > 1.2 * np.minimum(
+        r[:, None], r[None, :]
+    )
+    kept: list[int] = []
+    for i in range(len(ordered)):
+        if apart[i, kept].all():
+            kept.append(i)
+    return [ordered[i] for i in kept]

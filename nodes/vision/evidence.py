@@ -72,7 +72,7 @@ def shine(disc: U8) -> F64:
 def confidence(measured: F64, model: F64) -> F64:
     """Probability that each circle is a ball, under a logistic ``model``."""
     z = measured @ model[:-1] + model[-1]
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))), np.float64)
+    return np.asarray(1.0 / (1.0 + np.exp(-np.minimum(np.maximum(z, -30), 30))), np.float64)
 
 
 def largest_gap(inlier: Bools) -> F64:

@@ -105,8 +105,8 @@ class Geometry:
         """Expected ball radius (full-res px) at full-res image points (N, 2)."""
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
         h, w = self.radius_map.shape
-        x = np.clip(np.rint(small[:, 0]).astype(np.intp), 0, w - 1)
-        y = np.clip(np.rint(small[:, 1]).astype(np.intp), 0, h - 1)
+        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
+        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
         return np.asarray(self.radius_map[y, x], np.float64) * self.factor
 
     def _radius_map(self) -> F32:

@@ -128,7 +128,7 @@ def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str
     cost = dh / 10.0 + np.abs(np.log(np.maximum(v, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
     best = np.argmin(cost, axis=1)
     two = np.sort(cost, axis=1)
-    margin = np.clip((two[:, 1] - two[:, 0]) / 1.5, 0.0, 1.0)
+    margin = np.minimum(np.maximum((two[:, 1] - two[:, 0]) / 1.5, 0.0), 1.0)
     return [_NAMES[i] for i in best], np.asarray(margin, np.float64)
 
 

@@ -229,7 +229,7 @@ def check_frame(frame: object) -> tuple[U8 | None, str]:
 def felt_bgr(felt: FeltModel, geo: Geometry, points_px: F64) -> F64:
     """The felt's sRGB colour (0-255 BGR) near full-res points (N, 2), lighting included."""
     log_felt = detector.felt_log(felt, geo.to_small(np.asarray(points_px, np.float64)))
-    return np.asarray(np.clip(np.exp(log_felt) - 6.0, 0.0, 255.0), np.float64)
+    return np.asarray(np.minimum(np.maximum(np.exp(log_felt) - 6.0, 0.0), 255.0), np.float64)
 
 
 def silhouette_to_centre(
@@ -254,7 +254,7 @@ def silhouette_to_centre(
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     height = geo.camera_position[2] - calibration.spec.ball_radius
     distance = height / np.maximum(-rays[:, 2], 1e-6)
-    alpha = np.arcsin(np.clip(calibration.spec.ball_radius / distance, 0.0, 0.5))
+    alpha = np.arcsin(np.minimum(np.maximum(calibration.spec.ball_radius / distance, 0.0), 0.5))
     theta = np.arctan(rho)
     for _ in range(3):
         mid = np.sin(2 * theta) / (np.cos(2 * theta) + np.cos(2 * alpha))

@@ -86,7 +86,7 @@ def sample(image: U8, centres: F64, radii: F64, log_felt: F32) -> Profiles:
     bright = (rel[0] + rel[1] + rel[2]) * np.float32(1 / 3)
     looks = (spread < FELT_CHROMA) & (bright > FELT_BRIGHT[0]) & (bright < FELT_BRIGHT[1])
     # plus how far the brightness lies outside the shadow's range (0 inside it)
-    away = spread + np.abs(bright - np.clip(bright, FELT_BRIGHT[0], FELT_BRIGHT[1]))
+    away = spread + np.abs(bright - np.minimum(np.maximum(bright, FELT_BRIGHT[0]), FELT_BRIGHT[1]))
     return Profiles(pixels, logs, np.asarray(looks, bool), np.asarray(away, np.float32), frac)
 
 

@@ -161,7 +161,7 @@ def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
     """Sub-sample position where each profile crosses half way between its colours
     ``INSIDE`` samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself
     when it does not cross); ``lin`` is (S * N, 3) linear light, ``count`` = N rays."""
-    kk = np.clip(k, 3, size - 4)
+    kk = np.minimum(np.maximum(k, 3), size - 4)
     window = lin[(kk[:, None] + _WINDOW[None, :]) * count + rows[:, None]]  # (M, 7, 3)
     inner, outer = window[:, 3 - INSIDE], window[:, 3 + OUTSIDE]
     delta = outer - inner
@@ -174,7 +174,7 @@ def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
     j = np.argmax(cross, axis=1)
     idx = np.arange(len(k))
     t0, t1 = t[idx, j], t[idx, j + 1]
-    frac = np.clip((0.5 - t0) / np.maximum(t1 - t0, 1e-6), 0.0, 1.0)
+    frac = np.minimum(np.maximum((0.5 - t0) / np.maximum(t1 - t0, 1e-6), 0.0), 1.0)
     fine = kk - 3 + j + frac
     good = cross.any(axis=1) & (norm > 1.0)
     return np.asarray(np.where(good, fine, k), np.float64)
@@ -187,7 +187,7 @@ def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> 
     """Where the rim lies between two balls, the darkest point of the crevice just inside
     the step onto the other ball is where they touch (the step itself is the other ball's):
     ``pos`` moved there, where there is such a crevice."""
-    kk = np.clip(k, VALLEY + 1, size - 3)
+    kk = np.minimum(np.maximum(k, VALLEY + 1), size - 3)
     window = lin[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]  # (M, VALLEY + 4, 3)
     total = window[..., 0] + window[..., 1] + window[..., 2]
     vals = total[:, 1:-1]  # VALLEY samples inside to one outside
@@ -195,11 +195,11 @@ def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> 
     j = np.argmin(vals, axis=1)
     idx = np.arange(len(k))
     deep = (vals[idx, j] < DEEP * np.minimum(inner, outer)) & (j > 0) & (j < VALLEY + 1)
-    mid = np.clip(j, 1, VALLEY)
+    mid = np.minimum(np.maximum(j, 1), VALLEY)
     v0, v1, v2 = vals[idx, mid - 1], vals[idx, mid], vals[idx, mid + 1]
     curve = v0 - 2 * v1 + v2
     shift = np.where(curve > 1e-6, 0.5 * (v0 - v2) / np.maximum(curve, 1e-6), 0.0)
-    at = kk - VALLEY + mid + np.clip(shift, -0.5, 0.5)
+    at = kk - VALLEY + mid + np.minimum(np.maximum(shift, -0.5), 0.5)
     return np.asarray(np.where(deep, at, pos), np.float64)
 
 
