@@ -19,7 +19,7 @@ from nodes.core.boundary import Boundary
 from nodes.core.hygiene import Measurement
 from nodes.core.identity import reconcile
 from nodes.core.lifecycle import FIRST_ID, Lifecycle, Report
-from nodes.core.smear import fuse_smears
+from nodes.core.smear import fuse_smears, fuse_strike
 from nodes.core.track import Status, Track
 from nodes.core.wake import Point, Wake, WakeConfig, wake
 from protocol.messages import TableGeometry
@@ -159,7 +159,19 @@ class Tracker:
         """One claimant per unique label; a fast ball's two smear ends fused into one."""
         out = assignment.unique_claims(ms)
         fast = [tr for tr in live if tr.moving and tr.kf.speed > self.config.smear_speed]
-        return fuse_smears(fast, live, out, frame_s) if fast else out
+        if fast:
+            # started from rest at its last detection: its speed is only a lower bound
+            fresh = [tr for tr in fast if tr.moving_since == tr.last_seen]
+            out = fuse_smears(fast, live, out, frame_s, fresh)
+        struck = [
+            tr
+            for tr in live
+            if tr.status is Status.CONFIRMED and not tr.moving and self._may_be_struck(tr)
+        ]
+        if struck:
+            radius = self.table.ball_radius
+            out = fuse_strike(struck, live, out, radius, self.config.gate_strike)
+        return out
 
     def _gate(self, tr: Track, t: float) -> float:
         c = self.config

@@ -2,8 +2,9 @@
 
 Each case is one failure seen through the real pipeline (``bench/tracking_pipeline.py``): a
 stripe read as the cue ball while it rolls, a ball lost for frames after a collision, a hidden
-ball coasting into a cushion, ghost circles in a rack, a blurred fast ball found twice, a hand
-on the rail found as a ball, the fingers of a hand putting the cue ball down found as balls.
+ball coasting into a cushion, ghost circles in a rack, a blurred fast ball found twice (also in
+its first frame of motion), a hand on the rail found as a ball, the fingers of a hand putting
+the cue ball down found as balls.
 """
 
 from __future__ import annotations
@@ -98,6 +99,22 @@ def test_a_blurred_break_ball_found_twice_is_one_track_at_the_middle(game):
     assert run.switches == 0 and len(run.ids[0]) == 1
     assert max(run.errors[2:]) < 0.006
     assert len(game.tracker.tracks) == 2
+
+
+@pytest.mark.parametrize(("speed", "seed"), [(6.0, 62), (8.0, 63), (9.0, 64)])
+def test_a_break_ball_lost_in_its_strike_frame_and_found_twice_is_tracked_at_the_middle(
+    game, speed, seed
+):
+    # Through the real detector a hard break is missed in the frame of the strike, then found
+    # as the two ends of its smear (5-6 cm apart, 25-30 cm from where it rested). The ball is
+    # between them: its track must not take the nearer end (3 cm behind) in its first frame of
+    # motion, nor in the next one while its speed is still a guess.
+    sim = shot({0: (-0.9, 0.05), 5: (0.9, -0.4), 9: (0.5, 0.45)}, 0, 2.0, speed)
+    noise = Noise(sigma=0.001, seed=seed, split_s=0.006, blind=[Blind(0, -0.001, 0.5 / 60)])
+    run = drive(game, frames(sim, noise, t_pre=T_PRE))
+    assert run.switches == 0 and len(run.ids[0]) == 1
+    assert max(run.errors) < 0.006
+    assert len(game.tracker.tracks) == 3
 
 
 RAIL = (1.19, -0.609)  # a hand on the rail: a circle where a ball frozen to the cushion would be
