@@ -196,7 +196,8 @@ class Game:
         return balls, self.cue.visible, self.tracker.any_moving()
 
     def _visible(self, tr: Track) -> bool:
-        return tr.missing(self._t) <= self.config.tracker.visible_s
+        recent = tr.missing(self._t) <= self.config.tracker.visible_s
+        return recent and not self.tracker.dropping(tr)
 
     def _ball_state(self, tr: Track) -> BallState:
         pocketed = tr.pocket is not None

@@ -121,6 +121,17 @@ class Tracker:
         keep = (Status.CONFIRMED, Status.POCKETED)
         return sorted((t for t in self.tracks if t.status in keep), key=lambda t: t.id)
 
+    def dropping(self, tr: Track) -> bool:
+        """A moving ball not seen this frame whose prediction has crossed the cushion line into
+        a pocket's mouth: it is falling out of sight (the pocket rule decides 0.1 s later)."""
+        x, y = tr.kf.x, tr.kf.y
+        return (
+            tr.moving
+            and not tr.seen_now
+            and self.boundary.outside(x, y) > 0.0
+            and self.boundary.in_pocket_zone(x, y)
+        )
+
     def any_moving(self) -> bool:
         """Whether any ball on the table is moving."""
         return any(t.moving for t in self.tracks if t.on_table)

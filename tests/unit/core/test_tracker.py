@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from msgspec.structs import replace
 
 from nodes.core.game import Game, GameConfig
@@ -97,6 +98,33 @@ def test_a_ball_rolling_into_a_pocket_is_pocketed_exactly_once(game, table):
     assert pocketed[0].number == 3
     final = {b.number: b for b in run.states[-1].balls}
     assert final[3].pocketed and final[3].pocket == "top_right"
+
+
+@pytest.mark.parametrize(("name", "speed"), [("top_right", 1.5), ("bottom_middle", 3.0)])
+def test_a_ball_dropping_into_a_pocket_is_not_shown_visible_after_it_went(game, table, name, speed):
+    # The detector loses a ball as it crosses into the pocket's mouth; for the 70 ms a ball
+    # stays visible after its last detection, its coasted prediction must not be shown as a
+    # visible ball inside the pocket where there is none.
+    pocket = table.pocket(name)
+    positions = {0: (-0.8, -0.3), 3: (0.4, 0.1)}
+    direction = math.degrees(math.atan2(pocket.mouth_y - 0.1, pocket.mouth_x - 0.4))
+    sim = shot(positions, 3, direction, speed)
+    assert sim.final()[3].pocket == name
+    ball_id = None
+    shown_after = 0
+    for truth, det in frames(sim, Noise(sigma=0.001, seed=8)):
+        game.update(det)
+        balls = {b.id: b for b in game.snapshot().balls}
+        three = next(b for b in truth.balls if b.number == 3)
+        if ball_id is None:
+            ball_id = next(
+                (b.id for b in balls.values() if math.hypot(b.x - three.x, b.y - three.y) < 0.01),
+                None,
+            )
+        elif three.pocketed and balls[ball_id].visible:
+            shown_after += 1
+    assert ball_id is not None and shown_after == 0
+    assert game.snapshot().balls[[b.id for b in game.snapshot().balls].index(ball_id)].pocketed
 
 
 def test_a_ball_hidden_by_the_cue_near_a_pocket_is_not_pocketed(game, table):
