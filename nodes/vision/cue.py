@@ -110,19 +110,24 @@ def _axis(points: F64, edge: U8, radius: float) -> CueLine | None:
     return CueLine(tip, pointing, float(length), width, confidence, run)
 
 
-def ridges(small: U8, radius: float) -> NDArray[np.float32]:
-    """How much each working pixel stands out as part of a line thinner than a ball: the
-    larger of the bright and the dark top-hat of log(BGR + 6), over the channels. In log space
-    a pale shaft over a dark floor stands out as much in a dim room as in a bright one."""
+LOG_UNITS = 255.0 / math.log(261.0 / 6.0)  # ridge units per unit of log(BGR + 6)
+_LOG_TABLE = np.round(LOG_UNITS * np.log((np.arange(256) + 6.0) / 6.0)).astype(np.uint8)
+
+
+def ridges(small: U8, radius: float) -> U8:
+    """How much each working pixel stands out as part of a bright line thinner than a ball
+    (the pale shaft): the top-hat of log(BGR + 6), the largest over the channels, in
+    ``LOG_UNITS``. In log space a pale shaft over a dark floor stands out as much in a dim room
+    as in a bright one; only bright lines, so that the shaft's shadow does not widen it."""
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    logs = cv2.GaussianBlur(np.log(small.astype(np.float32) + 6.0), (3, 3), 0.7)
-    bright = cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel).max(axis=2)
-    return np.asarray(bright, np.float32)
+    logs = cv2.GaussianBlur(cv2.LUT(small, _LOG_TABLE), (3, 3), 0.7)
+    blue, green, red = cv2.split(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel))
+    return np.asarray(cv2.max(cv2.max(blue, green), red), np.uint8)
 
 
 def find_cue_wide(
-    thin: U8, ridge: NDArray[np.float32], roi: U8, sides: F64, radius: float, scale: float
+    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float
 ) -> CueLine | None:
     """The cue where most of it lies off the felt (the player aims from behind the rail).
 
@@ -133,7 +138,10 @@ def find_cue_wide(
     as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
     """
     off = roi == 0
-    level = max(0.25, 4.0 * float(np.median(ridge[off]))) if off.any() else 0.25
+    # the floor's texture and the sensor's noise set the level: four times the median
+    counts = np.bincount(ridge[off], minlength=256) if off.any() else np.ones(256)
+    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+    level = max(0.25 * LOG_UNITS, 4.0 * median)
     above = (ridge > level).astype(np.uint8) * 255
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
     size = 2 * round(0.75 * radius) + 1
@@ -163,8 +171,14 @@ def find_cue_wide(
     ]
     order = [int(i) for i in np.argsort(-lengths) if table[i]]
     best: CueLine | None = None
+    tried: list[tuple[F64, F64]] = []
     for x0, y0, x1, y1 in segments[order[:8]]:
-        line = _wide_line(pixels, np.array([x0, y0]), np.array([x1, y1]), roi, sides, radius)
+        a, b = np.array([x0, y0]), np.array([x1, y1])
+        unit = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        if any(abs(float(unit @ u)) > 0.999 and _off_line(a, p, u) < 2.0 for p, u in tried):
+            continue  # the same line again (Hough gives a long line in pieces)
+        tried.append((a, unit))
+        line = _wide_line(pixels, a, b, roi, sides, radius)
         if line is not None:
             line = _middle(line, loose)
         if line is not None and (best is None or line.length_px > best.length_px):
@@ -239,12 +253,28 @@ def _middle(line: CueLine, pixels: F64, reach: float = 3.0) -> CueLine:
         return line
     positions = np.flatnonzero(filled) + np.floor(along[near]).min() + 0.5
     middles = 0.5 * (low[filled] + high[filled])
+    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
+    good = np.ones(len(middles), dtype=bool)
+    for _ in range(3):
+        if good.sum() < 10:
+            return line
+        slope, offset = np.polyfit(positions[good], middles[good], 1)
+        good = np.abs(middles - (offset + slope * positions)) <= 0.75
+    positions, middles = positions[good], middles[good]
+    if len(middles) < 10:
+        return line
     slope, offset = np.polyfit(positions, middles, 1)
     direction = line.direction + slope * normal
     direction /= float(np.linalg.norm(direction))
     tip = line.tip + offset * normal
     support = line.tip + positions[:, None] * line.direction + middles[:, None] * normal
     return replace(line, tip=tip, direction=direction, support=support)
+
+
+def _off_line(point: F64, origin: F64, unit: F64) -> float:
+    """Distance of ``point`` from the line through ``origin`` along ``unit``."""
+    offset = point - origin
+    return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
 
 
 def _inside(point: F64, roi: U8) -> bool:
@@ -342,12 +372,51 @@ def refine_tip(
     return replace(line, tip=tip, length_px=grown)
 
 
+def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> CueLine:
+    """The cue's middle at full resolution: every ``step`` px from the tip back along the line,
+    a profile across it (a ball's ``radius`` px either side) is compared with its own two ends
+    (the background there: felt, rail or floor); the centroid of what stands out is a point of
+    the axis. Profiles whose ends disagree (an arm, a hand or a rail's edge beside the cue) or
+    where nothing narrow stands out are skipped, and points off the robust line dropped. The
+    points become ``support`` (for :func:`straighten`)."""
+    ts = np.arange(0.0, line.length_px, step)
+    offsets = np.arange(-radius, radius + 0.25, 0.5)
+    if len(ts) < 10:
+        return line
+    normal = np.array([-line.direction[1], line.direction[0]])
+    centres = line.tip[None, :] - ts[:, None] * line.direction[None, :]
+    xs = centres[:, 0, None] + offsets[None, :] * normal[0]
+    ys = centres[:, 1, None] + offsets[None, :] * normal[1]
+    logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
+    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
+    agree = np.abs(left - right).max(axis=1) < 0.15
+    signal = np.abs(logs - 0.5 * (left + right)[:, None, :]).max(axis=2)
+    peak = signal.max(axis=1)
+    weights = np.maximum(signal - 0.5 * peak[:, None], 0.0)
+    wide = (weights > 0).sum(axis=1) * 0.5 > 1.2 * radius
+    good = agree & (peak > 0.2) & ~wide
+    if good.sum() < 10:
+        return line
+    middle = (weights[good] * offsets[None, :]).sum(axis=1) / weights[good].sum(axis=1)
+    along = ts[good]
+    keep = np.ones(len(along), dtype=bool)
+    for _ in range(3):
+        if keep.sum() < 10:
+            return line
+        slope, offset = np.polyfit(along[keep], middle[keep], 1)
+        keep = np.abs(middle - (offset + slope * along)) <= 1.0
+    if keep.sum() < 10:
+        return line
+    support = centres[good][keep] + middle[keep, None] * normal[None, :]
+    return replace(line, support=support)
+
+
 def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
     """The axis fitted again in undistorted pixels, where the cue's image is straight (a
     long cue near the frame's edge bends by a few pixels). The tip stays where it was, moved
     onto that axis; ``direction`` becomes the bent image's tangent at the tip and ``back`` a
     point of the axis behind it, for :func:`table_pose`."""
-    if line.support is None or len(line.support) < 10 or not intrinsics.distorted:
+    if line.support is None or len(line.support) < 10:
         return line
     flat = intrinsics.undistort(line.support)
     centre = flat.mean(axis=0)

@@ -157,7 +157,7 @@ class Pipeline:
             # its coarse tip may lie on the rail: the felt's colour a little way ahead
             ahead = line.tip + 3 * geo.radius * line.direction
             colour = felt_bgr(felt, geo, ahead[None])[0]
-            line = cue_stick.refine_tip(image, line, colour, circles, 16 * geo.radius)
+            line = cue_stick.refine_tip(image, line, colour, circles, 30 * geo.radius)
             x, y = np.rint(geo.to_small(line.tip[None])[0]).astype(int)
             h, w = geo.roi.shape
             if not (0 <= x < w and 0 <= y < h and geo.roi[y, x]):
@@ -171,6 +171,7 @@ class Pipeline:
             line = cue_stick.straighten(line, intrinsics)
             colour = felt_bgr(felt, geo, line.tip[None])[0]
             line = cue_stick.refine_tip(image, line, colour, circles)
+        line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg
         )
@@ -214,6 +215,13 @@ def wide_cue(image: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
     sides = np.hstack([corners, np.roll(corners, -1, axis=0)])
     radius = geo.radius / geo.factor
     ridge = cue_stick.ridges(small, radius)
+    # the pockets' round rims and jaws make short lines of their own
+    spec = cal.spec
+    hx, hy, r = spec.length / 2, spec.width / 2, spec.ball_radius
+    pockets = np.array([[sx * (hx + r), sy * (hy + r), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
+                       + [[0.0, sy * (hy + 1.5 * r), 0.0] for sy in (-1, 1)])  # fmt: skip
+    for x, y in (cal.to_image(pockets) + 0.5) / step - 0.5:
+        cv2.circle(ridge, (round(x), round(y)), round(3 * radius), 0, -1)
     return cue_stick.find_cue_wide(inside, ridge, roi, sides, radius, geo.factor)
 
 
