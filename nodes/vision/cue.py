@@ -1,9 +1,15 @@
-"""The cue stick: a long, thin blob over the felt; its tip, direction and how much is seen.
+"""The cue stick: a long, thin line; its tip, direction and how much is seen.
 
-In the working-resolution mask of non-felt pixels (balls already removed), a component much
-longer than a ball is a cue candidate. A robust line through its pixels (hands and arms are
-outliers) gives the axis; the tip is the end of the run of on-axis pixels that lies away from
-the table's edge (the butt leaves the table) and, failing that, the thinner end.
+While the player aims, most of the cue lies off the felt, over the rail and the floor, and the
+bridge hand cuts the part on the felt. :func:`find_cue_wide` looks at the whole frame: on the
+table the working-resolution mask of non-felt pixels thinner than a ball, off it the thin
+bright lines of :func:`ridges`; a straight run longer than six balls' radii that crosses into
+the table is the cue and its end on the table the tip. Failing that, :func:`find_cue` takes a
+component of the on-table mask much longer than a ball: a robust line through its pixels
+(hands and arms are outliers) gives the axis; the tip is the end of the run of on-axis pixels
+that lies away from the table's edge (the butt leaves the table) and, failing that, the
+thinner end. :func:`refine_tip` walks the tip at full resolution, :func:`profile_axis` measures
+the axis across the whole visible cue and :func:`straighten` fits it in undistorted pixels.
 
 Direction in table degrees needs one assumption: a single camera sees the cue's image line,
 which fits many (direction, elevation) pairs. The tip is taken at ball-centre height and the
@@ -219,7 +225,7 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     normal = np.array([-direction[1], direction[0]])
     width = float(4 * np.std((on - centre) @ normal))
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
-    ahead = np.arange(0.0, 6 * radius, 1.0)
+    ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
         any(_inside(centre + (lo - ahead[k]) * direction, roi) for k in range(len(ahead))),
         any(_inside(centre + (hi + ahead[k]) * direction, roi) for k in range(len(ahead))),

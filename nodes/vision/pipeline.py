@@ -158,10 +158,13 @@ class Pipeline:
             ahead = line.tip + 3 * geo.radius * line.direction
             colour = felt_bgr(felt, geo, ahead[None])[0]
             line = cue_stick.refine_tip(image, line, colour, circles, 30 * geo.radius)
-            x, y = np.rint(geo.to_small(line.tip[None])[0]).astype(int)
-            h, w = geo.roi.shape
-            if not (0 <= x < w and 0 <= y < h and geo.roi[y, x]):
-                line = None  # the tip must be on the table
+            # the tip must be on the table: the cloth or a cushion (a ball frozen to it)
+            spec = geo.calibration.spec
+            x, y = geo.calibration.to_table(line.tip[None])[0]
+            if abs(x) > spec.length / 2 + spec.cushion_width or abs(y) > (
+                spec.width / 2 + spec.cushion_width
+            ):
+                line = None
         if line is None:
             line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
             if line is None:
