@@ -145,7 +145,9 @@ def find_cue_wide(
     """
     off = roi == 0
     # the floor's texture and the sensor's noise set the level: four times the median
-    counts = np.bincount(ridge[off], minlength=256) if off.any() else np.ones(256)
+    counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
+    if counts.sum() == 0:
+        counts = np.ones(256)
     median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
     level = max(0.25 * LOG_UNITS, 4.0 * median)
     above = (ridge > level).astype(np.uint8) * 255
@@ -155,18 +157,16 @@ def find_cue_wide(
     lines = np.asarray(
         cv2.subtract(above, cv2.morphologyEx(above, cv2.MORPH_OPEN, kernel)), np.uint8
     )
-    mask = np.where(off, lines, thin).astype(np.uint8)
+    outside = cv2.bitwise_not(roi)
+    mask = np.asarray(cv2.bitwise_or(cv2.bitwise_and(lines, outside), thin), np.uint8)
+    # candidates only: every line is fitted again to its pixels
     segments = cv2.HoughLinesP(
-        mask, 1, np.pi / 360, int(4 * radius), minLineLength=int(6 * radius),
+        mask, 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
         maxLineGap=int(radius),
     )  # fmt: skip
     if segments is None:
         return None
-    ys, xs = np.nonzero(mask)
-    pixels = np.column_stack([xs, ys]).astype(np.float64)
-    # the lamp lights one side of the shaft: for its middle take all of its width
-    ys, xs = np.nonzero(np.where(off, ridge > 0.5 * level, thin > 0))
-    loose = np.column_stack([xs, ys]).astype(np.float64)
+    pixels = _pixels(mask)
     segments = segments.reshape(-1, 4).astype(np.float64)
     ends = segments.reshape(-1, 2, 2)
     vectors = ends[:, 1] - ends[:, 0]
@@ -185,13 +185,27 @@ def find_cue_wide(
             continue  # the same line again (Hough gives a long line in pieces)
         tried.append((a, unit))
         line = _wide_line(pixels, a, b, roi, sides, radius)
-        if line is not None:
-            line = _middle(line, loose)
         if line is not None and (best is None or line.length_px > best.length_px):
             best = line
     if best is None:
         return None
-    return _full(best, scale)
+    # the lamp lights one side of the shaft: for its middle take all of its width
+    near = np.zeros_like(mask)
+    back = best.tip - best.length_px * best.direction
+    cv2.line(near, _point(best.tip), _point(back), 255, 7)
+    loose = np.where(off, ridge > 0.5 * level, thin > 0) & (near > 0)
+    return _full(_middle(best, _pixels(loose.astype(np.uint8))), scale)
+
+
+def _point(p: F64) -> tuple[int, int]:
+    return round(float(p[0])), round(float(p[1]))
+
+
+def _pixels(mask: U8) -> F64:
+    """(x, y) of a mask's non-zero pixels."""
+    if cv2.countNonZero(mask) == 0:
+        return np.zeros((0, 2), np.float64)
+    return np.asarray(cv2.findNonZero(mask).reshape(-1, 2), np.float64)
 
 
 def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) -> CueLine | None:
