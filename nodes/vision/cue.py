@@ -314,7 +314,8 @@ def _along_side(centre: F64, direction: F64, sides: F64, radius: float) -> bool:
         if abs(float(side @ direction)) < math.cos(math.radians(10.0)):
             continue
         offset = centre - np.array([x0, y0])
-        if abs(float(offset[0] * side[1] - offset[1] * side[0])) < 10 * radius:
+        beside = 0.0 <= float(offset @ side) <= length  # not beyond the table's corners
+        if beside and abs(float(offset[0] * side[1] - offset[1] * side[0])) < 10 * radius:
             return True
     return False
 
