@@ -1,9 +1,15 @@
-"""The cue stick: a long, thin blob over the felt; its tip, direction and how much is seen.
+"""The cue stick: a long, thin line; its tip, direction and how much is seen.
 
-In the working-resolution mask of non-felt pixels (balls already removed), a component much
-longer than a ball is a cue candidate. A robust line through its pixels (hands and arms are
-outliers) gives the axis; the tip is the end of the run of on-axis pixels that lies away from
-the table's edge (the butt leaves the table) and, failing that, the thinner end.
+While the player aims, most of the cue lies off the felt, over the rail and the floor, and the
+bridge hand cuts the part on the felt. :func:`find_cue_wide` looks at the whole frame: on the
+table the working-resolution mask of non-felt pixels thinner than a ball, off it the thin
+bright lines of :func:`ridges`; a straight run longer than six balls' radii that crosses into
+the table is the cue and its end on the table the tip. Failing that, :func:`find_cue` takes a
+component of the on-table mask much longer than a ball: a robust line through its pixels
+(hands and arms are outliers) gives the axis; the tip is the end of the run of on-axis pixels
+that lies away from the table's edge (the butt leaves the table) and, failing that, the
+thinner end. :func:`refine_tip` walks the tip at full resolution, :func:`profile_axis` measures
+the axis across the whole visible cue and :func:`straighten` fits it in undistorted pixels.
 
 Direction in table degrees needs one assumption: a single camera sees the cue's image line,
 which fits many (direction, elevation) pairs. The tip is taken at ball-centre height and the
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -25,6 +31,7 @@ from numpy.typing import NDArray
 from nodes.vision import edge
 from nodes.vision.calibration import TableCalibration
 from nodes.vision.detector import components
+from nodes.vision.intrinsics import Intrinsics
 
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
@@ -41,6 +48,8 @@ class CueLine:
     length_px: float
     width_px: float
     confidence: float
+    support: F64 | None = None  # the pixels (full-res px) the axis was fitted to
+    back: F64 | None = None  # a point of the axis behind the tip, when the lens bends it
 
 
 def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
@@ -63,12 +72,19 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
             best = line
     if best is None:
         return None
+    return _full(best, scale)
+
+
+def _full(line: CueLine, scale: float) -> CueLine:
+    """A working-resolution line in full-resolution px."""
+    support = None if line.support is None else (line.support + 0.5) * scale - 0.5
     return CueLine(
-        (best.tip + 0.5) * scale - 0.5,
-        best.direction,
-        best.length_px * scale,
-        best.width_px * scale,
-        best.confidence,
+        (line.tip + 0.5) * scale - 0.5,
+        line.direction,
+        line.length_px * scale,
+        line.width_px * scale,
+        line.confidence,
+        support,
     )
 
 
@@ -99,7 +115,212 @@ def _axis(points: F64, edge: U8, radius: float) -> CueLine | None:
     tip = ends[1] if tip_hi else ends[0]
     pointing = direction if tip_hi else -direction
     confidence = float(np.clip(length / (12 * radius), 0.3, 1.0))
-    return CueLine(tip, pointing, float(length), width, confidence)
+    run = on[(along >= lo) & (along <= hi)]
+    return CueLine(tip, pointing, float(length), width, confidence, run)
+
+
+LOG_UNITS = 255.0 / math.log(261.0 / 6.0)  # ridge units per unit of log(BGR + 6)
+_LOG_TABLE = np.round(LOG_UNITS * np.log((np.arange(256) + 6.0) / 6.0)).astype(np.uint8)
+
+
+def ridges(small: U8, radius: float) -> U8:
+    """How much each working pixel stands out as part of a bright line thinner than a ball
+    (the pale shaft): the top-hat of log(BGR + 6), the largest over the channels, in
+    ``LOG_UNITS``. In log space a pale shaft over a dark floor stands out as much in a dim room
+    as in a bright one; only bright lines, so that the shaft's shadow does not widen it."""
+    size = 2 * round(0.75 * radius) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    logs = cv2.GaussianBlur(cv2.LUT(small, _LOG_TABLE), (3, 3), 0.7)
+    blue, green, red = cv2.split(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel))
+    return np.asarray(cv2.max(cv2.max(blue, green), red), np.uint8)
+
+
+def find_cue_wide(
+    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float
+) -> CueLine | None:
+    """The cue where most of it lies off the felt (the player aims from behind the rail).
+
+    Working-resolution arrays of the whole frame: ``thin`` the felt-based mask of thin things
+    on the table, ``ridge`` from :func:`ridges`, ``roi`` the table. Off the table the ridge mask
+    stands in for the felt mask. A straight run of mask pixels, longer than six balls, that
+    crosses into the table and is not one of the table's own edges (``sides``: the four sides
+    as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
+    """
+    off = roi == 0
+    # the floor's texture and the sensor's noise set the level: four times the median
+    counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
+    if counts.sum() == 0:
+        counts = np.ones(256)
+    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+    level = max(0.25 * LOG_UNITS, 4.0 * median)
+    above = (ridge > level).astype(np.uint8) * 255
+    # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
+    size = 2 * round(0.75 * radius) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    lines = np.asarray(
+        cv2.subtract(above, cv2.morphologyEx(above, cv2.MORPH_OPEN, kernel)), np.uint8
+    )
+    outside = cv2.bitwise_not(roi)
+    mask = np.asarray(cv2.bitwise_or(cv2.bitwise_and(lines, outside), thin), np.uint8)
+    # candidates only: every line is fitted again to its pixels
+    segments = cv2.HoughLinesP(
+        mask, 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
+        maxLineGap=int(radius),
+    )  # fmt: skip
+    if segments is None:
+        return None
+    pixels = _pixels(mask)
+    segments = segments.reshape(-1, 4).astype(np.float64)
+    ends = segments.reshape(-1, 2, 2)
+    vectors = ends[:, 1] - ends[:, 0]
+    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+    units = vectors / np.maximum(lengths, 1e-9)[:, None]
+    table = [
+        not _along_side(e.mean(axis=0), u, sides, radius) for e, u in zip(ends, units, strict=True)
+    ]
+    order = [int(i) for i in np.argsort(-lengths) if table[i]]
+    best: CueLine | None = None
+    tried: list[tuple[F64, F64]] = []
+    for x0, y0, x1, y1 in segments[order[:8]]:
+        a, b = np.array([x0, y0]), np.array([x1, y1])
+        unit = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        if any(abs(float(unit @ u)) > 0.999 and _off_line(a, p, u) < 2.0 for p, u in tried):
+            continue  # the same line again (Hough gives a long line in pieces)
+        tried.append((a, unit))
+        line = _wide_line(pixels, a, b, roi, sides, radius)
+        if line is not None and (best is None or line.length_px > best.length_px):
+            best = line
+    if best is None:
+        return None
+    # the lamp lights one side of the shaft: for its middle take all of its width
+    near = np.zeros_like(mask)
+    back = best.tip - best.length_px * best.direction
+    cv2.line(near, _point(best.tip), _point(back), 255, 7)
+    loose = np.where(off, ridge > 0.5 * level, thin > 0) & (near > 0)
+    return _full(_middle(best, _pixels(loose.astype(np.uint8))), scale)
+
+
+def _point(p: F64) -> tuple[int, int]:
+    return round(float(p[0])), round(float(p[1]))
+
+
+def _pixels(mask: U8) -> F64:
+    """(x, y) of a mask's non-zero pixels."""
+    if cv2.countNonZero(mask) == 0:
+        return np.zeros((0, 2), np.float64)
+    return np.asarray(cv2.findNonZero(mask).reshape(-1, 2), np.float64)
+
+
+def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) -> CueLine | None:
+    centre = 0.5 * (a + b)
+    direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+    keep = np.zeros(len(pixels), dtype=bool)
+    for band in (2.0, 1.5, 1.5):
+        normal = np.array([-direction[1], direction[0]])
+        near = np.abs((pixels - centre) @ normal) <= band
+        along = (pixels - centre) @ direction
+        if near.sum() < 10:
+            return None
+        lo, hi = _run(along[near], gap=1.5 * radius)
+        keep = near & (along >= lo) & (along <= hi)
+        if keep.sum() < 10:
+            return None
+        centre = pixels[keep].mean(axis=0)
+        direction = _principal(pixels[keep] - centre)
+    on = pixels[keep]
+    along = (on - centre) @ direction
+    lo, hi = float(along.min()), float(along.max())
+    if hi - lo < 6 * radius:
+        return None
+    # a cue is a solid line, not collinear specks; and most of it lies off the table
+    filled = len(np.unique(np.floor(along))) / (hi - lo + 1)
+    cols, rows = np.rint(on[:, 0]).astype(np.intp), np.rint(on[:, 1]).astype(np.intp)
+    outside = roi[rows, cols] == 0
+    span = float(np.ptp(along[outside])) if outside.sum() > 1 else 0.0
+    if filled < 0.7 or span < 4 * radius:
+        return None
+    normal = np.array([-direction[1], direction[0]])
+    width = float(4 * np.std((on - centre) @ normal))
+    # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
+    ahead = np.arange(0.0, 10 * radius, 1.0)
+    inside = [
+        any(_inside(centre + (lo - ahead[k]) * direction, roi) for k in range(len(ahead))),
+        any(_inside(centre + (hi + ahead[k]) * direction, roi) for k in range(len(ahead))),
+    ]
+    if inside[0] == inside[1] or _along_side(centre, direction, sides, radius):
+        return None
+    tip_hi = inside[1]
+    tip = centre + (hi if tip_hi else lo) * direction
+    pointing = direction if tip_hi else -direction
+    confidence = float(np.clip((hi - lo) / (12 * radius), 0.3, 1.0))
+    return CueLine(tip, pointing, hi - lo, width, confidence, on)
+
+
+def _middle(line: CueLine, pixels: F64, reach: float = 3.0) -> CueLine:
+    """The axis through the middle of each cross-section (the first and the last pixel within
+    ``reach`` px of the line), not through the pixels' mean, which the lit side pulls over."""
+    normal = np.array([-line.direction[1], line.direction[0]])
+    along = (pixels - line.tip) @ line.direction
+    across = (pixels - line.tip) @ normal
+    near = (np.abs(across) <= reach) & (along <= 0.0) & (along >= -line.length_px)
+    if near.sum() < 10:
+        return line
+    bins = np.floor(along[near]).astype(np.intp)
+    bins -= bins.min()
+    low = np.full(bins.max() + 1, np.inf)
+    high = np.full(bins.max() + 1, -np.inf)
+    np.minimum.at(low, bins, across[near])
+    np.maximum.at(high, bins, across[near])
+    filled = np.isfinite(low)
+    if filled.sum() < 10:
+        return line
+    positions = np.flatnonzero(filled) + np.floor(along[near]).min() + 0.5
+    middles = 0.5 * (low[filled] + high[filled])
+    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
+    good = np.ones(len(middles), dtype=bool)
+    for _ in range(3):
+        if good.sum() < 10:
+            return line
+        slope, offset = np.polyfit(positions[good], middles[good], 1)
+        good = np.abs(middles - (offset + slope * positions)) <= 0.75
+    positions, middles = positions[good], middles[good]
+    if len(middles) < 10:
+        return line
+    slope, offset = np.polyfit(positions, middles, 1)
+    direction = line.direction + slope * normal
+    direction /= float(np.linalg.norm(direction))
+    tip = line.tip + offset * normal
+    support = line.tip + positions[:, None] * line.direction + middles[:, None] * normal
+    return replace(line, tip=tip, direction=direction, support=support)
+
+
+def _off_line(point: F64, origin: F64, unit: F64) -> float:
+    """Distance of ``point`` from the line through ``origin`` along ``unit``."""
+    offset = point - origin
+    return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
+
+
+def _inside(point: F64, roi: U8) -> bool:
+    x, y = round(point[0]), round(point[1])
+    return bool(0 <= y < roi.shape[0] and 0 <= x < roi.shape[1] and roi[y, x] > 0)
+
+
+def _along_side(centre: F64, direction: F64, sides: F64, radius: float) -> bool:
+    """Whether a line runs along one of the table's sides, near it (a rail's or cushion's
+    edge, not a cue)."""
+    for x0, y0, x1, y1 in sides:
+        side = np.array([x1 - x0, y1 - y0])
+        length = float(np.linalg.norm(side))
+        if length < 1e-9:
+            continue
+        side /= length
+        if abs(float(side @ direction)) < math.cos(math.radians(10.0)):
+            continue
+        offset = centre - np.array([x0, y0])
+        beside = 0.0 <= float(offset @ side) <= length  # not beyond the table's corners
+        if beside and abs(float(offset[0] * side[1] - offset[1] * side[0])) < 10 * radius:
+            return True
+    return False
 
 
 def _principal(points: F64) -> F64:
@@ -137,11 +358,15 @@ def _near_edge(point: F64, edge: U8) -> bool:
     return bool(edge[y, x] > 0)
 
 
-def refine_tip(image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any]) -> CueLine:
+def refine_tip(
+    image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any], reach: float = 0.0
+) -> CueLine:
     """Find the tip at full resolution: walk the axis from behind the coarse tip, forwards,
-    while the pixels on it are unlike the felt (a ball it touches stops the walk)."""
+    while the pixels on it are unlike the felt (a ball it touches stops the walk). It goes at most
+    ``reach`` px (or 30 % of the line's length) past the coarse tip: a cue seen mostly off the
+    table ends its coarse line at the rail, with the bridge hand and the shaft ahead of it."""
     step = 0.5
-    ts = np.arange(-0.15 * line.length_px, 0.3 * line.length_px + 12, step)
+    ts = np.arange(-0.15 * line.length_px, max(0.3 * line.length_px, reach) + 12, step)
     normal = np.array([-line.direction[1], line.direction[0]])
     points = line.tip[None, :] + ts[:, None] * line.direction[None, :]
     offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
@@ -168,7 +393,67 @@ def refine_tip(image: U8, line: CueLine, felt_bgr: F64, balls: Sequence[Any]) ->
                 break
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
-    return CueLine(tip, line.direction, grown, line.width_px, line.confidence)
+    return replace(line, tip=tip, length_px=grown)
+
+
+def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> CueLine:
+    """The cue's middle at full resolution: every ``step`` px from the tip back along the line,
+    a profile across it (a ball's ``radius`` px either side) is compared with its own two ends
+    (the background there: felt, rail or floor); the centroid of what stands out is a point of
+    the axis. Profiles whose ends disagree (an arm, a hand or a rail's edge beside the cue) or
+    where nothing narrow stands out are skipped, and points off the robust line dropped. The
+    points become ``support`` (for :func:`straighten`)."""
+    ts = np.arange(0.0, line.length_px, step)
+    offsets = np.arange(-radius, radius + 0.25, 0.5)
+    if len(ts) < 10:
+        return line
+    normal = np.array([-line.direction[1], line.direction[0]])
+    centres = line.tip[None, :] - ts[:, None] * line.direction[None, :]
+    xs = centres[:, 0, None] + offsets[None, :] * normal[0]
+    ys = centres[:, 1, None] + offsets[None, :] * normal[1]
+    logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
+    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
+    agree = np.abs(left - right).max(axis=1) < 0.15
+    signal = np.abs(logs - 0.5 * (left + right)[:, None, :]).max(axis=2)
+    peak = signal.max(axis=1)
+    weights = np.maximum(signal - 0.5 * peak[:, None], 0.0)
+    wide = (weights > 0).sum(axis=1) * 0.5 > 1.2 * radius
+    good = agree & (peak > 0.2) & ~wide
+    if good.sum() < 10:
+        return line
+    middle = (weights[good] * offsets[None, :]).sum(axis=1) / weights[good].sum(axis=1)
+    along = ts[good]
+    keep = np.ones(len(along), dtype=bool)
+    for _ in range(3):
+        if keep.sum() < 10:
+            return line
+        slope, offset = np.polyfit(along[keep], middle[keep], 1)
+        keep = np.abs(middle - (offset + slope * along)) <= 1.0
+    if keep.sum() < 10:
+        return line
+    support = centres[good][keep] + middle[keep, None] * normal[None, :]
+    return replace(line, support=support)
+
+
+def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
+    """The axis fitted again in undistorted pixels, where the cue's image is straight (a
+    long cue near the frame's edge bends by a few pixels). The tip stays where it was, moved
+    onto that axis; ``direction`` becomes the bent image's tangent at the tip and ``back`` a
+    point of the axis behind it, for :func:`table_pose`."""
+    if line.support is None or len(line.support) < 10:
+        return line
+    flat = intrinsics.undistort(line.support)
+    centre = flat.mean(axis=0)
+    direction = _principal(flat - centre)
+    if direction @ line.direction < 0:
+        direction = -direction
+    tip = intrinsics.undistort(line.tip[None])[0]
+    tip = centre + float((tip - centre) @ direction) * direction
+    span = max(line.length_px * 0.8, 20.0)
+    bent = intrinsics.distort(np.vstack([tip, tip - 4.0 * direction, tip - span * direction]))
+    tangent = bent[0] - bent[1]
+    tangent /= max(float(np.linalg.norm(tangent)), 1e-9)
+    return replace(line, tip=bent[0], direction=tangent, back=bent[2])
 
 
 def table_pose(
@@ -177,6 +462,9 @@ def table_pose(
     """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m)."""
     tip_z = calibration.spec.ball_radius
     back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
+    if line.back is not None:
+        # the tip moved along the tangent since ``back`` was taken: keep the bent axis's point
+        back_px = line.back
     origin, rays = calibration.rays(np.vstack([line.tip, back_px]))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
     slope = math.tan(math.radians(elevation_deg))

@@ -152,11 +152,31 @@ class Pipeline:
         thin = np.asarray(
             cv2.subtract(rest, cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel)), np.uint8
         )
-        line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
+        intrinsics = geo.calibration.intrinsics
+        line = wide_cue(image, thin, geo)
+        if line is not None:
+            line = cue_stick.straighten(line, intrinsics)
+            # its coarse tip may lie on the rail: the felt's colour a little way ahead
+            ahead = line.tip + 3 * geo.radius * line.direction
+            colour = felt_bgr(felt, geo, ahead[None])[0]
+            line = cue_stick.refine_tip(image, line, colour, circles, 30 * geo.radius)
+            # the tip must be on the table: the cloth or a cushion (a ball frozen to it)
+            spec = geo.calibration.spec
+            x, y = geo.calibration.to_table(line.tip[None])[0]
+            if abs(x) > spec.length / 2 + spec.cushion_width or abs(y) > (
+                spec.width / 2 + spec.cushion_width
+            ):
+                line = None
         if line is None:
-            return None
-        line = replace(line, tip=line.tip + geo.origin)
-        line = cue_stick.refine_tip(image, line, felt_bgr(felt, geo, line.tip[None])[0], circles)
+            line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
+            if line is None:
+                return None
+            support = None if line.support is None else line.support + geo.origin
+            line = replace(line, tip=line.tip + geo.origin, support=support)
+            line = cue_stick.straighten(line, intrinsics)
+            colour = felt_bgr(felt, geo, line.tip[None])[0]
+            line = cue_stick.refine_tip(image, line, colour, circles)
+        line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg
         )
@@ -177,6 +197,37 @@ class Pipeline:
         grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
+
+
+def wide_cue(image: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
+    """The cue found over the whole frame at working resolution (the table's crop is part of
+    it, on the same pixel grid): the felt-based ``thin`` mask on the table, ridges off it."""
+    step = round(geo.factor)
+    height, width = image.shape[0] // step, image.shape[1] // step
+    small = np.asarray(
+        cv2.resize(image[: height * step, : width * step], (width, height),
+                   interpolation=cv2.INTER_AREA),
+        np.uint8,
+    )  # fmt: skip
+    x0, y0 = (round(v / step) for v in geo.origin)
+    h, w = thin.shape
+    inside = np.zeros((height, width), np.uint8)
+    roi = np.zeros((height, width), np.uint8)
+    inside[y0 : y0 + h, x0 : x0 + w] = thin[: height - y0, : width - x0]
+    roi[y0 : y0 + h, x0 : x0 + w] = geo.roi[: height - y0, : width - x0]
+    cal = geo.calibration
+    corners = (cal.to_image(cal.spec.felt_edge) + 0.5) / step - 0.5
+    sides = np.hstack([corners, np.roll(corners, -1, axis=0)])
+    radius = geo.radius / geo.factor
+    ridge = cue_stick.ridges(small, radius)
+    # the pockets' round rims and jaws make short lines of their own
+    spec = cal.spec
+    hx, hy, r = spec.length / 2, spec.width / 2, spec.ball_radius
+    pockets = np.array([[sx * (hx + r), sy * (hy + r), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
+                       + [[0.0, sy * (hy + 1.5 * r), 0.0] for sy in (-1, 1)])  # fmt: skip
+    for x, y in (cal.to_image(pockets) + 0.5) / step - 0.5:
+        cv2.circle(ridge, (round(x), round(y)), round(3 * radius), 0, -1)
+    return cue_stick.find_cue_wide(inside, ridge, roi, sides, radius, geo.factor)
 
 
 def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:

@@ -66,10 +66,11 @@ def render(
     spots: Sequence[tuple[int, float, float]],
     cue: CuePose | None = None,
     seed: int = 0,
+    stance: Stance | None = None,
 ) -> SyntheticFrame:
-    """One frame of balls (and optionally the cue, with the bridge hand off the table)."""
-    stance = None
-    if cue is not None:
+    """One frame of balls (and optionally the cue, held as ``stance`` says or else with the
+    bridge hand off the table)."""
+    if cue is not None and stance is None:
         stance = Stance(bridge_x=cue.tip_x, bridge_y=cue.tip_y, rest_z=None)
     state = SceneState(t=0.0, balls=balls(spots, seed), cue=cue, stance=stance)
     return renderer(kind).render(state, 0, 0)

@@ -1,0 +1,74 @@
+"""The cue while the player aims: the bridge hand on the cloth close to the rail, most of the
+cue off the table, the tip a few centimetres behind the cue ball; and no cue where there is
+none."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nodes.vision import table
+from nodes.vision.calibration import TableSpec
+from nodes.vision.pipeline import Pipeline
+from nodes.vision.synthetic.cue import CuePose, Stance
+from tests.unit.vision import scenes
+
+SPEC = TableSpec()
+OTHERS = [(5, 0.3, 0.2), (9, 0.7, -0.3)]
+
+
+def aiming(
+    ball: tuple[float, float], direction_deg: float, behind: float, bridge: float, rest_z: float
+) -> tuple[CuePose, Stance]:
+    """The cue aimed at the cue ball: its tip ``behind`` metres short of the
+    ball, the bridge hand ``bridge`` metres behind the tip on a surface at ``rest_z``."""
+    d = math.radians(direction_deg)
+    gap = scenes.R + behind
+    tip = (ball[0] - gap * math.cos(d), ball[1] - gap * math.sin(d))
+    pose = CuePose(
+        tip_x=tip[0], tip_y=tip[1], tip_z=scenes.R, direction_deg=direction_deg, elevation_deg=6.0
+    )
+    hand = Stance(
+        bridge_x=tip[0] - bridge * math.cos(d),
+        bridge_y=tip[1] - bridge * math.sin(d),
+        rest_z=rest_z,
+    )
+    return pose, hand
+
+
+def detect(ball: tuple[float, float], pose: CuePose | None, hand: Stance | None):
+    spots = [(0, *ball), *OTHERS]
+    empty = scenes.render("real", spots)
+    cal = table.calibrate(empty.image, SPEC, camera_height=2.5)
+    assert cal is not None
+    pipeline = Pipeline(cal)
+    pipeline.process(empty.image, 0, 0, "cam0")  # the felt model from a frame without the cue
+    frame = scenes.render("real", spots, cue=pose, stance=hand)
+    return pipeline.process(frame.image, 1, 0, "cam0")
+
+
+@pytest.mark.parametrize(
+    ("ball", "direction_deg", "behind", "bridge", "rest_z"),
+    [
+        ((-0.85, -0.12), 4.0, 0.05, 0.18, 0.0),
+        ((-0.85, -0.12), -12.0, 0.12, 0.2, 0.0),
+        ((-0.85, -0.12), 8.0, 0.09, 0.17, 0.0),
+        ((0.2, -0.42), 80.0, 0.07, 0.17, 0.0),
+    ],
+    ids=["straight-5cm", "angled-12cm", "practice-stroke-9cm", "from-the-side-rail"],
+)
+def test_the_cue_is_found_while_the_player_aims(ball, direction_deg, behind, bridge, rest_z):
+    pose, hand = aiming(ball, direction_deg, behind, bridge, rest_z)
+    found = detect(ball, pose, hand)
+    assert found.cue is not None
+    error = (found.cue.direction_deg - direction_deg + 180) % 360 - 180
+    assert abs(error) < 1.0
+    assert math.hypot(found.cue.tip_x - pose.tip_x, found.cue.tip_y - pose.tip_y) < 0.02
+    # the cue ball is still found, and nothing of the cue or the hand is taken for a ball
+    assert any(math.hypot(b.x - ball[0], b.y - ball[1]) < 0.005 for b in found.balls)
+    assert len(found.balls) == 1 + len(OTHERS)
+
+
+def test_no_cue_is_reported_when_none_is_in_view():
+    assert detect((-0.85, -0.12), None, None).cue is None
