@@ -21,7 +21,7 @@ from nodes.core.identity import reconcile
 from nodes.core.lifecycle import FIRST_ID, Lifecycle, Report
 from nodes.core.smear import fuse_smears, fuse_strike
 from nodes.core.track import Status, Track
-from nodes.core.wake import Point, Wake, WakeConfig, wake
+from nodes.core.wake import Point, Wake, WakeConfig, after_contact, wake
 from protocol.messages import TableGeometry
 
 __all__ = ["FIRST_ID", "Report", "Tracker", "TrackerConfig"]
@@ -209,7 +209,7 @@ class Tracker:
         tentative = [tr for tr in live if tr.status is Status.TENTATIVE]
         free_m = list(range(len(ms)))
         if confirmed:
-            dist = assignment.distances(confirmed, ms, t)
+            dist = self._collided(confirmed, ms, t, assignment.distances(confirmed, ms, t))
             penalty = assignment.identity_costs(confirmed, ms, c.penalties)
             # a ball at rest does not move unless struck: a far measurement costs it double
             still = np.array([not tr.moving for tr in confirmed])[:, None]
@@ -235,6 +235,26 @@ class Tracker:
                 self._correct(tentative[i], rest[j], t)
             free_m = [free_m[j] for j in left]
         return free_m
+
+    def _collided(
+        self, confirmed: list[Track], ms: Sequence[Measurement], t: float, dist: np.ndarray
+    ) -> np.ndarray:
+        """``dist`` with a moving ball that ran into a resting one this frame, and the ball it
+        hit, also looked for where the collision sends them (``wake.after_contact``)."""
+        movers = [tr for tr in confirmed if tr.moving]
+        resting = [tr for tr in confirmed if not tr.moving]
+        if not movers or not resting:
+            return dist
+        radius, span = self.table.ball_radius, self.config.coast_s
+        meas = np.array([(m.x, m.y) for m in ms])
+        row = {id(tr): i for i, tr in enumerate(confirmed)}
+        for mover, at, struck, to in after_contact(movers, resting, t, radius, span):
+            self._wake.awake.add(struck.id)  # a moving ball is at it
+            struck.woken = t
+            for tr, (x, y) in ((mover, at), (struck, to)):
+                i = row[id(tr)]
+                dist[i] = np.minimum(dist[i], np.hypot(meas[:, 0] - x, meas[:, 1] - y))
+        return dist
 
     def _may_be_struck(self, tr: Track) -> bool:
         """Moving, or at rest where something could have struck it (or nothing near it could

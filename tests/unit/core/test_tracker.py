@@ -310,3 +310,19 @@ def test_a_ball_resting_in_the_jaws_and_covered_by_a_hand_is_not_pocketed(game, 
     )
     assert not run.of(BallPocketed)
     assert run.switches == 0 and len(run.ids[6]) == 1
+
+
+@pytest.mark.parametrize("numbers", [True, False])
+@pytest.mark.parametrize("gap", [0.28, 0.3, 0.39])
+def test_a_full_hit_at_30_fps_keeps_both_ids(game, gap, numbers):
+    # The cue ball, struck at 3.5 m/s, stops dead on a full hit; the ball it hits goes on at
+    # its speed, 11-12 cm in a 30 fps frame (beyond a resting ball's 9 cm gate). The cue ball
+    # is not looked for only where its straight prediction went (where the ball it hit is
+    # found), nor the struck ball only where it rested (near the cue ball's detection).
+    positions = {0: (-0.6, 0.0), 5: (-0.6 + gap, 0.004)}
+    sim = shot(positions, 0, 0.0, 3.5)
+    assert [e for e in sim.events if e.type == "ball_ball"]
+    noise = Noise(sigma=0.0005, seed=2, numbers=numbers)
+    run = drive(game, frames(sim, noise, fps=30.0, t_post=0.3))
+    assert run.switches == 0
+    assert run.id_of(0) != run.id_of(5)
