@@ -195,6 +195,8 @@ class Tracker:
             return min(c.gate_moving + spread + reach, c.gate_max)
         if tr.id in self._wake.awake or tr.id in self._wake.isolated:
             return c.gate_still
+        if tr.pending is not None and t - tr.pending[0] <= c.pending_s:
+            return c.gate_still  # a jump to confirm: the next detection may carry on further
         return c.gate_sleep  # nothing can have moved it: a neighbour's detection is not its own
 
     def _associate(self, live: list[Track], ms: Sequence[Measurement], t: float) -> list[int]:

@@ -326,3 +326,15 @@ def test_a_full_hit_at_30_fps_keeps_both_ids(game, gap, numbers):
     run = drive(game, frames(sim, noise, fps=30.0, t_post=0.3))
     assert run.switches == 0
     assert run.id_of(0) != run.id_of(5)
+
+
+@pytest.mark.parametrize("direction", [180.0, 150.0, 90.0])
+@pytest.mark.parametrize("speed", [1.0, 1.5])
+def test_a_ball_struck_beside_a_neighbour_with_no_cue_seen_keeps_its_id(game, speed, direction):
+    # A neighbour 7 cm away (centres): the ball is asleep in a cluster (3 cm gate) and its first
+    # jump must be confirmed by the next detection carrying on, which at 1-1.5 m/s lies beyond
+    # 3 cm: while a jump awaits confirmation the ball's gate is a struck ball's.
+    sim = shot({0: (0.0, 0.0), 5: (0.07, 0.0)}, 0, direction, speed)
+    run = drive(game, frames(sim, Noise(sigma=0.001, seed=1), fps=60.0, t_post=0.3))
+    assert run.switches == 0
+    assert run.id_of(0) != run.id_of(5)
