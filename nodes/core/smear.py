@@ -50,17 +50,7 @@ def fuse_smears(
         if pair is None:
             continue
         a, b = pool[pair[0]], pool[pair[1]]
-        main = a if a.confidence >= b.confidence else b
-        fused = replace(
-            main,
-            x=(a.x + b.x) / 2,
-            y=(a.y + b.y) / 2,
-            r=max(a.r, b.r),
-            kind="unknown",
-            number=None,
-            twin=None,
-        )
-        out = [m for m in out if m is not a and m is not b] + [fused]
+        out = [m for m in out if m is not a and m is not b] + [_fuse(a, b)]
     return out
 
 
@@ -139,16 +129,16 @@ def fuse_strike(
         if best is None:
             continue
         _, a, b = best
-        main = a if a.confidence >= b.confidence else b
-        fused = replace(
-            main,
-            x=(a.x + b.x) / 2,
-            y=(a.y + b.y) / 2,
-            r=max(a.r, b.r),
-            kind="unknown",
-            number=None,
-            twin=None,
-        )
-        out = [m for m in out if m is not a and m is not b] + [fused]
+        out = [m for m in out if m is not a and m is not b] + [_fuse(a, b)]
         loose = [m for m in loose if m is not a and m is not b]
     return out
+
+
+def _fuse(a: Measurement, b: Measurement) -> Measurement:
+    """One measurement at the middle of a smear's two ends, on the surer one's camera and noise;
+    its class is unknown (a blur's colours are not the ball's)."""
+    main = a if a.confidence >= b.confidence else b
+    return replace(
+        main, x=(a.x + b.x) / 2, y=(a.y + b.y) / 2, r=max(a.r, b.r), kind="unknown",
+        number=None, twin=None,
+    )  # fmt: skip
