@@ -49,6 +49,20 @@ class Geometry:
         w, h = self.small
         pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
+        self.sides, self.pockets = self._whole_frame(step)
+
+    def _whole_frame(self, step: int) -> tuple[F64, F64]:
+        """On the whole frame's working grid (not the crop): the felt's four sides as (x0, y0,
+        x1, y1) and the pockets' centres (x, y), for the cue search off the table."""
+        cal = self.calibration
+        corners = (cal.to_image(cal.spec.felt_edge) + 0.5) / step - 0.5
+        sides = np.hstack([corners, np.roll(corners, -1, axis=0)])
+        spec = cal.spec
+        hx, hy, r = spec.length / 2, spec.width / 2, spec.ball_radius
+        centres = np.array([[sx * (hx + r), sy * (hy + r), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
+                           + [[0.0, sy * (hy + 1.5 * r), 0.0] for sy in (-1, 1)])  # fmt: skip
+        pockets = (cal.to_image(centres) + 0.5) / step - 0.5
+        return np.asarray(sides, np.float64), np.asarray(pockets, np.float64)
 
     def _lens(self, calibration: TableCalibration) -> None:
         """The matrices a calibration fixes: K's inverse, the rotation, the camera centre and

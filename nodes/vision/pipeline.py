@@ -215,19 +215,12 @@ def wide_cue(image: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
     roi = np.zeros((height, width), np.uint8)
     inside[y0 : y0 + h, x0 : x0 + w] = thin[: height - y0, : width - x0]
     roi[y0 : y0 + h, x0 : x0 + w] = geo.roi[: height - y0, : width - x0]
-    cal = geo.calibration
-    corners = (cal.to_image(cal.spec.felt_edge) + 0.5) / step - 0.5
-    sides = np.hstack([corners, np.roll(corners, -1, axis=0)])
     radius = geo.radius / geo.factor
     ridge = cue_stick.ridges(small, radius)
     # the pockets' round rims and jaws make short lines of their own
-    spec = cal.spec
-    hx, hy, r = spec.length / 2, spec.width / 2, spec.ball_radius
-    pockets = np.array([[sx * (hx + r), sy * (hy + r), 0.0] for sx in (-1, 1) for sy in (-1, 1)]
-                       + [[0.0, sy * (hy + 1.5 * r), 0.0] for sy in (-1, 1)])  # fmt: skip
-    for x, y in (cal.to_image(pockets) + 0.5) / step - 0.5:
+    for x, y in geo.pockets:
         cv2.circle(ridge, (round(x), round(y)), round(3 * radius), 0, -1)
-    return cue_stick.find_cue_wide(inside, ridge, roi, sides, radius, geo.factor)
+    return cue_stick.find_cue_wide(inside, ridge, roi, geo.sides, radius, geo.factor)
 
 
 def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:
