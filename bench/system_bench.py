@@ -83,12 +83,19 @@ class Viewer:
 
 
 def process_tree(root: psutil.Process) -> dict[str, psutil.Process]:
+    """The processes of ``cuecast up`` by role (the synthetic camera renders in its own)."""
+    roles = {
+        "nodes.vision": "vision",
+        "nodes.vision.isolated": "camera",
+        "nodes.core": "core",
+        "bridge": "bridge",
+    }
     named = {"up": root}
     for child in root.children(recursive=True):
-        cmd = " ".join(child.cmdline())
-        for name in ("nodes.vision", "nodes.core", "bridge"):
-            if f"-m {name}" in cmd:
-                named[name.split(".")[-1]] = child
+        cmd = child.cmdline()
+        module = cmd[cmd.index("-m") + 1] if "-m" in cmd[:-1] else ""
+        if module in roles:
+            named[roles[module]] = child
     return named
 
 

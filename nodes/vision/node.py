@@ -1,7 +1,8 @@
 """The vision node's shell: frames in from a source, detections, calibration and JPEG frames out.
 
-The capture thread (:mod:`nodes.vision.worker`) reads, calibrates and detects; the encoder
-thread (:mod:`nodes.vision.encoder`) makes the JPEG renditions someone subscribes to. This
+The capture thread (:mod:`nodes.vision.worker`) reads frames and hands each to the encoder
+thread (:mod:`nodes.vision.encoder`), which makes the JPEG renditions someone subscribes to; the
+detection thread takes the newest frame, calibrates and detects. This
 module only moves their results onto the bus (from the event loop, which owns the sockets),
 answers the control requests and reports stats and alerts.
 """
@@ -92,11 +93,11 @@ class VisionNode:
             pipeline=PipelineConfig(cue_elevation_deg=c.cue_elevation_deg),
         )
 
-    # -- from the capture thread (Sink) ----------------------------------------------------
+    # -- from the capture and detection threads (Sink) ---------------------------------------
 
     def captured(self, captured: Frame) -> None:
-        """Offer the frame to the encoder if watched, before detection: the video's latency is
-        capture + encode, not capture + detect + encode (the encoder works in parallel)."""
+        """Offer the frame to the encoder if watched, from the capture thread: the video's
+        latency is capture + encode, never detection."""
         wanted = self.wanted
         if wanted:
             self.encoder.offer(captured.image, captured.number, captured.capture_ns, wanted)
@@ -257,6 +258,8 @@ class VisionNode:
         return {
             "fps": round(fps, 2),
             **self.counts,
+            "captured": self.worker.read,
+            "detection_skipped": self.worker.skipped,
             "timings_ms": dict(self.stats_timings),
             "encoder": {
                 "encoded": self.encoder.encoded,

@@ -7,8 +7,9 @@ index, a stream URL or a folder of images, behind one interface.
 
 Sources pace themselves at their frame rate (``realtime=False`` delivers as fast as possible,
 for benchmarks and tests). Live sources stamp frames with ``time.time_ns()`` when the frame
-is grabbed; the synthetic source stamps frame n at ``start_ns + n / fps`` and, when it falls
-behind real time, skips frames rather than drifting. A source that cannot be opened raises
+is grabbed; the synthetic source renders frame n ahead and hands it over when it is due,
+stamped ``start_ns + n / fps``, and when it falls behind real time skips frames rather than
+drifting. A source that cannot be opened raises
 :class:`SourceUnavailable`; one that stops delivering (file removed, camera unplugged, stream
 dropped) raises :class:`SourceLost`. The node turns either into an alert and retries with
 :class:`Backoff`. The end of a non-looping file or folder is not an error: ``read()`` returns
@@ -177,10 +178,15 @@ def open_source(
     spec: str | SourceSpec, *, clock: Clock | None = None, **overrides: object
 ) -> FrameSource:
     """Open a source from a spec string or :class:`SourceSpec`; keyword arguments override
-    spec fields (seed, width, height, fps, loop, realtime, randomize)."""
+    spec fields (seed, width, height, fps, loop, realtime, randomize). The real-time synthetic
+    camera on the system clock renders in its own process (:mod:`nodes.vision.isolated`)."""
     if isinstance(spec, str):
         spec = parse_source(spec)
     spec = replace(spec, **overrides)  # type: ignore[arg-type]
+    if spec.kind == "synthetic" and spec.realtime and clock is None:
+        from nodes.vision.isolated import IsolatedSyntheticSource  # it imports this module
+
+        return IsolatedSyntheticSource(spec)
     clock = clock or SystemClock()
     if spec.kind == "synthetic":
         return SyntheticSource(spec, clock)
@@ -190,7 +196,14 @@ def open_source(
 
 
 class SyntheticSource(FrameSource):
-    """The synthetic camera: frame n shows scene time n / fps, stamped start_ns + n / fps."""
+    """The synthetic camera: frame n shows scene time n / fps, stamped start_ns + n / fps.
+
+    Real time, it behaves like a camera: a frame is rendered before it is due and handed over at
+    its due time (a camera's frame arrives whole on the camera's clock; rendering is the
+    simulator's work, not the system's latency). A frame whose render ends after its due time is
+    handed over late with its due-time stamp, so that lateness counts as latency; frames whose
+    time passed before their render could start are skipped and counted in ``dropped``.
+    """
 
     def __init__(self, spec: SourceSpec, clock: Clock) -> None:
         self.spec, self.clock = spec, clock
@@ -204,21 +217,35 @@ class SyntheticSource(FrameSource):
         )
         self.description = f"synthetic:{spec.seed}"
         self.pacer = Pacer(self.fps, clock)
-        self.start_ns = clock.wall_ns() if spec.realtime else 0
+        self.start_ns = 0
         self.dropped = 0
 
     def read(self) -> Frame:
-        number = self.camera.frame
+        frame = self.render_next()
         if self.spec.realtime:
-            self.pacer.wait(number)
-            late = self.pacer.behind(number)
-            if late:
-                self.camera.skip(late)
-                self.dropped += late
-                number = self.camera.frame
+            self.pacer.wait(frame.number)
+        return frame
+
+    def render_next(self) -> Frame:
+        """Render the next frame without waiting for its due time (real time: after skipping
+        the frames already late)."""
+        if self.spec.realtime:
+            self._catch_up()
+        number = self.camera.frame
         stamp = self.start_ns + round(number * 1e9 / self.fps)
         rendered = self.camera.next_frame(stamp)
         return Frame(rendered.image, number, stamp, rendered.truth)
+
+    def _catch_up(self) -> None:
+        """Start the clock (frame 0 due one period from now), or skip the frames already late."""
+        if self.pacer.start is None:
+            self.pacer.start = self.clock.monotonic() + self.pacer.period
+            self.start_ns = self.clock.wall_ns() + round(self.pacer.period * 1e9)
+            return
+        late = self.pacer.behind(self.camera.frame)
+        if late:
+            self.camera.skip(late)
+            self.dropped += late
 
 
 class CaptureSource(FrameSource):

@@ -1,9 +1,13 @@
-"""The capture thread: read a frame, keep the calibration, detect, hand results to the node.
+"""Two threads between the source and the node: one reads frames, one detects.
 
-Everything blocking (the source, OpenCV) runs here, never on the event loop. Results go back
-through the :class:`Sink` callbacks, which the node implements by scheduling work on its loop.
-Requests from control handlers (calibrate, set_source) are queued and run between frames, so
-they see the same frames detection does.
+The capture thread owns the source (open, read, reconnect with backoff) and hands every frame to
+the node at once (``Sink.captured``: the video encoder), then to a one-frame slot. The detection
+thread takes the newest frame from the slot when it is free, keeps the calibration, detects and
+hands the results back (``Sink.detections``). So video follows the camera's clock and never waits
+for detection, and a slow frame of detection makes detection skip frames (counted), never the
+video lag. Requests from control handlers (calibrate, set_source) run on the detection thread
+between frames, so they see the frames detection does. Everything blocking (the source, OpenCV)
+runs on these threads, never on the event loop; the node schedules their results on its loop.
 """
 
 from __future__ import annotations
@@ -35,16 +39,17 @@ from protocol.messages import Detections
 log = logging.getLogger(__name__)
 
 AUTO_RETRY_S = 1.0
+IDLE_S = 0.1  # how often an idle detection thread looks at the requests
 
 
 class Sink(Protocol):
-    """Where the capture thread's results go (called from the capture thread)."""
+    """Where the threads' results go (called from the capture or the detection thread)."""
 
     def captured(self, captured: Frame) -> None:
-        """A frame was read (before detection: video need not wait for it)."""
+        """A frame was read (capture thread; before detection: video need not wait for it)."""
 
     def detections(self, detections: Detections, captured: Frame) -> None:
-        """One frame's detections (and the frame, for video and truth)."""
+        """One frame's detections (and the frame, for truth)."""
 
     def calibrated(self, calibration: TableCalibration) -> None:
         """A new calibration is in use."""
@@ -55,7 +60,7 @@ class Sink(Protocol):
 
 @dataclass(slots=True)
 class Request:
-    """Work for the capture thread: ``action`` with ``args``, answered through ``future``."""
+    """Work for the detection thread: ``action`` with ``args``, answered through ``future``."""
 
     action: str
     args: dict[str, Any]
@@ -64,7 +69,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
-    """What the capture thread needs from the node's config."""
+    """What the threads need from the node's config."""
 
     source: str
     fps: float
@@ -79,8 +84,47 @@ class WorkerSettings:
     pipeline: PipelineConfig
 
 
+class Latest:
+    """A one-frame slot between the threads: a new frame replaces one not yet taken (counted).
+
+    Frames carry the source generation they were read under, so a frame of a source that has
+    since been replaced is never detected.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: tuple[int, Frame] | None = None
+        self.replaced = 0
+
+    def put(self, generation: int, frame: Frame) -> None:
+        """Offer a frame (from the capture thread)."""
+        with self._cond:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = (generation, frame)
+            self._cond.notify()
+
+    def take(self, timeout: float) -> tuple[int, Frame] | None:
+        """The newest frame, waiting up to ``timeout`` seconds; None if none came."""
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+    def clear(self) -> None:
+        """Drop a waiting frame (the source changed)."""
+        with self._cond:
+            self._item = None
+
+    def wake(self) -> None:
+        """Wake a waiting ``take`` (stopping)."""
+        with self._cond:
+            self._cond.notify_all()
+
+
 class CaptureWorker:
-    """Runs the source and the pipeline in one thread."""
+    """The capture thread and the detection thread of one camera."""
 
     def __init__(
         self,
@@ -97,45 +141,63 @@ class CaptureWorker:
         self.pipeline = Pipeline(calibration, settings.pipeline)
         self.requests: queue.Queue[Request] = queue.Queue()
         self.stopping = threading.Event()
+        self.changed = threading.Event()  # the source spec changed: reopen now
         self.source_spec = settings.source
+        self.generation = 0  # bumped when the source spec changes
         self.source: FrameSource | None = None
-        self.frames = 0
+        self.latest = Latest()
+        self.last: Frame | None = None  # the newest frame the detection thread took
+        self.read = 0  # frames read from the source
+        self.frames = 0  # frames detected
         self.last_auto = 0.0
-        self.thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self.threads = [
+            threading.Thread(target=self._capture, name="capture", daemon=True),
+            threading.Thread(target=self._detect, name="detect", daemon=True),
+        ]
+
+    @property
+    def skipped(self) -> int:
+        """Frames read but not detected because detection was busy with an earlier one."""
+        return self.latest.replaced
 
     def start(self) -> None:
-        """Start the thread."""
-        self.thread.start()
+        """Start both threads."""
+        for thread in self.threads:
+            thread.start()
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Ask the thread to stop and wait for it."""
+        """Ask both threads to stop and wait for them."""
         self.stopping.set()
-        self.thread.join(timeout)
+        self.changed.set()
+        self.latest.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def submit(self, action: str, args: dict[str, Any]) -> Future[Any]:
-        """Queue a request; its future resolves when the thread has handled it."""
+        """Queue a request; its future resolves when the detection thread has handled it."""
         request = Request(action, args)
         self.requests.put(request)
         return request.future
 
-    # -- the thread ------------------------------------------------------------------------
+    # -- the capture thread ----------------------------------------------------------------
 
-    def _run(self) -> None:
-        cv2.setNumThreads(max(1, self.settings.threads))
+    def _capture(self) -> None:
         backoff = Backoff(maximum=self.settings.reconnect_max_s)
         while not self.stopping.is_set():
-            source = self._open()
+            self.changed.clear()
+            spec, generation = self.source_spec, self.generation
+            source = self._open(spec)
             if source is None:
-                self._handle_requests(None)
-                self.stopping.wait(backoff.failure())
+                self.changed.wait(backoff.failure())
                 continue
             backoff.success()
-            self._frames(source)
-            source.close()
-        self._fail_pending("the vision node is stopping")
+            try:
+                self._read(source, spec, generation)
+            finally:
+                source.close()
 
-    def _open(self) -> FrameSource | None:
-        spec = self.source_spec
+    def _open(self, spec: str) -> FrameSource | None:
         try:
             source = open_source(
                 spec,
@@ -150,31 +212,35 @@ class CaptureWorker:
         self.sink.source_state(True, f"source {spec} open", {"source": spec})
         return source
 
-    def _frames(self, source: FrameSource) -> None:
-        while not self.stopping.is_set():
+    def _read(self, source: FrameSource, spec: str, generation: int) -> None:
+        while not self.changed.is_set():
             try:
                 captured = source.read()
             except (SourceLost, OSError) as exc:
-                self.sink.source_state(False, f"source lost: {exc}", {"source": self.source_spec})
+                self.sink.source_state(False, f"source lost: {exc}", {"source": spec})
                 return
             if captured is None:
-                self.sink.source_state(
-                    False, f"end of {self.source_spec}", {"source": self.source_spec, "ended": True}
-                )
-                self._idle_until_new_source()
+                self.sink.source_state(False, f"end of {spec}", {"source": spec, "ended": True})
+                self.changed.wait()  # until another source is set, or stop
                 return
-            if not self._handle_requests(captured):
-                return  # the source changed
-            self._frame(captured)
+            self.read += 1
+            self.sink.captured(captured)
+            self.latest.put(generation, captured)
 
-    def _idle_until_new_source(self) -> None:
-        spec = self.source_spec
-        while not self.stopping.is_set() and self.source_spec == spec:
-            self._handle_requests(None)
-            self.stopping.wait(0.1)
+    # -- the detection thread --------------------------------------------------------------
+
+    def _detect(self) -> None:
+        cv2.setNumThreads(max(1, self.settings.threads))
+        while not self.stopping.is_set():
+            item = self.latest.take(IDLE_S)
+            if item is not None and item[0] == self.generation:
+                self.last = item[1]
+            self._handle_requests(self.last)
+            if item is not None and item[0] == self.generation:  # a request may change it
+                self._frame(item[1])
+        self._fail_pending("the vision node is stopping")
 
     def _frame(self, captured: Frame) -> None:
-        self.sink.captured(captured)
         self._auto_calibrate(captured)
         detections = self.pipeline.process(
             captured.image, captured.number, captured.capture_ns, self.camera
@@ -214,23 +280,20 @@ class CaptureWorker:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _handle_requests(self, captured: Frame | None) -> bool:
-        """Run queued requests; False when the source must be reopened."""
-        keep = True
+    def _handle_requests(self, captured: Frame | None) -> None:
+        """Run the queued requests against this frame (None: no frame yet)."""
         while True:
             try:
                 request = self.requests.get_nowait()
             except queue.Empty:
-                return keep
+                return
             handler = self._handler(request.action)
             try:
-                result, keep_source = handler(request.args, captured)
-                keep = keep and keep_source
-                request.future.set_result(result)
+                request.future.set_result(handler(request.args, captured))
             except Exception as exc:  # reported to the caller as an error reply
                 request.future.set_exception(exc)
 
-    def _handler(self, action: str) -> Callable[[dict[str, Any], Frame | None], tuple[Any, bool]]:
+    def _handler(self, action: str) -> Callable[[dict[str, Any], Frame | None], Any]:
         handlers = {
             "calibrate_auto": self._req_auto,
             "calibrate_manual": self._req_manual,
@@ -239,15 +302,15 @@ class CaptureWorker:
         }
         return handlers[action]
 
-    def _req_auto(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
+    def _req_auto(self, args: dict[str, Any], captured: Frame | None) -> Any:
         if captured is None:
             raise ValueError("no frame to calibrate from: the source is not giving frames")
         found = self._calibrate_auto(captured)
         if found is None:
             raise ValueError("no table found in the current frame")
-        return found, True
+        return found
 
-    def _req_manual(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
+    def _req_manual(self, args: dict[str, Any], captured: Frame | None) -> Any:
         size = args.get("size")
         if captured is not None:
             size = (captured.image.shape[1], captured.image.shape[0])
@@ -258,18 +321,22 @@ class CaptureWorker:
             camera_height=self.settings.camera_height,
         )  # fmt: skip
         self._use(cal)
-        return cal, True
+        return cal
 
-    def _req_intrinsics(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
+    def _req_intrinsics(self, args: dict[str, Any], captured: Frame | None) -> Any:
         self.intrinsics = args["intrinsics"]
         if captured is None:
-            return None, True
-        return self._calibrate_auto(captured), True
+            return None
+        return self._calibrate_auto(captured)
 
-    def _req_source(self, args: dict[str, Any], captured: Frame | None) -> tuple[Any, bool]:
+    def _req_source(self, args: dict[str, Any], captured: Frame | None) -> Any:
         self.source_spec = str(args["source"])
+        self.generation += 1
+        self.last = None
+        self.latest.clear()
+        self.changed.set()
         self.pipeline.set_calibration(self.pipeline.calibration)  # fresh felt model
-        return {"source": self.source_spec}, False
+        return {"source": self.source_spec}
 
     def _fail_pending(self, reason: str) -> None:
         while True:

@@ -183,12 +183,20 @@ def test_synthetic_source_keeps_real_time_and_skips_frames_when_late():
     source = open_source("synthetic", width=160, height=96, fps=10.0, clock=clock)
     first = source.read()
     second = source.read()
-    assert clock.sleeps == pytest.approx([0.1])
-    clock.now += 0.35  # the consumer stalled: frames 2 and 3 are past, frame 4 was due at 0.4 s
+    assert clock.sleeps == pytest.approx([0.1, 0.1])  # frame 0 is due one period after opening
+    clock.now += 0.35  # the consumer stalled: frames 2 and 3 are past, frame 4 was due at 0.5 s
     late = source.read()
     assert (first.number, second.number, late.number) == (0, 1, 4)
     assert late.capture_ns - first.capture_ns == 400_000_000
     assert isinstance(source, SyntheticSource) and source.dropped == 2
+
+
+def test_synthetic_source_hands_a_frame_over_at_its_due_time_rendered_ahead():
+    clock = FakeClock()
+    source = open_source("synthetic", width=160, height=96, fps=10.0, clock=clock)
+    for _ in range(3):
+        frame = source.read()
+        assert abs(frame.capture_ns - clock.wall_ns()) < 1000  # handed over when due, to the µs
 
 
 def test_camera_that_cannot_open_is_unavailable():

@@ -1,0 +1,220 @@
+"""The real-time synthetic camera in its own process, as a camera is its own device.
+
+Rendering is CPU work the size of detection (10-15 ms per 720p frame). In the vision node's
+process its many short numpy and OpenCV calls and detection's take turns on the GIL, and each
+render took about 2.5 times as long (12.7 -> 31.8 ms median, measured with both threads in one
+process; with detection in another process: 12.7 ms), which made frames late and the video lag.
+So the node's capture thread reads frames from a child process that runs
+:class:`SyntheticSource`: a thread renders up to ``AHEAD`` frames before they are due, and each
+is handed over at its due time, stamped with it, as a camera's frame arrives on its clock:
+
+- pixels go through shared memory (an anonymous file both processes map, ``SLOTS`` frames);
+  a 720p frame through a pipe took 4 ms, a copy out of shared memory well under one;
+- a pipe from the child carries one small header per frame (slot, number, stamp, ground truth,
+  frames skipped); a pipe back carries one byte per slot the node has copied out, so the child
+  never writes a slot still being read and is never more than ``SLOTS`` frames ahead.
+
+The pipes are also the liveness check: the child exits when the node goes away (its pipe
+breaks), and the node sees the child's death or silence as :class:`SourceLost`, which the
+capture thread answers by opening the source again with backoff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import mmap
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision.source import (
+    DEFAULT_FPS,
+    Frame,
+    FrameSource,
+    SourceLost,
+    SourceSpec,
+    SourceUnavailable,
+    SyntheticSource,
+    SystemClock,
+)
+
+log = logging.getLogger(__name__)
+
+SLOTS = 2
+AHEAD = 3  # frames rendered before they are due
+FIRST_FRAME_S = 120.0  # the child imports, builds the table and renders its cached layers
+SILENCE_S = 5.0  # a running child that says nothing for this long is lost
+STOP_S = 2.0
+
+
+class IsolatedSyntheticSource(FrameSource):
+    """:class:`SyntheticSource` (real time) rendered in a child process."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+        self.fps = spec.fps or DEFAULT_FPS
+        self.description = f"synthetic:{spec.seed}"
+        self.dropped = 0
+        self.frames = 0
+        self.shape = (spec.height or 720, spec.width or 1280, 3)
+        shared = _shared_file(SLOTS * _size(self.shape))
+        frames_r, frames_w = os.pipe()
+        acks_r, acks_w = os.pipe()
+        child_fds = (shared, frames_w, acks_r)
+        # A fresh interpreter, not multiprocessing: the node has threads (never fork it), and
+        # spawn would re-import the caller's __main__.
+        argv = [sys.executable, "-m", __name__, "--spec", json.dumps(dataclasses.asdict(spec))]
+        argv += ["--fds", ",".join(map(str, child_fds))]
+        try:
+            self.process = subprocess.Popen(argv, pass_fds=child_fds, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            for fd in (*child_fds, frames_r, acks_w):
+                os.close(fd)
+            raise SourceUnavailable(f"cannot start the synthetic camera: {exc}") from exc
+        self.slots = _slots(shared, self.shape)
+        for fd in child_fds:
+            os.close(fd)
+        self.conn = Connection(frames_r, writable=False)
+        self.acks = acks_w
+
+    def read(self) -> Frame:
+        header = self._receive(FIRST_FRAME_S if self.frames == 0 else SILENCE_S)
+        if header[0] == "error":
+            raise SourceLost(f"the synthetic camera failed: {header[1]}")
+        _, slot, number, stamp, truth, dropped = header
+        image = self.slots[slot].copy()
+        try:
+            os.write(self.acks, b"\x01")
+        except OSError as exc:
+            raise SourceLost("the synthetic camera's process ended") from exc
+        self.frames += 1
+        self.dropped = dropped
+        return Frame(image, number, stamp, truth)
+
+    def _receive(self, timeout: float) -> Any:
+        try:
+            if not self.conn.poll(timeout):
+                raise SourceLost(f"the synthetic camera sent no frame for {timeout:.0f} s")
+            return self.conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self.process.poll()
+            raise SourceLost(f"the synthetic camera's process ended (exit code {code})") from exc
+
+    def close(self) -> None:
+        if self.conn.closed:
+            return
+        self.conn.close()  # the child's next send fails and it exits
+        os.close(self.acks)
+        try:
+            self.process.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_S)
+
+
+def _size(shape: tuple[int, int, int]) -> int:
+    return shape[0] * shape[1] * shape[2]
+
+
+def _shared_file(size: int) -> int:
+    """A file descriptor for ``size`` bytes of memory both processes can map."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("cuecast-synthetic")
+    else:
+        with tempfile.TemporaryFile() as file:
+            fd = os.dup(file.fileno())
+    os.ftruncate(fd, size)
+    return fd
+
+
+def _slots(fd: int, shape: tuple[int, int, int]) -> list[NDArray[np.uint8]]:
+    """The frame slots in the shared file (the mapping stays alive through the arrays)."""
+    buffer = mmap.mmap(fd, SLOTS * _size(shape))
+    flat = np.frombuffer(buffer, np.uint8)
+    return [flat[k * _size(shape) : (k + 1) * _size(shape)].reshape(shape) for k in range(SLOTS)]
+
+
+def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
+    """The child: frames rendered up to ``AHEAD`` in advance, each put in a free slot and
+    announced at its due time, until the node goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the node, which closes us
+    shape = (spec.height or 720, spec.width or 1280, 3)
+    slots = _slots(shared, shape)
+    free, sent = SLOTS, 0
+    try:
+        source = SyntheticSource(spec, SystemClock())
+        ahead = _render_ahead(source)
+        while True:
+            frame = ahead.get()
+            if isinstance(frame, BaseException):
+                raise frame
+            if source.pacer.behind(frame.number):  # stale: the node was not reading
+                source.dropped += 1
+                continue
+            if frame.image.shape != shape:
+                raise ValueError(f"rendered {frame.image.shape}, expected {shape}")
+            source.pacer.wait(frame.number)
+            while free == 0:
+                acked = os.read(acks, 64)
+                if not acked:
+                    return  # the node closed its end
+                free += len(acked)  # one byte per slot copied out
+            slot = sent % SLOTS
+            slots[slot][...] = frame.image
+            header = (slot, frame.number, frame.capture_ns, frame.truth, source.dropped)
+            frames.send(("frame", *header))
+            free, sent = free - 1, sent + 1
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        return  # the node is gone or closed us
+    except Exception as exc:  # reported to the node as a lost source, with the reason
+        _send_error(frames, exc)
+
+
+def _render_ahead(source: SyntheticSource) -> queue.Queue[Frame | BaseException]:
+    """A thread rendering frames into a queue of ``AHEAD`` (a slow render, when a ball starts
+    to move and cached layers are rebuilt, eats into that lead instead of making frames late)."""
+    ahead: queue.Queue[Frame | BaseException] = queue.Queue(maxsize=AHEAD)
+
+    def run() -> None:
+        try:
+            while True:
+                ahead.put(source.render_next())
+        except BaseException as exc:  # handed to the sender, which reports it
+            ahead.put(exc)
+
+    threading.Thread(target=run, name="render", daemon=True).start()
+    return ahead
+
+
+def _send_error(conn: Connection, exc: BaseException) -> None:
+    with contextlib.suppress(OSError):  # the node is gone: nobody to tell
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nodes.vision.isolated --spec JSON --fds SHARED,FRAMES,ACKS`` (internal)."""
+    parser = argparse.ArgumentParser(description="The synthetic camera's process (internal).")
+    parser.add_argument("--spec", required=True, help="the SourceSpec as JSON")
+    parser.add_argument("--fds", required=True, help="shared memory, frame pipe, ack pipe")
+    args = parser.parse_args(argv)
+    spec = SourceSpec(**json.loads(args.spec))
+    shared, frames, acks = (int(fd) for fd in args.fds.split(","))
+    serve(spec, shared, Connection(frames, readable=False), acks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
