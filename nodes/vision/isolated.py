@@ -4,15 +4,23 @@ Rendering is CPU work the size of detection (10-15 ms per 720p frame). In the vi
 process its many short numpy and OpenCV calls and detection's take turns on the GIL, and each
 render took about 2.5 times as long (12.7 -> 31.8 ms median, measured with both threads in one
 process; with detection in another process: 12.7 ms), which made frames late and the video lag.
-So the node's capture thread reads frames from a child process that runs
-:class:`SyntheticSource`: a thread renders up to ``AHEAD`` frames before they are due, and each
-is handed over at its due time, stamped with it, as a camera's frame arrives on its clock:
+So a child process renders (:meth:`SyntheticSource.render_next`) up to ``SLOTS - 1`` frames
+ahead of time, and :meth:`IsolatedSyntheticSource.read`, in the node, hands each frame over at
+its due time, stamped with it, as a camera's frame arrives whole on the camera's clock. A render
+slower than a frame period (a ball starting or stopping rebuilds the cached layer of resting
+balls: up to 150 ms on a loaded machine; a break shot's sixteen blurred balls: 50-90 ms per
+frame) eats into that lead instead of making frames late. Measured in the full system on two
+cores, a lead of 3 frames still left 6 % of frames late; with 8, about 4 % (in bursts during a
+break, when rendering is slower than real time).
 
-- pixels go through shared memory (an anonymous file both processes map, ``SLOTS`` frames);
-  a 720p frame through a pipe took 4 ms, a copy out of shared memory well under one;
-- a pipe from the child carries one small header per frame (slot, number, stamp, ground truth,
+- Pixels go through shared memory (an anonymous file both processes map, ``SLOTS`` frames): a
+  720p frame through a pipe took 4 ms, a copy out of shared memory well under one.
+- A pipe from the child carries one small header per frame (slot, number, stamp, ground truth,
   frames skipped); a pipe back carries one byte per slot the node has copied out, so the child
-  never writes a slot still being read and is never more than ``SLOTS`` frames ahead.
+  never writes a slot still being read.
+- The child runs at a lower CPU priority (``RENDER_NICE``): with frames in hand it has slack,
+  and the node's threads that take a frame out to the viewers have none (viewer p95 over three
+  runs: 48.6-56.1 ms at nice 10, 65-77 ms at nice 0).
 
 The pipes are also the liveness check: the child exits when the node goes away (its pipe
 breaks), and the node sees the child's death or silence as :class:`SourceLost`, which the
@@ -28,12 +36,11 @@ import json
 import logging
 import mmap
 import os
-import queue
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -53,21 +60,22 @@ from nodes.vision.source import (
 
 log = logging.getLogger(__name__)
 
-SLOTS = 2
-AHEAD = 3  # frames rendered before they are due
+SLOTS = 9  # frames in shared memory: the one being handed over and up to 8 rendered ahead
+RENDER_NICE = 10  # the lead is the renderer's slack: it yields the CPU to the frames' way out
 FIRST_FRAME_S = 120.0  # the child imports, builds the table and renders its cached layers
 SILENCE_S = 5.0  # a running child that says nothing for this long is lost
 STOP_S = 2.0
 
 
 class IsolatedSyntheticSource(FrameSource):
-    """:class:`SyntheticSource` (real time) rendered in a child process."""
+    """:class:`SyntheticSource` (real time) rendered ahead in a child process."""
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
         self.fps = spec.fps or DEFAULT_FPS
+        self.period_ns = round(1e9 / self.fps)
         self.description = f"synthetic:{spec.seed}"
-        self.dropped = 0
+        self.dropped = 0  # frames skipped, by the child (late to render) or here (stale)
         self.frames = 0
         self.shape = (spec.height or 720, spec.width or 1280, 3)
         shared = _shared_file(SLOTS * _size(self.shape))
@@ -89,29 +97,44 @@ class IsolatedSyntheticSource(FrameSource):
             os.close(fd)
         self.conn = Connection(frames_r, writable=False)
         self.acks = acks_w
+        self.skipped_here = 0
 
     def read(self) -> Frame:
-        header = self._receive(FIRST_FRAME_S if self.frames == 0 else SILENCE_S)
-        if header[0] == "error":
-            raise SourceLost(f"the synthetic camera failed: {header[1]}")
-        _, slot, number, stamp, truth, dropped = header
-        image = self.slots[slot].copy()
+        """The next frame, at its due time (late only if the child could not render it in time;
+        a frame already more than a period late while a newer one waits is skipped)."""
+        while True:
+            slot, number, stamp, truth, dropped = self._receive()
+            late_ns = time.time_ns() - stamp
+            if late_ns > self.period_ns and self.conn.poll(0):
+                self._ack()
+                self.skipped_here += 1
+                continue
+            if late_ns < 0:
+                time.sleep(-late_ns / 1e9)
+            image = self.slots[slot].copy()
+            self._ack()
+            self.frames += 1
+            self.dropped = dropped + self.skipped_here
+            return Frame(image, number, stamp, truth)
+
+    def _receive(self) -> tuple[int, int, int, Any, int]:
+        timeout = FIRST_FRAME_S if self.frames == 0 else SILENCE_S
+        try:
+            if not self.conn.poll(timeout):
+                raise SourceLost(f"the synthetic camera sent no frame for {timeout:.0f} s")
+            message = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self.process.poll()
+            raise SourceLost(f"the synthetic camera's process ended (exit code {code})") from exc
+        if message[0] == "error":
+            raise SourceLost(f"the synthetic camera failed: {message[1]}")
+        return message[1:]  # type: ignore[no-any-return]
+
+    def _ack(self) -> None:
         try:
             os.write(self.acks, b"\x01")
         except OSError as exc:
             raise SourceLost("the synthetic camera's process ended") from exc
-        self.frames += 1
-        self.dropped = dropped
-        return Frame(image, number, stamp, truth)
-
-    def _receive(self, timeout: float) -> Any:
-        try:
-            if not self.conn.poll(timeout):
-                raise SourceLost(f"the synthetic camera sent no frame for {timeout:.0f} s")
-            return self.conn.recv()
-        except (EOFError, OSError) as exc:
-            code = self.process.poll()
-            raise SourceLost(f"the synthetic camera's process ended (exit code {code})") from exc
 
     def close(self) -> None:
         if self.conn.closed:
@@ -148,30 +171,25 @@ def _slots(fd: int, shape: tuple[int, int, int]) -> list[NDArray[np.uint8]]:
 
 
 def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
-    """The child: frames rendered up to ``AHEAD`` in advance, each put in a free slot and
-    announced at its due time, until the node goes away."""
+    """The child: render each frame into a free slot as soon as there is one, until the node
+    goes away. The renderer skips frames whose time has already passed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the node, which closes us
+    with contextlib.suppress(OSError):
+        os.nice(RENDER_NICE)
     shape = (spec.height or 720, spec.width or 1280, 3)
     slots = _slots(shared, shape)
     free, sent = SLOTS, 0
     try:
         source = SyntheticSource(spec, SystemClock())
-        ahead = _render_ahead(source)
         while True:
-            frame = ahead.get()
-            if isinstance(frame, BaseException):
-                raise frame
-            if source.pacer.behind(frame.number):  # stale: the node was not reading
-                source.dropped += 1
-                continue
-            if frame.image.shape != shape:
-                raise ValueError(f"rendered {frame.image.shape}, expected {shape}")
-            source.pacer.wait(frame.number)
             while free == 0:
                 acked = os.read(acks, 64)
                 if not acked:
                     return  # the node closed its end
                 free += len(acked)  # one byte per slot copied out
+            frame = source.render_next()
+            if frame.image.shape != shape:
+                raise ValueError(f"rendered {frame.image.shape}, expected {shape}")
             slot = sent % SLOTS
             slots[slot][...] = frame.image
             header = (slot, frame.number, frame.capture_ns, frame.truth, source.dropped)
@@ -181,22 +199,6 @@ def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
         return  # the node is gone or closed us
     except Exception as exc:  # reported to the node as a lost source, with the reason
         _send_error(frames, exc)
-
-
-def _render_ahead(source: SyntheticSource) -> queue.Queue[Frame | BaseException]:
-    """A thread rendering frames into a queue of ``AHEAD`` (a slow render, when a ball starts
-    to move and cached layers are rebuilt, eats into that lead instead of making frames late)."""
-    ahead: queue.Queue[Frame | BaseException] = queue.Queue(maxsize=AHEAD)
-
-    def run() -> None:
-        try:
-            while True:
-                ahead.put(source.render_next())
-        except BaseException as exc:  # handed to the sender, which reports it
-            ahead.put(exc)
-
-    threading.Thread(target=run, name="render", daemon=True).start()
-    return ahead
 
 
 def _send_error(conn: Connection, exc: BaseException) -> None:
