@@ -4,23 +4,24 @@ Rendering is CPU work the size of detection (10-15 ms per 720p frame). In the vi
 process its many short numpy and OpenCV calls and detection's take turns on the GIL, and each
 render took about 2.5 times as long (12.7 -> 31.8 ms median, measured with both threads in one
 process; with detection in another process: 12.7 ms), which made frames late and the video lag.
-So a child process renders (:meth:`SyntheticSource.render_next`) up to ``SLOTS - 1`` frames
-ahead of time, and :meth:`IsolatedSyntheticSource.read`, in the node, hands each frame over at
-its due time, stamped with it, as a camera's frame arrives whole on the camera's clock. A render
-slower than a frame period (a ball starting or stopping rebuilds the cached layer of resting
-balls: up to 150 ms on a loaded machine; a break shot's sixteen blurred balls: 50-90 ms per
-frame) eats into that lead instead of making frames late. Measured in the full system on two
-cores, a lead of 3 frames still left 6 % of frames late; with 8, about 4 % (in bursts during a
-break, when rendering is slower than real time).
+So a child process renders (:meth:`SyntheticSource.render_next`) as many frames ahead of time
+as ``LEAD_BYTES`` of shared memory hold (23 at 720p: 0.77 s at 30 fps), and
+:meth:`IsolatedSyntheticSource.read`, in the node, hands each frame over at its due time,
+stamped with it, as a camera's frame arrives whole on the camera's clock. A render slower than a
+frame period eats into that lead instead of making the frame late: a ball starting or stopping
+rebuilds the cached layer of resting balls (up to 150 ms on a loaded machine), and while the
+balls roll after a shot, rendering under load can run slower than real time for seconds.
+Measured with the whole system and a viewer on two cores (capture -> publish p95 of the frames
+the viewer drew, 30 s): lead of 8 frames 40-57 ms, lead of 23 frames 21-23 ms.
 
-- Pixels go through shared memory (an anonymous file both processes map, ``SLOTS`` frames): a
-  720p frame through a pipe took 4 ms, a copy out of shared memory well under one.
+- Pixels go through shared memory (an anonymous file both processes map): a 720p frame through a
+  pipe took 4 ms, a copy out of shared memory well under one.
 - A pipe from the child carries one small header per frame (slot, number, stamp, ground truth,
   frames skipped); a pipe back carries one byte per slot the node has copied out, so the child
   never writes a slot still being read.
 - The child runs at a lower CPU priority (``RENDER_NICE``): with frames in hand it has slack,
-  and the node's threads that take a frame out to the viewers have none (viewer p95 over three
-  runs: 48.6-56.1 ms at nice 10, 65-77 ms at nice 0).
+  and the node's threads that take a frame out to the viewers have none (viewer p95, 20 s runs,
+  lead of 8: 48.6-56.1 ms at nice 10, 65-77 ms at nice 0).
 
 The pipes are also the liveness check: the child exits when the node goes away (its pipe
 breaks), and the node sees the child's death or silence as :class:`SourceLost`, which the
@@ -60,7 +61,8 @@ from nodes.vision.source import (
 
 log = logging.getLogger(__name__)
 
-SLOTS = 9  # frames in shared memory: the one being handed over and up to 8 rendered ahead
+LEAD_BYTES = 64 << 20  # shared memory for frames rendered ahead: 24 at 720p (0.8 s at 30 fps)
+MIN_SLOTS, MAX_SLOTS = 3, 60
 RENDER_NICE = 10  # the lead is the renderer's slack: it yields the CPU to the frames' way out
 FIRST_FRAME_S = 120.0  # the child imports, builds the table and renders its cached layers
 SILENCE_S = 5.0  # a running child that says nothing for this long is lost
@@ -78,7 +80,8 @@ class IsolatedSyntheticSource(FrameSource):
         self.dropped = 0  # frames skipped, by the child (late to render) or here (stale)
         self.frames = 0
         self.shape = (spec.height or 720, spec.width or 1280, 3)
-        shared = _shared_file(SLOTS * _size(self.shape))
+        self.slots_n = slot_count(self.shape)
+        shared = _shared_file(self.slots_n * _size(self.shape))
         frames_r, frames_w = os.pipe()
         acks_r, acks_w = os.pipe()
         child_fds = (shared, frames_w, acks_r)
@@ -92,7 +95,7 @@ class IsolatedSyntheticSource(FrameSource):
             for fd in (*child_fds, frames_r, acks_w):
                 os.close(fd)
             raise SourceUnavailable(f"cannot start the synthetic camera: {exc}") from exc
-        self.slots = _slots(shared, self.shape)
+        self.slots = _slots(shared, self.shape, self.slots_n)
         for fd in child_fds:
             os.close(fd)
         self.conn = Connection(frames_r, writable=False)
@@ -152,6 +155,11 @@ def _size(shape: tuple[int, int, int]) -> int:
     return shape[0] * shape[1] * shape[2]
 
 
+def slot_count(shape: tuple[int, int, int]) -> int:
+    """Frame slots in shared memory: as many as ``LEAD_BYTES`` holds, within bounds."""
+    return max(MIN_SLOTS, min(MAX_SLOTS, LEAD_BYTES // _size(shape)))
+
+
 def _shared_file(size: int) -> int:
     """A file descriptor for ``size`` bytes of memory both processes can map."""
     if hasattr(os, "memfd_create"):
@@ -163,11 +171,11 @@ def _shared_file(size: int) -> int:
     return fd
 
 
-def _slots(fd: int, shape: tuple[int, int, int]) -> list[NDArray[np.uint8]]:
+def _slots(fd: int, shape: tuple[int, int, int], count: int) -> list[NDArray[np.uint8]]:
     """The frame slots in the shared file (the mapping stays alive through the arrays)."""
-    buffer = mmap.mmap(fd, SLOTS * _size(shape))
-    flat = np.frombuffer(buffer, np.uint8)
-    return [flat[k * _size(shape) : (k + 1) * _size(shape)].reshape(shape) for k in range(SLOTS)]
+    size = _size(shape)
+    flat = np.frombuffer(mmap.mmap(fd, count * size), np.uint8)
+    return [flat[k * size : (k + 1) * size].reshape(shape) for k in range(count)]
 
 
 def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
@@ -177,8 +185,8 @@ def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(RENDER_NICE)
     shape = (spec.height or 720, spec.width or 1280, 3)
-    slots = _slots(shared, shape)
-    free, sent = SLOTS, 0
+    slots = _slots(shared, shape, slot_count(shape))
+    free, sent = len(slots), 0
     try:
         source = SyntheticSource(spec, SystemClock())
         while True:
@@ -190,7 +198,7 @@ def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
             frame = source.render_next()
             if frame.image.shape != shape:
                 raise ValueError(f"rendered {frame.image.shape}, expected {shape}")
-            slot = sent % SLOTS
+            slot = sent % len(slots)
             slots[slot][...] = frame.image
             header = (slot, frame.number, frame.capture_ns, frame.truth, source.dropped)
             frames.send(("frame", *header))
