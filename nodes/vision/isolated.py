@@ -19,9 +19,10 @@ the viewer drew, 30 s): lead of 8 frames 40-57 ms, lead of 23 frames 21-23 ms.
 - A pipe from the child carries one small header per frame (slot, number, stamp, ground truth,
   frames skipped); a pipe back carries one byte per slot the node has copied out, so the child
   never writes a slot still being read.
-- The child runs at a lower CPU priority (``RENDER_NICE``): with frames in hand it has slack,
-  and the node's threads that take a frame out to the viewers have none (viewer p95, 20 s runs,
-  lead of 8: 48.6-56.1 ms at nice 10, 65-77 ms at nice 0).
+- The child runs at the node's CPU priority. With a lead of 8 frames, nice 10 looked better
+  (viewer p95 in 20 s runs 49-56 against 65-77 ms, other jobs on the machine); with the lead of
+  23 and nothing else running, nice 10 starved it while the balls roll (30 s runs: 81-83
+  against 57-58 ms), so it was dropped.
 
 The pipes are also the liveness check: the child exits when the node goes away (its pipe
 breaks), and the node sees the child's death or silence as :class:`SourceLost`, which the
@@ -63,7 +64,6 @@ log = logging.getLogger(__name__)
 
 LEAD_BYTES = 64 << 20  # shared memory for frames rendered ahead: 24 at 720p (0.8 s at 30 fps)
 MIN_SLOTS, MAX_SLOTS = 3, 60
-RENDER_NICE = 10  # the lead is the renderer's slack: it yields the CPU to the frames' way out
 FIRST_FRAME_S = 120.0  # the child imports, builds the table and renders its cached layers
 SILENCE_S = 5.0  # a running child that says nothing for this long is lost
 STOP_S = 2.0
@@ -182,8 +182,6 @@ def serve(spec: SourceSpec, shared: int, frames: Connection, acks: int) -> None:
     """The child: render each frame into a free slot as soon as there is one, until the node
     goes away. The renderer skips frames whose time has already passed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the node, which closes us
-    with contextlib.suppress(OSError):
-        os.nice(RENDER_NICE)
     shape = (spec.height or 720, spec.width or 1280, 3)
     slots = _slots(shared, shape, slot_count(shape))
     free, sent = len(slots), 0
