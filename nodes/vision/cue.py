@@ -13,8 +13,9 @@ the axis across the whole visible cue and :func:`straighten` fits it in undistor
 
 Direction in table degrees needs one assumption: a single camera sees the cue's image line,
 which fits many (direction, elevation) pairs. The tip is taken at ball-centre height and the
-butt raised by ``elevation_deg`` (players hold it 3-10 degrees up); each axis point is placed on
-its camera ray at the height that elevation implies, so the direction is the horizontal one.
+butt raised by ``elevation_deg`` (players hold it 3-10 degrees up), or more where the cue must
+clear the cushion or a ball behind the one it strikes; each axis point is placed on its camera
+ray at the height that elevation implies, so the direction is the horizontal one.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision import edge
-from nodes.vision.calibration import TableCalibration
+from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.detector import components
 from nodes.vision.intrinsics import Intrinsics
 
@@ -37,6 +38,10 @@ F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 
 CUE_LENGTH = 1.47  # m, a standard pool cue
+CLEARANCE = 0.012  # m: the axis passes this far above a rail or ball (the shaft's radius and a bit)
+SHAFT_RADIUS = 0.007  # m: the cue's radius a hand's width behind the tip
+REACH = 0.6  # m: the farthest a tip addressing a ball stays behind it
+MAX_ELEVATION = 35.0  # degrees: steeper is a masse shot, which this does not model
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,10 +404,10 @@ def refine_tip(
 def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> CueLine:
     """The cue's middle at full resolution: every ``step`` px from the tip back along the line,
     a profile across it (a ball's ``radius`` px either side) is compared with its own two ends
-    (the background there: felt, rail or floor); the centroid of what stands out is a point of
-    the axis. Profiles whose ends disagree (an arm, a hand or a rail's edge beside the cue) or
-    where nothing narrow stands out are skipped, and points off the robust line dropped. The
-    points become ``support`` (for :func:`straighten`)."""
+    (the background either side: felt, rail or floor); the middle between the edges of what
+    stands out from both is a point of the axis (:func:`_middles`; a centroid would lean to the
+    lit side). Profiles where nothing narrow stands out are skipped, and points off the robust
+    line dropped. The points become ``support`` (for :func:`straighten`)."""
     ts = np.arange(0.0, line.length_px, step)
     offsets = np.arange(-radius, radius + 0.25, 0.5)
     if len(ts) < 10:
@@ -412,16 +417,10 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
     xs = centres[:, 0, None] + offsets[None, :] * normal[0]
     ys = centres[:, 1, None] + offsets[None, :] * normal[1]
     logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
-    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
-    agree = np.abs(left - right).max(axis=1) < 0.15
-    signal = np.abs(logs - 0.5 * (left + right)[:, None, :]).max(axis=2)
-    peak = signal.max(axis=1)
-    weights = np.maximum(signal - 0.5 * peak[:, None], 0.0)
-    wide = (weights > 0).sum(axis=1) * 0.5 > 1.2 * radius
-    good = agree & (peak > 0.2) & ~wide
+    middle, good = _middles(logs, radius)
     if good.sum() < 10:
         return line
-    middle = (weights[good] * offsets[None, :]).sum(axis=1) / weights[good].sum(axis=1)
+    middle = offsets[0] + 0.5 * middle[good]
     along = ts[good]
     keep = np.ones(len(along), dtype=bool)
     for _ in range(3):
@@ -433,6 +432,34 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
         return line
     support = centres[good][keep] + middle[keep, None] * normal[None, :]
     return replace(line, support=support)
+
+
+def _middles(logs: NDArray[np.float32], radius: float) -> tuple[F64, NDArray[np.bool_]]:
+    """Where the cue's middle is in each profile (rows of log BGR samples 0.5 px apart): half
+    way between its two edges, each where what stands out from both ends of the profile (the
+    background either side) crosses half of its peak. Returns positions in samples and which
+    profiles showed one narrow thing clearly."""
+    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
+    signal = np.minimum(
+        np.abs(logs - left[:, None, :]).max(axis=2), np.abs(logs - right[:, None, :]).max(axis=2)
+    )
+    rows, size = signal.shape
+    top = np.argmax(signal, axis=1)
+    peak = signal[np.arange(rows), top]
+    half = 0.5 * peak[:, None]
+    index = np.arange(size)[None, :]
+    below = signal < half
+    lo = np.where(below & (index < top[:, None]), index, -1).max(axis=1)
+    hi = np.where(below & (index > top[:, None]), index, size).min(axis=1)
+    good = (peak > 0.2) & (lo >= 0) & (hi < size)
+    lo, hi = np.clip(lo, 0, size - 2), np.clip(hi, 1, size - 1)
+    at = np.arange(rows)
+    rise = signal[at, lo + 1] - signal[at, lo]
+    fall = signal[at, hi - 1] - signal[at, hi]
+    start = lo + (half[:, 0] - signal[at, lo]) / np.maximum(rise, 1e-6)
+    stop = hi - 1 + (signal[at, hi - 1] - half[:, 0]) / np.maximum(fall, 1e-6)
+    good &= (stop - start) * 0.5 <= 1.2 * radius
+    return np.asarray(0.5 * (start + stop), np.float64), good
 
 
 def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
@@ -457,9 +484,16 @@ def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
 
 
 def table_pose(
-    line: CueLine, calibration: TableCalibration, elevation_deg: float
+    line: CueLine,
+    calibration: TableCalibration,
+    elevation_deg: float,
+    obstacles: F64 | None = None,
 ) -> tuple[F64, float, float]:
-    """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m)."""
+    """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m).
+
+    The butt is raised by ``elevation_deg``, or more where the cue would otherwise pass through
+    the cushion or a ball lying behind the tip (``obstacles``: table x, y of the balls): a
+    player raises it just enough to clear them (:func:`clearing_elevation`)."""
     tip_z = calibration.spec.ball_radius
     back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
     if line.back is not None:
@@ -467,12 +501,66 @@ def table_pose(
         back_px = line.back
     origin, rays = calibration.rays(np.vstack([line.tip, back_px]))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
-    slope = math.tan(math.radians(elevation_deg))
-    back = origin + rays[1] * (tip_z - origin[2]) / rays[1][2]
-    for _ in range(8):
-        height = tip_z + slope * float(np.hypot(*(back[:2] - tip[:2])))
-        back = origin + rays[1] * (height - origin[2]) / rays[1][2]
+    elevation = elevation_deg
+    back = _raised(origin, rays[1], tip, elevation)
+    for _ in range(4):
+        delta = tip[:2] - back[:2]
+        unit = delta / max(float(np.linalg.norm(delta)), 1e-9)
+        need = max(elevation_deg, clearing_elevation(tip, unit, calibration.spec, obstacles))
+        if abs(need - elevation) < 0.01:
+            break
+        elevation = need
+        back = _raised(origin, rays[1], tip, elevation)
     delta = tip[:2] - back[:2]
     direction = math.degrees(math.atan2(delta[1], delta[0]))
     seen = float(np.linalg.norm(tip - back)) / 0.8
     return tip[:2], direction, seen
+
+
+def _raised(origin: F64, ray: F64, tip: F64, elevation_deg: float) -> F64:
+    """The point of ``ray`` on the cue's axis through ``tip`` raised by ``elevation_deg``."""
+    slope = math.tan(math.radians(elevation_deg))
+    back = origin + ray * (tip[2] - origin[2]) / ray[2]
+    for _ in range(8):
+        height = tip[2] + slope * float(np.hypot(*(back[:2] - tip[:2])))
+        back = origin + ray * (height - origin[2]) / ray[2]
+    return np.asarray(back, np.float64)
+
+
+def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | None) -> float:
+    """The least elevation (degrees) at which a cue with its tip at ``tip`` (table x, y),
+    pointing along ``unit`` (table x, y), passes ``CLEARANCE`` above the cushions (at the rail's
+    height from the cushion noses outwards) and the balls (``obstacles``, table x, y) behind
+    where it strikes.
+
+    The axis is at ball-centre height where it meets the ball it strikes, the first ball ahead
+    of the tip on its line (while the player strokes, the tip is drawn back and up along the
+    axis), or at the tip when no ball is ahead (it has just struck)."""
+    radius = spec.ball_radius
+    balls = np.zeros((0, 2)) if obstacles is None else np.asarray(obstacles, np.float64)
+    balls = balls.reshape(-1, 2)
+    anchor = np.asarray(tip[:2], np.float64)
+    rel = balls - anchor
+    ahead = rel @ unit
+    across = np.abs(rel[:, 0] * unit[1] - rel[:, 1] * unit[0])
+    struck = (ahead > -radius) & (ahead < REACH) & (across < radius)
+    if struck.any():
+        first = int(np.flatnonzero(struck)[np.argmin(ahead[struck])])
+        anchor = anchor + (float(ahead[first]) - radius) * unit
+        balls = np.delete(balls, first, axis=0)
+    back = -unit
+    half = np.array([spec.length / 2, spec.width / 2])
+    need = 0.0
+    if np.all(np.abs(anchor) < half):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = (np.sign(back) * half - anchor) / back
+        run = float(np.min(np.where(np.abs(back) > 1e-9, reach, np.inf)))
+        need = math.atan2(spec.rail_z + CLEARANCE - radius, max(run, radius))
+    if len(balls):
+        rel = balls - anchor
+        along = rel @ back
+        across = np.abs(rel[:, 0] * back[1] - rel[:, 1] * back[0])
+        behind = (along > radius) & (along < CUE_LENGTH) & (across < radius + SHAFT_RADIUS)
+        if behind.any():
+            need = max(need, float(np.max(np.arctan2(radius + CLEARANCE, along[behind]))))
+    return min(math.degrees(need), MAX_ELEVATION)

@@ -108,7 +108,7 @@ class Pipeline:
         circles = detector.find_balls(image, acc, found, felt, geo)
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
-        cue = self._cue(image, raw, circles, geo, felt)
+        cue = self._cue(image, raw, circles, geo, felt, np.array([[b.x, b.y] for b in balls]))
         timer.mark("cue")
         self._refresh(small, found.opened, circles, geo)
         return balls, cue
@@ -143,8 +143,16 @@ class Pipeline:
         return out, kept
 
     def _cue(
-        self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
+        self,
+        image: U8,
+        raw: U8,
+        circles: list[detector.Circle],
+        geo: Geometry,
+        felt: FeltModel,
+        balls: F64,
     ) -> DetectedCue | None:
+        """The cue, from the felt mask less the balls' ``circles`` (``balls``: their table
+        x, y, which the cue passes above)."""
         rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
         size = 2 * round(0.75 * geo.radius / geo.factor) + 1
@@ -178,7 +186,7 @@ class Pipeline:
             line = cue_stick.refine_tip(image, line, colour, circles)
         line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
-            line, geo.calibration, self.config.cue_elevation_deg
+            line, geo.calibration, self.config.cue_elevation_deg, balls
         )
         return DetectedCue(
             tip_x_px=float(line.tip[0]),
