@@ -130,14 +130,16 @@ _LOG_TABLE = np.round(LOG_UNITS * np.log((np.arange(256) + 6.0) / 6.0)).astype(n
 
 def ridges(small: U8, radius: float) -> U8:
     """How much each working pixel stands out as part of a bright line thinner than a ball
-    (the pale shaft): the top-hat of log(BGR + 6), the largest over the channels, in
-    ``LOG_UNITS``. In log space a pale shaft over a dark floor stands out as much in a dim room
-    as in a bright one; only bright lines, so that the shaft's shadow does not widen it."""
+    (the pale shaft): the top-hat of log(BGR + 6) of the brightest channel, in ``LOG_UNITS``.
+    In log space a pale shaft over a dark floor stands out as much in a dim room as in a bright
+    one; only bright lines, so that the shaft's shadow does not widen it. (The brightest
+    channel first: the log table is increasing, so one channel is filtered, not three.)"""
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    logs = cv2.GaussianBlur(cv2.LUT(small, _LOG_TABLE), (3, 3), 0.7)
-    blue, green, red = cv2.split(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel))
-    return np.asarray(cv2.max(cv2.max(blue, green), red), np.uint8)
+    blue, green, red = cv2.split(small)
+    brightest = cv2.max(cv2.max(blue, green), red)
+    logs = cv2.GaussianBlur(cv2.LUT(brightest, _LOG_TABLE), (3, 3), 0.7)
+    return np.asarray(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel), np.uint8)
 
 
 def find_cue_wide(
@@ -546,7 +548,7 @@ def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | No
     struck = (ahead > -radius) & (ahead < REACH) & (across < radius)
     if struck.any():
         first = int(np.flatnonzero(struck)[np.argmin(ahead[struck])])
-        anchor = anchor + (float(ahead[first]) - radius) * unit
+        anchor = balls[first] - radius * unit  # the ball is found better than the axis
         balls = np.delete(balls, first, axis=0)
     back = -unit
     half = np.array([spec.length / 2, spec.width / 2])
