@@ -438,12 +438,13 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
 
 def _middles(logs: NDArray[np.float32], radius: float) -> tuple[F64, NDArray[np.bool_]]:
     """Where the cue's middle is in each profile (rows of log BGR samples 0.5 px apart): half
-    way between its two edges, each where what stands out from both ends of the profile (the
-    background either side) crosses half of its peak. Returns positions in samples and which
-    profiles showed one narrow thing clearly."""
+    way between its two edges, each where how much brighter it is than both ends of the profile
+    (the background either side), in its brightest channel, crosses half of its peak. Brighter
+    only: the shaft's shadow beside it would widen it to one side. Returns positions in samples
+    and which profiles showed one narrow thing clearly."""
     left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
     signal = np.minimum(
-        np.abs(logs - left[:, None, :]).max(axis=2), np.abs(logs - right[:, None, :]).max(axis=2)
+        (logs - left[:, None, :]).max(axis=2), (logs - right[:, None, :]).max(axis=2)
     )
     rows, size = signal.shape
     top = np.argmax(signal, axis=1)
