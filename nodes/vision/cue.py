@@ -182,9 +182,7 @@ def find_cue_wide(
     vectors = ends[:, 1] - ends[:, 0]
     lengths = np.hypot(vectors[:, 0], vectors[:, 1])
     units = vectors / np.maximum(lengths, 1e-9)[:, None]
-    table = [
-        not _along_side(e.mean(axis=0), u, sides, radius) for e, u in zip(ends, units, strict=True)
-    ]
+    table = ~_along_sides(ends.mean(axis=1), units, sides, radius)
     order = [int(i) for i in np.argsort(-lengths) if table[i]]
     best: CueLine | None = None
     tried: list[tuple[F64, F64]] = []
@@ -251,10 +249,10 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
-        any(_inside(centre + (lo - ahead[k]) * direction, roi) for k in range(len(ahead))),
-        any(_inside(centre + (hi + ahead[k]) * direction, roi) for k in range(len(ahead))),
+        _any_inside(centre + (lo - ahead)[:, None] * direction, roi),
+        _any_inside(centre + (hi + ahead)[:, None] * direction, roi),
     ]
-    if inside[0] == inside[1] or _along_side(centre, direction, sides, radius):
+    if inside[0] == inside[1] or _along_sides(centre[None], direction[None], sides, radius)[0]:
         return None
     tip_hi = inside[1]
     tip = centre + (hi if tip_hi else lo) * direction
@@ -307,27 +305,27 @@ def _off_line(point: F64, origin: F64, unit: F64) -> float:
     return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
 
 
-def _inside(point: F64, roi: U8) -> bool:
-    x, y = round(point[0]), round(point[1])
-    return bool(0 <= y < roi.shape[0] and 0 <= x < roi.shape[1] and roi[y, x] > 0)
+def _any_inside(points: F64, roi: U8) -> bool:
+    """Whether any of the points (N, 2) falls on a set pixel of ``roi``."""
+    x, y = np.rint(points[:, 0]).astype(np.intp), np.rint(points[:, 1]).astype(np.intp)
+    ok = (x >= 0) & (x < roi.shape[1]) & (y >= 0) & (y < roi.shape[0])
+    return bool(np.any(roi[y[ok], x[ok]] > 0))
 
 
-def _along_side(centre: F64, direction: F64, sides: F64, radius: float) -> bool:
-    """Whether a line runs along one of the table's sides, near it (a rail's or cushion's
-    edge, not a cue)."""
-    for x0, y0, x1, y1 in sides:
-        side = np.array([x1 - x0, y1 - y0])
-        length = float(np.linalg.norm(side))
-        if length < 1e-9:
-            continue
-        side /= length
-        if abs(float(side @ direction)) < math.cos(math.radians(10.0)):
-            continue
-        offset = centre - np.array([x0, y0])
-        beside = 0.0 <= float(offset @ side) <= length  # not beyond the table's corners
-        if beside and abs(float(offset[0] * side[1] - offset[1] * side[0])) < 10 * radius:
-            return True
-    return False
+def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
+    """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
+    sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
+    within ``10 * radius`` of it and not beyond the table's corners."""
+    starts = sides[:, :2]
+    vectors = sides[:, 2:] - starts
+    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+    units = vectors / np.maximum(lengths, 1e-9)[:, None]
+    parallel = np.abs(directions @ units.T) >= math.cos(math.radians(10.0))  # (N, sides)
+    offsets = centres[:, None, :] - starts[None, :, :]
+    along = np.einsum("nsk,sk->ns", offsets, units)
+    across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
+    near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
+    return np.asarray(np.any(parallel & near & (lengths[None, :] > 1e-9), axis=1), bool)
 
 
 def _principal(points: F64) -> F64:
