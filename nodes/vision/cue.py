@@ -153,14 +153,13 @@ def find_cue_wide(
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
     as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
     """
-    off = roi == 0
     # the floor's texture and the sensor's noise set the level: four times the median
     counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
     if counts.sum() == 0:
         counts = np.ones(256)
     median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
     level = max(0.25 * LOG_UNITS, 4.0 * median)
-    above = (ridge > level).astype(np.uint8) * 255
+    _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -198,11 +197,25 @@ def find_cue_wide(
     if best is None:
         return None
     # the lamp lights one side of the shaft: for its middle take all of its width
-    near = np.zeros_like(mask)
-    back = best.tip - best.length_px * best.direction
-    cv2.line(near, _point(best.tip), _point(back), 255, 7)
-    loose = np.where(off, ridge > 0.5 * level, thin > 0) & (near > 0)
-    return _full(_middle(best, _pixels(loose.astype(np.uint8))), scale)
+    return _full(_middle(best, _loose(best, thin, ridge, roi, 0.5 * level)), scale)
+
+
+def _loose(line: CueLine, thin: U8, ridge: U8, roi: U8, level: float) -> F64:
+    """The pixels within 3 px of a working-resolution line: ``thin`` on the table (``roi``),
+    ``ridge`` above ``level`` off it (only the line's bounding box is looked at)."""
+    back = line.tip - line.length_px * line.direction
+    h, w = roi.shape
+    x0 = min(max(math.floor(min(line.tip[0], back[0])) - 5, 0), w)
+    y0 = min(max(math.floor(min(line.tip[1], back[1])) - 5, 0), h)
+    x1 = max(min(math.ceil(max(line.tip[0], back[0])) + 6, w), x0)
+    y1 = max(min(math.ceil(max(line.tip[1], back[1])) + 6, h), y0)
+    corner = np.array([x0, y0], np.float64)
+    near = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    (ax, ay), (bx, by) = _point(line.tip), _point(back)
+    cv2.line(near, (ax - x0, ay - y0), (bx - x0, by - y0), 255, 7)
+    box = (slice(y0, y1), slice(x0, x1))
+    loose = np.where(roi[box] == 0, ridge[box] > level, thin[box] > 0) & (near > 0)
+    return _pixels(loose.astype(np.uint8)) + corner
 
 
 def _point(p: F64) -> tuple[int, int]:
