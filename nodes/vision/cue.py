@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from nodes.vision import edge
 from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.detector import components
+from nodes.vision.felt import LOG_LUT
 from nodes.vision.intrinsics import Intrinsics
 
 F64 = NDArray[np.float64]
@@ -390,28 +391,51 @@ def refine_tip(
     offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
-    pixels = edge.sample_u8(image, xs, ys).astype(np.float32)
-    logs = np.log(pixels + 6.0) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
-    score = logs.max(axis=2) - logs.min(axis=2) + np.maximum(np.abs(logs.mean(axis=2)) - 0.45, 0)
+    logs = _log_samples(image, xs, ys) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
+    b, g, r = logs[..., 0], logs[..., 1], logs[..., 2]  # (reductions over 3 are slow)
+    spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
+    score = spread + np.maximum(np.abs((b + g + r) / 3) - 0.45, 0)
     on = score.max(axis=1) > 0.32
-    for ball in balls:
-        inside = np.hypot(points[:, 0] - ball.x, points[:, 1] - ball.y) < ball.r + 1.0
-        on &= ~inside
+    if len(balls):
+        centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
+        radii = np.array([ball.r for ball in balls], np.float64)
+        apart = np.hypot(
+            points[:, 0, None] - centres[None, :, 0], points[:, 1, None] - centres[None, :, 1]
+        )
+        on &= ~np.any(apart < radii[None, :] + 1.0, axis=1)
     start = int(np.argmin(np.abs(ts + 0.1 * line.length_px)))
     if not on[start]:
         return line
-    end = start
-    gap = 0
-    for k in range(start + 1, len(ts)):
-        if on[k]:
-            end, gap = k, 0
-        else:
-            gap += 1
-            if gap * step > 3.0:
-                break
+    end = start + _last_before_gap(on[start:], int(3.0 / step) + 1)
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+def _last_before_gap(on: NDArray[np.bool_], gap: int) -> int:
+    """Index of the last set entry of ``on`` (whose first is set) before the first run of
+    ``gap`` unset ones: where a walk along it stops."""
+    off = ~on
+    if len(off) > gap:
+        runs = np.convolve(off.astype(np.int32), np.ones(gap, np.int32), mode="valid")
+        full = np.flatnonzero(runs[1:] == gap)  # a run starting after the first entry
+        if len(full):
+            on = on[: int(full[0]) + 1]
+    return int(np.flatnonzero(on)[-1])
+
+
+def _brightest(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The largest of the last axis's three channels (numpy reduces a short last axis
+    slowly)."""
+    return np.asarray(
+        np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2]), np.float32
+    )
+
+
+def _log_samples(image: U8, xs: F64, ys: F64) -> NDArray[np.float32]:
+    """log(BGR + 6) of bilinear samples of a BGR image at (xs, ys) (2-D arrays)."""
+    samples = edge.sample_u8(image, xs, ys)
+    return np.asarray(cv2.LUT(samples, LOG_LUT), np.float32)
 
 
 def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> CueLine:
@@ -429,7 +453,7 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
     centres = line.tip[None, :] - ts[:, None] * line.direction[None, :]
     xs = centres[:, 0, None] + offsets[None, :] * normal[0]
     ys = centres[:, 1, None] + offsets[None, :] * normal[1]
-    logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
+    logs = _log_samples(image, xs, ys)
     middle, good = _middles(logs, radius)
     if good.sum() < 10:
         return line
@@ -454,9 +478,7 @@ def _middles(logs: NDArray[np.float32], radius: float) -> tuple[F64, NDArray[np.
     only: the shaft's shadow beside it would widen it to one side. Returns positions in samples
     and which profiles showed one narrow thing clearly."""
     left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
-    signal = np.minimum(
-        (logs - left[:, None, :]).max(axis=2), (logs - right[:, None, :]).max(axis=2)
-    )
+    signal = np.minimum(_brightest(logs - left[:, None, :]), _brightest(logs - right[:, None, :]))
     rows, size = signal.shape
     top = np.argmax(signal, axis=1)
     peak = signal[np.arange(rows), top]
