@@ -49,7 +49,10 @@ class VisionConfig(CommonConfig, frozen=True, kw_only=True):
     ] = 2.0
     cue_elevation_deg: Annotated[
         float,
-        describe("how far the cue's butt is assumed raised (degrees; one camera cannot see it)"),
+        describe(
+            "how far the cue's butt is assumed raised, unless it must be raised more to clear"
+            " the cushion or a ball (degrees; one camera cannot see it)"
+        ),
     ] = 6.0
     threads: Annotated[int, describe("OpenCV threads for detection (1 keeps one core free)")] = 1
     reconnect_max_s: Annotated[

@@ -13,8 +13,9 @@ the axis across the whole visible cue and :func:`straighten` fits it in undistor
 
 Direction in table degrees needs one assumption: a single camera sees the cue's image line,
 which fits many (direction, elevation) pairs. The tip is taken at ball-centre height and the
-butt raised by ``elevation_deg`` (players hold it 3-10 degrees up); each axis point is placed on
-its camera ray at the height that elevation implies, so the direction is the horizontal one.
+butt raised by ``elevation_deg`` (players hold it 3-10 degrees up), or more where the cue must
+clear the cushion or a ball behind the one it strikes; each axis point is placed on its camera
+ray at the height that elevation implies, so the direction is the horizontal one.
 """
 
 from __future__ import annotations
@@ -29,14 +30,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision import edge
-from nodes.vision.calibration import TableCalibration
+from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.detector import components
+from nodes.vision.felt import LOG_LUT
 from nodes.vision.intrinsics import Intrinsics
 
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 
 CUE_LENGTH = 1.47  # m, a standard pool cue
+CLEARANCE = 0.012  # m: the axis passes this far above a rail or ball (the shaft's radius and a bit)
+SHAFT_RADIUS = 0.007  # m: the cue's radius a hand's width behind the tip
+REACH = 0.6  # m: the farthest a tip addressing a ball stays behind it
+MAX_ELEVATION = 35.0  # degrees: steeper is a masse shot, which this does not model
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +131,16 @@ _LOG_TABLE = np.round(LOG_UNITS * np.log((np.arange(256) + 6.0) / 6.0)).astype(n
 
 def ridges(small: U8, radius: float) -> U8:
     """How much each working pixel stands out as part of a bright line thinner than a ball
-    (the pale shaft): the top-hat of log(BGR + 6), the largest over the channels, in
-    ``LOG_UNITS``. In log space a pale shaft over a dark floor stands out as much in a dim room
-    as in a bright one; only bright lines, so that the shaft's shadow does not widen it."""
+    (the pale shaft): the top-hat of log(BGR + 6) of the brightest channel, in ``LOG_UNITS``.
+    In log space a pale shaft over a dark floor stands out as much in a dim room as in a bright
+    one; only bright lines, so that the shaft's shadow does not widen it. (The brightest
+    channel first: the log table is increasing, so one channel is filtered, not three.)"""
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    logs = cv2.GaussianBlur(cv2.LUT(small, _LOG_TABLE), (3, 3), 0.7)
-    blue, green, red = cv2.split(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel))
-    return np.asarray(cv2.max(cv2.max(blue, green), red), np.uint8)
+    blue, green, red = cv2.split(small)
+    brightest = cv2.max(cv2.max(blue, green), red)
+    logs = cv2.GaussianBlur(cv2.LUT(brightest, _LOG_TABLE), (3, 3), 0.7)
+    return np.asarray(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel), np.uint8)
 
 
 def find_cue_wide(
@@ -146,14 +154,13 @@ def find_cue_wide(
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
     as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
     """
-    off = roi == 0
     # the floor's texture and the sensor's noise set the level: four times the median
     counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
     if counts.sum() == 0:
         counts = np.ones(256)
     median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
     level = max(0.25 * LOG_UNITS, 4.0 * median)
-    above = (ridge > level).astype(np.uint8) * 255
+    _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -175,9 +182,7 @@ def find_cue_wide(
     vectors = ends[:, 1] - ends[:, 0]
     lengths = np.hypot(vectors[:, 0], vectors[:, 1])
     units = vectors / np.maximum(lengths, 1e-9)[:, None]
-    table = [
-        not _along_side(e.mean(axis=0), u, sides, radius) for e, u in zip(ends, units, strict=True)
-    ]
+    table = ~_along_sides(ends.mean(axis=1), units, sides, radius)
     order = [int(i) for i in np.argsort(-lengths) if table[i]]
     best: CueLine | None = None
     tried: list[tuple[F64, F64]] = []
@@ -193,11 +198,25 @@ def find_cue_wide(
     if best is None:
         return None
     # the lamp lights one side of the shaft: for its middle take all of its width
-    near = np.zeros_like(mask)
-    back = best.tip - best.length_px * best.direction
-    cv2.line(near, _point(best.tip), _point(back), 255, 7)
-    loose = np.where(off, ridge > 0.5 * level, thin > 0) & (near > 0)
-    return _full(_middle(best, _pixels(loose.astype(np.uint8))), scale)
+    return _full(_middle(best, _loose(best, thin, ridge, roi, 0.5 * level)), scale)
+
+
+def _loose(line: CueLine, thin: U8, ridge: U8, roi: U8, level: float) -> F64:
+    """The pixels within 3 px of a working-resolution line: ``thin`` on the table (``roi``),
+    ``ridge`` above ``level`` off it (only the line's bounding box is looked at)."""
+    back = line.tip - line.length_px * line.direction
+    h, w = roi.shape
+    x0 = min(max(math.floor(min(line.tip[0], back[0])) - 5, 0), w)
+    y0 = min(max(math.floor(min(line.tip[1], back[1])) - 5, 0), h)
+    x1 = max(min(math.ceil(max(line.tip[0], back[0])) + 6, w), x0)
+    y1 = max(min(math.ceil(max(line.tip[1], back[1])) + 6, h), y0)
+    corner = np.array([x0, y0], np.float64)
+    near = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    (ax, ay), (bx, by) = _point(line.tip), _point(back)
+    cv2.line(near, (ax - x0, ay - y0), (bx - x0, by - y0), 255, 7)
+    box = (slice(y0, y1), slice(x0, x1))
+    loose = np.where(roi[box] == 0, ridge[box] > level, thin[box] > 0) & (near > 0)
+    return _pixels(loose.astype(np.uint8)) + corner
 
 
 def _point(p: F64) -> tuple[int, int]:
@@ -244,10 +263,10 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
-        any(_inside(centre + (lo - ahead[k]) * direction, roi) for k in range(len(ahead))),
-        any(_inside(centre + (hi + ahead[k]) * direction, roi) for k in range(len(ahead))),
+        _any_inside(centre + (lo - ahead)[:, None] * direction, roi),
+        _any_inside(centre + (hi + ahead)[:, None] * direction, roi),
     ]
-    if inside[0] == inside[1] or _along_side(centre, direction, sides, radius):
+    if inside[0] == inside[1] or _along_sides(centre[None], direction[None], sides, radius)[0]:
         return None
     tip_hi = inside[1]
     tip = centre + (hi if tip_hi else lo) * direction
@@ -300,27 +319,27 @@ def _off_line(point: F64, origin: F64, unit: F64) -> float:
     return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
 
 
-def _inside(point: F64, roi: U8) -> bool:
-    x, y = round(point[0]), round(point[1])
-    return bool(0 <= y < roi.shape[0] and 0 <= x < roi.shape[1] and roi[y, x] > 0)
+def _any_inside(points: F64, roi: U8) -> bool:
+    """Whether any of the points (N, 2) falls on a set pixel of ``roi``."""
+    x, y = np.rint(points[:, 0]).astype(np.intp), np.rint(points[:, 1]).astype(np.intp)
+    ok = (x >= 0) & (x < roi.shape[1]) & (y >= 0) & (y < roi.shape[0])
+    return bool(np.any(roi[y[ok], x[ok]] > 0))
 
 
-def _along_side(centre: F64, direction: F64, sides: F64, radius: float) -> bool:
-    """Whether a line runs along one of the table's sides, near it (a rail's or cushion's
-    edge, not a cue)."""
-    for x0, y0, x1, y1 in sides:
-        side = np.array([x1 - x0, y1 - y0])
-        length = float(np.linalg.norm(side))
-        if length < 1e-9:
-            continue
-        side /= length
-        if abs(float(side @ direction)) < math.cos(math.radians(10.0)):
-            continue
-        offset = centre - np.array([x0, y0])
-        beside = 0.0 <= float(offset @ side) <= length  # not beyond the table's corners
-        if beside and abs(float(offset[0] * side[1] - offset[1] * side[0])) < 10 * radius:
-            return True
-    return False
+def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
+    """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
+    sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
+    within ``10 * radius`` of it and not beyond the table's corners."""
+    starts = sides[:, :2]
+    vectors = sides[:, 2:] - starts
+    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+    units = vectors / np.maximum(lengths, 1e-9)[:, None]
+    parallel = np.abs(directions @ units.T) >= math.cos(math.radians(10.0))  # (N, sides)
+    offsets = centres[:, None, :] - starts[None, :, :]
+    along = np.einsum("nsk,sk->ns", offsets, units)
+    across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
+    near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
+    return np.asarray(np.any(parallel & near & (lengths[None, :] > 1e-9), axis=1), bool)
 
 
 def _principal(points: F64) -> F64:
@@ -372,37 +391,60 @@ def refine_tip(
     offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
-    pixels = edge.sample_u8(image, xs, ys).astype(np.float32)
-    logs = np.log(pixels + 6.0) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
-    score = logs.max(axis=2) - logs.min(axis=2) + np.maximum(np.abs(logs.mean(axis=2)) - 0.45, 0)
+    logs = _log_samples(image, xs, ys) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
+    b, g, r = logs[..., 0], logs[..., 1], logs[..., 2]  # (reductions over 3 are slow)
+    spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
+    score = spread + np.maximum(np.abs((b + g + r) / 3) - 0.45, 0)
     on = score.max(axis=1) > 0.32
-    for ball in balls:
-        inside = np.hypot(points[:, 0] - ball.x, points[:, 1] - ball.y) < ball.r + 1.0
-        on &= ~inside
+    if len(balls):
+        centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
+        radii = np.array([ball.r for ball in balls], np.float64)
+        apart = np.hypot(
+            points[:, 0, None] - centres[None, :, 0], points[:, 1, None] - centres[None, :, 1]
+        )
+        on &= ~np.any(apart < radii[None, :] + 1.0, axis=1)
     start = int(np.argmin(np.abs(ts + 0.1 * line.length_px)))
     if not on[start]:
         return line
-    end = start
-    gap = 0
-    for k in range(start + 1, len(ts)):
-        if on[k]:
-            end, gap = k, 0
-        else:
-            gap += 1
-            if gap * step > 3.0:
-                break
+    end = start + _last_before_gap(on[start:], int(3.0 / step) + 1)
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
 
 
+def _last_before_gap(on: NDArray[np.bool_], gap: int) -> int:
+    """Index of the last set entry of ``on`` (whose first is set) before the first run of
+    ``gap`` unset ones: where a walk along it stops."""
+    off = ~on
+    if len(off) > gap:
+        runs = np.convolve(off.astype(np.int32), np.ones(gap, np.int32), mode="valid")
+        full = np.flatnonzero(runs[1:] == gap)  # a run starting after the first entry
+        if len(full):
+            on = on[: int(full[0]) + 1]
+    return int(np.flatnonzero(on)[-1])
+
+
+def _brightest(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The largest of the last axis's three channels (numpy reduces a short last axis
+    slowly)."""
+    return np.asarray(
+        np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2]), np.float32
+    )
+
+
+def _log_samples(image: U8, xs: F64, ys: F64) -> NDArray[np.float32]:
+    """log(BGR + 6) of bilinear samples of a BGR image at (xs, ys) (2-D arrays)."""
+    samples = edge.sample_u8(image, xs, ys)
+    return np.asarray(cv2.LUT(samples, LOG_LUT), np.float32)
+
+
 def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> CueLine:
     """The cue's middle at full resolution: every ``step`` px from the tip back along the line,
     a profile across it (a ball's ``radius`` px either side) is compared with its own two ends
-    (the background there: felt, rail or floor); the centroid of what stands out is a point of
-    the axis. Profiles whose ends disagree (an arm, a hand or a rail's edge beside the cue) or
-    where nothing narrow stands out are skipped, and points off the robust line dropped. The
-    points become ``support`` (for :func:`straighten`)."""
+    (the background either side: felt, rail or floor); the middle between the edges of what
+    stands out from both is a point of the axis (:func:`_middles`; a centroid would lean to the
+    lit side). Profiles where nothing narrow stands out are skipped, and points off the robust
+    line dropped. The points become ``support`` (for :func:`straighten`)."""
     ts = np.arange(0.0, line.length_px, step)
     offsets = np.arange(-radius, radius + 0.25, 0.5)
     if len(ts) < 10:
@@ -411,17 +453,11 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
     centres = line.tip[None, :] - ts[:, None] * line.direction[None, :]
     xs = centres[:, 0, None] + offsets[None, :] * normal[0]
     ys = centres[:, 1, None] + offsets[None, :] * normal[1]
-    logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
-    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
-    agree = np.abs(left - right).max(axis=1) < 0.15
-    signal = np.abs(logs - 0.5 * (left + right)[:, None, :]).max(axis=2)
-    peak = signal.max(axis=1)
-    weights = np.maximum(signal - 0.5 * peak[:, None], 0.0)
-    wide = (weights > 0).sum(axis=1) * 0.5 > 1.2 * radius
-    good = agree & (peak > 0.2) & ~wide
+    logs = _log_samples(image, xs, ys)
+    middle, good = _middles(logs, radius)
     if good.sum() < 10:
         return line
-    middle = (weights[good] * offsets[None, :]).sum(axis=1) / weights[good].sum(axis=1)
+    middle = offsets[0] + 0.5 * middle[good]
     along = ts[good]
     keep = np.ones(len(along), dtype=bool)
     for _ in range(3):
@@ -433,6 +469,33 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
         return line
     support = centres[good][keep] + middle[keep, None] * normal[None, :]
     return replace(line, support=support)
+
+
+def _middles(logs: NDArray[np.float32], radius: float) -> tuple[F64, NDArray[np.bool_]]:
+    """Where the cue's middle is in each profile (rows of log BGR samples 0.5 px apart): half
+    way between its two edges, each where how much brighter it is than both ends of the profile
+    (the background either side), in its brightest channel, crosses half of its peak. Brighter
+    only: the shaft's shadow beside it would widen it to one side. Returns positions in samples
+    and which profiles showed one narrow thing clearly."""
+    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
+    signal = np.minimum(_brightest(logs - left[:, None, :]), _brightest(logs - right[:, None, :]))
+    rows, size = signal.shape
+    top = np.argmax(signal, axis=1)
+    peak = signal[np.arange(rows), top]
+    half = 0.5 * peak[:, None]
+    index = np.arange(size)[None, :]
+    below = signal < half
+    lo = np.where(below & (index < top[:, None]), index, -1).max(axis=1)
+    hi = np.where(below & (index > top[:, None]), index, size).min(axis=1)
+    good = (peak > 0.2) & (lo >= 0) & (hi < size)
+    lo, hi = np.clip(lo, 0, size - 2), np.clip(hi, 1, size - 1)
+    at = np.arange(rows)
+    rise = signal[at, lo + 1] - signal[at, lo]
+    fall = signal[at, hi - 1] - signal[at, hi]
+    start = lo + (half[:, 0] - signal[at, lo]) / np.maximum(rise, 1e-6)
+    stop = hi - 1 + (signal[at, hi - 1] - half[:, 0]) / np.maximum(fall, 1e-6)
+    good &= (stop - start) * 0.5 <= 1.2 * radius
+    return np.asarray(0.5 * (start + stop), np.float64), good
 
 
 def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
@@ -457,9 +520,16 @@ def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
 
 
 def table_pose(
-    line: CueLine, calibration: TableCalibration, elevation_deg: float
+    line: CueLine,
+    calibration: TableCalibration,
+    elevation_deg: float,
+    obstacles: F64 | None = None,
 ) -> tuple[F64, float, float]:
-    """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m)."""
+    """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m).
+
+    The butt is raised by ``elevation_deg``, or more where the cue would otherwise pass through
+    the cushion or a ball lying behind the tip (``obstacles``: table x, y of the balls): a
+    player raises it just enough to clear them (:func:`clearing_elevation`)."""
     tip_z = calibration.spec.ball_radius
     back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
     if line.back is not None:
@@ -467,12 +537,66 @@ def table_pose(
         back_px = line.back
     origin, rays = calibration.rays(np.vstack([line.tip, back_px]))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
-    slope = math.tan(math.radians(elevation_deg))
-    back = origin + rays[1] * (tip_z - origin[2]) / rays[1][2]
-    for _ in range(8):
-        height = tip_z + slope * float(np.hypot(*(back[:2] - tip[:2])))
-        back = origin + rays[1] * (height - origin[2]) / rays[1][2]
+    elevation = elevation_deg
+    back = _raised(origin, rays[1], tip, elevation)
+    for _ in range(4):
+        delta = tip[:2] - back[:2]
+        unit = delta / max(float(np.linalg.norm(delta)), 1e-9)
+        need = max(elevation_deg, clearing_elevation(tip, unit, calibration.spec, obstacles))
+        if abs(need - elevation) < 0.01:
+            break
+        elevation = need
+        back = _raised(origin, rays[1], tip, elevation)
     delta = tip[:2] - back[:2]
     direction = math.degrees(math.atan2(delta[1], delta[0]))
     seen = float(np.linalg.norm(tip - back)) / 0.8
     return tip[:2], direction, seen
+
+
+def _raised(origin: F64, ray: F64, tip: F64, elevation_deg: float) -> F64:
+    """The point of ``ray`` on the cue's axis through ``tip`` raised by ``elevation_deg``."""
+    slope = math.tan(math.radians(elevation_deg))
+    back = origin + ray * (tip[2] - origin[2]) / ray[2]
+    for _ in range(8):
+        height = tip[2] + slope * float(np.hypot(*(back[:2] - tip[:2])))
+        back = origin + ray * (height - origin[2]) / ray[2]
+    return np.asarray(back, np.float64)
+
+
+def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | None) -> float:
+    """The least elevation (degrees) at which a cue with its tip at ``tip`` (table x, y),
+    pointing along ``unit`` (table x, y), passes ``CLEARANCE`` above the cushions (at the rail's
+    height from the cushion noses outwards) and the balls (``obstacles``, table x, y) behind
+    where it strikes.
+
+    The axis is at ball-centre height where it meets the ball it strikes, the first ball ahead
+    of the tip on its line (while the player strokes, the tip is drawn back and up along the
+    axis), or at the tip when no ball is ahead (it has just struck)."""
+    radius = spec.ball_radius
+    balls = np.zeros((0, 2)) if obstacles is None else np.asarray(obstacles, np.float64)
+    balls = balls.reshape(-1, 2)
+    anchor = np.asarray(tip[:2], np.float64)
+    rel = balls - anchor
+    ahead = rel @ unit
+    across = np.abs(rel[:, 0] * unit[1] - rel[:, 1] * unit[0])
+    struck = (ahead > -radius) & (ahead < REACH) & (across < radius)
+    if struck.any():
+        first = int(np.flatnonzero(struck)[np.argmin(ahead[struck])])
+        anchor = balls[first] - radius * unit  # the ball is found better than the axis
+        balls = np.delete(balls, first, axis=0)
+    back = -unit
+    half = np.array([spec.length / 2, spec.width / 2])
+    need = 0.0
+    if np.all(np.abs(anchor) < half):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reach = (np.sign(back) * half - anchor) / back
+        run = float(np.min(np.where(np.abs(back) > 1e-9, reach, np.inf)))
+        need = math.atan2(spec.rail_z + CLEARANCE - radius, max(run, radius))
+    if len(balls):
+        rel = balls - anchor
+        along = rel @ back
+        across = np.abs(rel[:, 0] * back[1] - rel[:, 1] * back[0])
+        behind = (along > radius) & (along < CUE_LENGTH) & (across < radius + SHAFT_RADIUS)
+        if behind.any():
+            need = max(need, float(np.max(np.arctan2(radius + CLEARANCE, along[behind]))))
+    return min(math.degrees(need), MAX_ELEVATION)

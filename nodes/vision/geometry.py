@@ -50,6 +50,22 @@ class Geometry:
         pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
         self.sides, self.pockets = self._whole_frame(step)
+        self.wide_roi, self.wide_off = self._wide_masks(step)
+
+    def _wide_masks(self, step: int) -> tuple[U8, U8]:
+        """On the whole frame's working grid: the table's region (``roi`` placed there), and
+        what lies off it away from the pockets (whose round rims and jaws make short lines of
+        their own), where the cue search looks for ridges."""
+        width, height = self.full[0] // step, self.full[1] // step
+        x0, y0 = self.crop[0] // step, self.crop[1] // step
+        h, w = self.roi.shape
+        roi = np.zeros((height, width), np.uint8)
+        roi[y0 : y0 + h, x0 : x0 + w] = self.roi[: height - y0, : width - x0]
+        off = np.asarray(cv2.bitwise_not(roi), np.uint8)
+        radius = self.radius / self.factor
+        for x, y in self.pockets:
+            cv2.circle(off, (round(x), round(y)), round(3 * radius), 0, -1)
+        return roi, off
 
     def _whole_frame(self, step: int) -> tuple[F64, F64]:
         """On the whole frame's working grid (not the crop): the felt's four sides as (x0, y0,
@@ -86,6 +102,24 @@ class Geometry:
         return np.asarray(
             cv2.resize(image[y0:y1, x0:x1], self.small, interpolation=cv2.INTER_AREA), np.uint8
         )
+
+    def shrink(self, image: U8) -> U8:
+        """The whole frame at working resolution (area-averaged over whole step x step blocks;
+        an odd last row or column dropped). The working view is its :meth:`crop_of`."""
+        step = round(self.factor)
+        width, height = self.full[0] // step, self.full[1] // step
+        return np.asarray(
+            cv2.resize(image[: height * step, : width * step], (width, height),
+                       interpolation=cv2.INTER_AREA),
+            np.uint8,
+        )  # fmt: skip
+
+    def crop_of(self, whole: U8) -> U8:
+        """The working view cut from :meth:`shrink`'s whole frame: the crop is aligned to the
+        working grid, so it equals :meth:`working` pixel for pixel."""
+        step = round(self.factor)
+        x0, y0, x1, y1 = (v // step for v in self.crop)
+        return np.ascontiguousarray(whole[y0:y1, x0:x1])
 
     def to_full(self, points: F64) -> F64:
         """Working px to full-resolution px."""

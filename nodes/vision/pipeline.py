@@ -90,7 +90,8 @@ class Pipeline:
     def _detect(
         self, image: U8, geo: Geometry, timer: Timer
     ) -> tuple[list[DetectedBall], DetectedCue | None]:
-        small = geo.working(image)
+        whole = geo.shrink(image)
+        small = geo.crop_of(whole)
         if self.felt is None:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
         felt = self.felt
@@ -108,7 +109,8 @@ class Pipeline:
         circles = detector.find_balls(image, acc, found, felt, geo)
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
-        cue = self._cue(image, raw, circles, geo, felt)
+        on_table = np.array([[b.x, b.y] for b in balls])
+        cue = self._cue(image, whole, raw, circles, geo, felt, on_table)
         timer.mark("cue")
         self._refresh(small, found.opened, circles, geo)
         return balls, cue
@@ -143,8 +145,18 @@ class Pipeline:
         return out, kept
 
     def _cue(
-        self, image: U8, raw: U8, circles: list[detector.Circle], geo: Geometry, felt: FeltModel
+        self,
+        image: U8,
+        whole: U8,
+        raw: U8,
+        circles: list[detector.Circle],
+        geo: Geometry,
+        felt: FeltModel,
+        balls: F64,
     ) -> DetectedCue | None:
+        """The cue, from the felt mask less the balls' ``circles`` (``balls``: their table
+        x, y, which the cue passes above) and, off the table, the ``whole`` frame at working
+        resolution."""
         rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
         size = 2 * round(0.75 * geo.radius / geo.factor) + 1
@@ -153,7 +165,7 @@ class Pipeline:
             cv2.subtract(rest, cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel)), np.uint8
         )
         intrinsics = geo.calibration.intrinsics
-        line = wide_cue(image, thin, geo)
+        line = wide_cue(whole, thin, geo)
         if line is not None:
             line = cue_stick.straighten(line, intrinsics)
             # its coarse tip may lie on the rail: the felt's colour a little way ahead
@@ -178,7 +190,7 @@ class Pipeline:
             line = cue_stick.refine_tip(image, line, colour, circles)
         line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
-            line, geo.calibration, self.config.cue_elevation_deg
+            line, geo.calibration, self.config.cue_elevation_deg, balls
         )
         return DetectedCue(
             tip_x_px=float(line.tip[0]),
@@ -199,28 +211,19 @@ class Pipeline:
         self.felt.refresh(small, bare)
 
 
-def wide_cue(image: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
-    """The cue found over the whole frame at working resolution (the table's crop is part of
-    it, on the same pixel grid): the felt-based ``thin`` mask on the table, ridges off it."""
+def wide_cue(whole: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
+    """The cue found over the ``whole`` frame at working resolution (:meth:`Geometry.shrink`;
+    the table's crop is part of it, on the same pixel grid): the felt-based ``thin`` mask on
+    the table, ridges off it."""
     step = round(geo.factor)
-    height, width = image.shape[0] // step, image.shape[1] // step
-    small = np.asarray(
-        cv2.resize(image[: height * step, : width * step], (width, height),
-                   interpolation=cv2.INTER_AREA),
-        np.uint8,
-    )  # fmt: skip
-    x0, y0 = (round(v / step) for v in geo.origin)
+    height, width = whole.shape[:2]
+    x0, y0 = (v // step for v in geo.crop[:2])
     h, w = thin.shape
     inside = np.zeros((height, width), np.uint8)
-    roi = np.zeros((height, width), np.uint8)
     inside[y0 : y0 + h, x0 : x0 + w] = thin[: height - y0, : width - x0]
-    roi[y0 : y0 + h, x0 : x0 + w] = geo.roi[: height - y0, : width - x0]
     radius = geo.radius / geo.factor
-    ridge = cue_stick.ridges(small, radius)
-    # the pockets' round rims and jaws make short lines of their own
-    for x, y in geo.pockets:
-        cv2.circle(ridge, (round(x), round(y)), round(3 * radius), 0, -1)
-    return cue_stick.find_cue_wide(inside, ridge, roi, geo.sides, radius, geo.factor)
+    ridge = np.asarray(cv2.bitwise_and(cue_stick.ridges(whole, radius), geo.wide_off), np.uint8)
+    return cue_stick.find_cue_wide(inside, ridge, geo.wide_roi, geo.sides, radius, geo.factor)
 
 
 def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:

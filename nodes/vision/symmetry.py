@@ -42,8 +42,17 @@ def accumulator(
         noise_at = noise_pixels(roi)
     if rim is None:
         rim = rim_length(radius)
-    acc = _votes(score, radius, roi, noise_at, signed=True)
-    acc += GREY_WEIGHT * _votes(grey, radius, roi, noise_at, signed=False)
+    h, w = score.shape
+    targets, weights = _votes(score, radius, roi, noise_at, signed=True)
+    more, grey_weights = _votes(grey, radius, roi, noise_at, signed=False)
+    # one count for both maps: the weights (in [0.5, 3], 24-bit mantissas) sum exactly in
+    # float64 in any order
+    counts = np.bincount(
+        np.concatenate([targets, more]),
+        np.concatenate([weights, GREY_WEIGHT * grey_weights]),
+        minlength=h * w,
+    )
+    acc = counts.reshape(h, w).astype(np.float32)
     acc = np.asarray(cv2.GaussianBlur(acc, (0, 0), 1.0), np.float32)
     return np.asarray(acc / rim, np.float32)
 
@@ -76,8 +85,9 @@ def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
 
 def _votes(
     image: I16 | U8, radius: F32, roi: U8, noise_at: NDArray[np.intp], *, signed: bool
-) -> F32:
-    """Gradient votes one radius along (and, unsigned, also against) each edge's gradient."""
+) -> tuple[NDArray[np.intp], F64]:
+    """Gradient votes one radius along (and, unsigned, also against) each edge's gradient:
+    the flat indices of the pixels voted for and the votes' weights."""
     h, w = image.shape
     gx = np.asarray(cv2.Sobel(image, cv2.CV_32F, 1, 0), np.float32)
     gy = np.asarray(cv2.Sobel(image, cv2.CV_32F, 0, 1), np.float32)
@@ -86,7 +96,7 @@ def _votes(
     limit = NOISE_FACTOR * max(noise, 1e-3)
     strong = cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi)
     if cv2.countNonZero(strong) == 0:
-        return np.zeros((h, w), np.float32)
+        return np.zeros(0, np.intp), np.zeros(0, np.float64)
     found = np.asarray(cv2.findNonZero(strong), np.intp).reshape(-1, 2)
     xs, ys = found[:, 0], found[:, 1]
     at = ys * w + xs
@@ -94,8 +104,6 @@ def _votes(
     reach = radius.ravel()[at] / m
     dx, dy = gx.ravel()[at] * reach, gy.ravel()[at] * reach
     weight = np.minimum(m / limit, MAX_WEIGHT)
-    # weights lie in [1, 3] with 24-bit mantissas: their float64 sums are exact in any order,
-    # so both directions go into one count
     target, weights = [], []
     for sign in (1.0,) if signed else (1.0, -1.0):
         px = np.rint(xs + sign * dx).astype(np.intp)
@@ -103,11 +111,7 @@ def _votes(
         ok = (px >= 0) & (px < w) & (py >= 0) & (py < h)
         target.append(py[ok] * w + px[ok])
         weights.append(weight[ok])
-    if len(target) > 1:
-        acc = np.bincount(np.concatenate(target), np.concatenate(weights), minlength=h * w)
-    else:
-        acc = np.bincount(target[0], weights[0], minlength=h * w)
-    return acc.reshape(h, w).astype(np.float32)
+    return np.concatenate(target), np.concatenate(weights).astype(np.float64)
 
 
 def _median(values: F32) -> float:
