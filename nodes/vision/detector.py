@@ -8,7 +8,9 @@
    (:mod:`nodes.vision.evidence`).
 3. Clusters: what the balls found do not explain (pixels unlike the felt outside their discs)
    hides more balls (the middle of a rack has no felt around it and weak symmetry); the
-   weaker seeds there are fitted with the expected radius and judged more strictly.
+   weaker seeds there, and the spots where a ball touching two found ones would lie (balls
+   in a cluster touch: their neighbours place them better than their weak symmetry does),
+   are fitted with the expected radius and judged more strictly.
 4. Circles closer than a ball's radius to a better one are dropped.
 """
 
@@ -34,6 +36,7 @@ SEED_LOW = 0.12  # accumulator level of a seed worth a look in a cluster
 SEED_HIGH = 0.35  # ... and of a seed fitted first
 WIDE, NARROW = 0.3, 0.12  # how far (radii) the rim is searched from the expected radius
 MIN_CONFIDENCE = 0.5
+UNLIKE = 0.35  # share of the disc unlike the felt where a ball between two others is sought
 SURE_NECKLESS = 0.99  # a circle in the player's blob but not its neckless part: a ball if this sure
 OCCLUDED = evidence.NAMES.index("occluded")
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
@@ -119,6 +122,8 @@ def find_balls(image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry
     first = _judged(image, geo.to_full(seeds[strong]), found, felt, geo, evidence.STRONG)
     first = dedupe(first)
     rest = _leftover(seeds[~strong], first, found, geo)
+    # both a weak seed and a spot next to it are fitted: the more confident circle stays
+    rest = np.concatenate([rest, _touching(first, found, geo)])
     if len(rest) == 0:
         return first
     more = _judged(image, geo.to_full(rest), found, felt, geo, evidence.LEFTOVER)
@@ -180,6 +185,47 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])
         keep &= gap.min(axis=1) > 1.5 * geo.radius_map[_rows(seeds, geo)]
     return seeds[keep]
+
+
+def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
+    """Where a ball touching two of those found would lie (working px), where nothing found
+    covers it and the frame there is mostly unlike the felt: in a rack or a cluster, a ball
+    without felt along its rim votes weakly for its centre, but its neighbours place it
+    (its centre is two radii from each of theirs)."""
+    if len(balls) < 2:
+        return np.zeros((0, 2))
+    done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
+    radius = geo.radius_map[_rows(done, geo)].astype(np.float64)
+    i, j = np.triu_indices(len(done), 1)
+    gap = np.hypot(*(done[j] - done[i]).T)
+    reach = radius[i] + radius[j]  # two radii
+    near = (gap < 2 * reach) & (gap > 0.5 * reach)
+    i, j, gap, reach = i[near], j[near], gap[near], reach[near]
+    if len(i) == 0:
+        return np.zeros((0, 2))
+    mid = (done[i] + done[j]) / 2
+    along = (done[j] - done[i]) / gap[:, None]
+    side = np.sqrt(np.maximum(reach * reach - gap * gap / 4, 0.0))
+    normal = np.column_stack([-along[:, 1], along[:, 0]]) * side[:, None]
+    spots = np.concatenate([mid + normal, mid - normal])
+    spots = spots[_at(geo.play, spots)]
+    if len(spots) == 0:
+        return spots
+    spot_r = geo.radius_map[_rows(spots, geo)].astype(np.float64)
+    apart = np.hypot(spots[:, None, 0] - done[None, :, 0], spots[:, None, 1] - done[None, :, 1])
+    keep = (apart.min(axis=1) > 1.6 * spot_r) & (_inside(found.raw, spots, spot_r) >= UNLIKE)
+    return _merged(spots[keep], 0.5 * geo.radius / geo.factor)
+
+
+def _merged(points: F64, within: float) -> F64:
+    """Points closer than ``within`` to an earlier one replaced by their mean."""
+    out: list[F64] = []
+    left = points
+    while len(left):
+        close = np.hypot(*(left - left[0]).T) < within
+        out.append(left[close].mean(axis=0))
+        left = left[~close]
+    return np.array(out).reshape(-1, 2)
 
 
 def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> U8:

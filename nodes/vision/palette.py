@@ -3,9 +3,11 @@
 Inside 0.92 radii, pixels are white (low saturation, bright for the local lighting), dark
 (the black of the eight) or coloured; the brightest few percent (the lamp's highlight) are
 ignored. A pool ball's pattern sets the shares: the cue ball is nearly all white; the eight
-mostly dark; a solid shows at most its number circle in white (under 20 % seen straight on),
-a stripe at least 35 % (its two white caps). The colour is the nearest reference hue (and
-brightness, which tells red from maroon); with the kind it suggests the number.
+mostly dark (no other ball is: a few of its dark pixels, whose noise lifts their saturation,
+may pass for coloured); a solid shows at most its number circle in white (under 20 % seen
+straight on), a stripe at least 35 % (its two white caps). The colour is the nearest
+reference hue (and brightness, which tells red from maroon); with the kind it suggests the
+number.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str
 def _decide(w: float, d: float, c: float, colour: str | None, conf: float) -> Look:
     if w > 0.8 and c < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w - 0.6) * 3)), w, d)
-    if d > 0.45 and c < 0.25:
+    if d > 0.4 and c < 0.6:
         return Look("eight", "black", 8, float(min(1.0, (d - 0.3) * 3)), w, d)
     if colour is None:
         return Look("unknown", None, None, 0.2, w, d)

@@ -3,15 +3,15 @@
 Each ray runs outwards from ``INNER`` to ``OUTER`` expected radii, sampled every half pixel
 (bilinear). A :class:`Profiles` holds the samples as sRGB bytes, in log space (40 log(v + 6),
 where a dark ball against its dark shadow still shows its step) channel by channel (numpy's
-arithmetic on strided channels is slow; three planes are not) and, lazily, in linear light
-(where a camera mixes a ball and what lies behind it; only a few samples per ray are read
-from it), with what the felt says about each sample: whether it looks like the felt or its
-shadow, and how far from that it is.
+arithmetic on strided channels is slow; three planes are not), with what the felt says about
+each sample: whether it looks like the felt or its shadow, and how far from that it is. The
+few samples per ray that are wanted in linear light (where a camera mixes a ball and what
+lies behind it) are converted where they are read (:mod:`nodes.vision.rim`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -46,14 +46,6 @@ class Profiles:
     felt: Bools  # looks like the felt or its shadow
     away: F32  # how far from the felt (log units x 40)
     frac: F64  # (S,) sample positions in expected radii
-    _linear: F32 | None = field(default=None, repr=False)
-
-    @property
-    def linear(self) -> F32:
-        """Linear light (0-255), (S, N, 3)."""
-        if self._linear is None:
-            self._linear = np.asarray(cv2.LUT(self.pixels, edge.LINEAR_LUT), np.float32)
-        return self._linear
 
     @property
     def shape(self) -> tuple[int, int]:

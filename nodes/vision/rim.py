@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import ray
+from nodes.vision import edge, ray
 from nodes.vision.ray import DIRS, INNER, OUTER, RAYS, Profiles
 
 F32 = NDArray[np.float32]
@@ -81,11 +81,11 @@ def find(
     pos = k.astype(np.float64)
     if ok.any():
         use = np.flatnonzero(ok)
-        lin = prof.linear.reshape(-1, 3)
-        pos[use] = _half_way(lin, size, count, rows[use], k[use])
+        flat = prof.pixels.reshape(-1, 3)  # read in linear light where needed
+        pos[use] = _half_way(flat, size, count, rows[use], k[use])
         # where felt does not lie just beyond, the step may be onto another ball
         if (between := use[ahead.ravel()[at[use]] < 0.5]).size:
-            pos[between] = _valleys(lin, size, count, rows[between], k[between], pos[between])
+            pos[between] = _valleys(flat, size, count, rows[between], k[between], pos[between])
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -157,12 +157,12 @@ def _noise(prof: Profiles, ahead: F32) -> float:
     return float((float(part[middle[0]]) + float(part[middle[1]])) / 2)
 
 
-def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
-    """Sub-sample position where each profile crosses half way between its colours
-    ``INSIDE`` samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself
-    when it does not cross); ``lin`` is (S * N, 3) linear light, ``count`` = N rays."""
+def _half_way(flat: U8, size: int, count: int, rows: Ints, k: Ints) -> F64:
+    """Sub-sample position where each profile crosses half way, in linear light, between its
+    colours ``INSIDE`` samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k``
+    itself when it does not cross); ``flat`` is (S * N, 3) sRGB bytes, ``count`` = N rays."""
     kk = np.minimum(np.maximum(k, 3), size - 4)
-    window = lin[(kk[:, None] + _WINDOW[None, :]) * count + rows[:, None]]  # (M, 7, 3)
+    window = _LINEAR[flat[(kk[:, None] + _WINDOW[None, :]) * count + rows[:, None]]]  # (M, 7, 3)
     inner, outer = window[:, 3 - INSIDE], window[:, 3 + OUTSIDE]
     delta = outer - inner
     part = (window - inner[:, None, :]) * delta[:, None, :]
@@ -181,14 +181,15 @@ def _half_way(lin: F32, size: int, count: int, rows: Ints, k: Ints) -> F64:
 
 
 _WINDOW = np.arange(-3, 4)
+_LINEAR: F32 = edge.LINEAR_LUT.ravel()  # sRGB byte -> linear light (0-255)
 
 
-def _valleys(lin: F32, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> F64:
+def _valleys(flat: U8, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> F64:
     """Where the rim lies between two balls, the darkest point of the crevice just inside
     the step onto the other ball is where they touch (the step itself is the other ball's):
     ``pos`` moved there, where there is such a crevice."""
     kk = np.minimum(np.maximum(k, VALLEY + 1), size - 3)
-    window = lin[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]  # (M, VALLEY + 4, 3)
+    window = _LINEAR[flat[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]]
     total = window[..., 0] + window[..., 1] + window[..., 2]
     vals = total[:, 1:-1]  # VALLEY samples inside to one outside
     inner, outer = total[:, 0], total[:, -1]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from nodes.vision import table
+from nodes.vision import detector, table
 from nodes.vision.calibration import TableSpec
+from nodes.vision.geometry import Geometry
 from nodes.vision.pipeline import Pipeline
 from nodes.vision.synthetic.cue import CuePose
 from tests.unit.vision import scenes
@@ -89,3 +91,25 @@ def test_the_cue_points_where_it_is_aimed():
     assert abs(error) < 1.0
     assert math.hypot(found.cue.tip_x - cue.tip_x, found.cue.tip_y - cue.tip_y) < 0.02
     assert 0 < found.cue.visible_fraction <= 1
+
+
+def test_a_ball_between_two_found_ones_is_sought_where_it_touches_both():
+    trio = [
+        (2, 0.1, 0.0),
+        (10, 0.1 + 2 * scenes.R, 0.0),
+        (5, 0.1 + scenes.R, math.sqrt(3) * scenes.R),
+    ]
+    frame = scenes.render("ideal", trio)
+    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
+    assert cal is not None
+    geo = Geometry(cal)
+    found = [
+        detector.Circle(t.centroid_x_px, t.centroid_y_px, t.r_px, 1.0, 0.0, 1.0)
+        for t in frame.truth.balls[:2]
+    ]
+    raw = np.full(geo.roi.shape, 255, np.uint8)
+    masks = detector.Masks(raw, raw, raw > 0, raw > 0)
+    spots = geo.to_full(detector._touching(found, masks, geo))
+    third = frame.truth.balls[2]
+    miss = np.hypot(spots[:, 0] - third.centroid_x_px, spots[:, 1] - third.centroid_y_px)
+    assert miss.min() < 0.1 * third.r_px
