@@ -101,7 +101,11 @@ def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
     reaching[labels.ravel()[band]] = True  # the background's label 0 is cleared below
     player = big & reaching
     player[0] = False
-    return np.asarray(player[labels], bool)
+    # few blobs (most often none): compare the labels with each, not a lookup per pixel
+    out = np.zeros(labels.shape, bool)
+    for label in np.flatnonzero(player).tolist():
+        out |= labels == label
+    return out
 
 
 def components(mask: U8) -> tuple[int, NDArray[np.integer[Any]], NDArray[np.int32]]:
