@@ -35,7 +35,6 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import logging
 import mmap
 import os
 import signal
@@ -59,8 +58,6 @@ from nodes.vision.source import (
     SyntheticSource,
     SystemClock,
 )
-
-log = logging.getLogger(__name__)
 
 LEAD_BYTES = 64 << 20  # shared memory for frames rendered ahead: 24 at 720p (0.8 s at 30 fps)
 MIN_SLOTS, MAX_SLOTS = 3, 60

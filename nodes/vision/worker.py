@@ -144,7 +144,6 @@ class CaptureWorker:
         self.changed = threading.Event()  # the source spec changed: reopen now
         self.source_spec = settings.source
         self.generation = 0  # bumped when the source spec changes
-        self.source: FrameSource | None = None
         self.latest = Latest()
         self.last: Frame | None = None  # the newest frame the detection thread took
         self.read = 0  # frames read from the source
@@ -208,7 +207,6 @@ class CaptureWorker:
         except (SourceUnavailable, SourceLost, OSError, ValueError) as exc:
             self.sink.source_state(False, f"cannot open source {spec}: {exc}", {"source": spec})
             return None
-        self.source = source
         self.sink.source_state(True, f"source {spec} open", {"source": spec})
         return source
 
