@@ -209,13 +209,12 @@ def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
     path = args.cache / f"scene-{key}-{digest.hexdigest()[:12]}.pickle"
     if path.exists():
         with path.open("rb") as f:
-            scene: Scene = pickle.load(f)
-        return scene
+            return Scene(**pickle.load(f))
     scene = render_scene(seed, args)
     args.cache.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    with partial.open("wb") as f:
-        pickle.dump(scene, f, protocol=pickle.HIGHEST_PROTOCOL)
+    with partial.open("wb") as f:  # fields, not the class: run as a script it is __main__.Scene
+        pickle.dump(vars(scene), f, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)  # whole or not at all
     return scene
 
