@@ -200,15 +200,16 @@ def render_scene(seed: int, args: argparse.Namespace) -> Scene:
     return Scene(cam.camera, boards, first, frames)
 
 
+# what renders, besides the synthetic camera: the two functions here that drive it
+_RENDERING = inspect.getsource(render_scene) + inspect.getsource(board_views)
+
+
 def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
     """:func:`render_scene`, from ``args.cache`` when it holds this scene."""
     if args.cache is None:
         return render_scene(seed, args)
     sources = sorted(Path(__file__).resolve().parents[1].glob("nodes/vision/synthetic/**/*.py"))
-    # what renders: the synthetic camera and the two functions here that drive it
-    digest = hashlib.sha256(
-        (inspect.getsource(render_scene) + inspect.getsource(board_views)).encode()
-    )
+    digest = hashlib.sha256(_RENDERING.encode())
     for source in sources:
         digest.update(source.read_bytes())
     key = f"{seed}-{args.width}x{args.height}-{args.frames}-{args.spacing}-{args.intrinsics}"
