@@ -11,13 +11,21 @@ score, never by the pipeline.
 
     python bench/vision_accuracy.py                      # 12 scenes x 24 frames at 1280x720
     python bench/vision_accuracy.py --scenes 40 --json results.json
+    python bench/vision_accuracy.py --cache .bench-cache # render once, then only detect
+
+Rendering takes most of a run. ``--cache DIR`` keeps each scene's rendered images (chessboard
+views, first frame, scored frames and their truth) in DIR, keyed by the scene's arguments and
+a hash of the synthetic camera's source and this file: a later run with the same arguments
+calibrates and detects again on the same pixels, and any change to the renderer renders anew.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import pickle
 import sys
 import time
 from collections import defaultdict
@@ -97,12 +105,17 @@ def calibrate_scene(
     found = table.calibrate(image, TableSpec(), intrinsics)
     if found is None:
         return None
-    model = cam.camera
+    return _head_left(found, cam.camera)
+
+
+def _head_left(found: TableCalibration, model: CameraModel) -> TableCalibration:
+    """The calibration turned, if need be, so that table -x is the head end (as an installer
+    says which end is which)."""
     head = model.project(np.array([[-1.0, 0.0, 0.0]]))[0]
     if np.linalg.norm(found.to_image(np.array([[-1.0, 0.0, 0.0]]))[0] - head) > np.linalg.norm(
         found.turned().to_image(np.array([[-1.0, 0.0, 0.0]]))[0] - head
     ):
-        found = found.turned()
+        return found.turned()
     return found
 
 
@@ -157,27 +170,84 @@ def _score_cue(detections: Any, truth: Any, tally: Tally) -> None:
     tally.cue_errors.append(abs(diff))
 
 
-def run_scene(seed: int, args: argparse.Namespace, tally: Tally) -> None:
-    """Calibrate, then detect and score ``args.frames`` frames spread over the game."""
-    cv2.setNumThreads(1)
+@dataclass
+class Scene:
+    """What one scene's score is computed from: the camera model (to score, never given to
+    the pipeline), the chessboard views (none with ``--intrinsics auto``), the first frame
+    (the table is calibrated on it) and the scored frames with their truth."""
+
+    camera: CameraModel
+    boards: list[Any]
+    first: Any
+    frames: list[tuple[Any, Any]]
+
+
+def render_scene(seed: int, args: argparse.Namespace) -> Scene:
+    """Render a scene: ``args.frames`` frames spread over the game, ``args.spacing`` apart at
+    most."""
     rng = np.random.default_rng([seed, 7])
     cam = SyntheticCamera.from_seed(seed, width=args.width, height=args.height, randomize=True)
-    first = cam.next_frame()
-    cal = calibrate_scene(cam, first.image, args.intrinsics, rng)
-    if cal is None:
-        tally.failed_scenes += 1
-        return
-    truth_corners = cam.camera.project(cal.spec.surface(0.0))
-    tally.calib.append(float(np.abs(cal.corners_px - truth_corners).max()))
-    pipeline = Pipeline(cal)
+    first = cam.next_frame().image
+    boards = board_views(cam.camera, rng) if args.intrinsics == "chessboard" else []
+    frames = []
     for _ in range(args.frames):
         cam.skip(int(rng.integers(0, args.spacing)))
         frame = cam.next_frame()
+        frames.append((frame.image, frame.truth))
+    return Scene(cam.camera, boards, first, frames)
+
+
+def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
+    """:func:`render_scene`, from ``args.cache`` when it holds this scene."""
+    if args.cache is None:
+        return render_scene(seed, args)
+    sources = sorted(Path(__file__).resolve().parents[1].glob("nodes/vision/synthetic/**/*.py"))
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for source in sources:
+        digest.update(source.read_bytes())
+    key = f"{seed}-{args.width}x{args.height}-{args.frames}-{args.spacing}-{args.intrinsics}"
+    path = args.cache / f"scene-{key}-{digest.hexdigest()[:12]}.pickle"
+    if path.exists():
+        with path.open("rb") as f:
+            return Scene(**pickle.load(f))
+    scene = render_scene(seed, args)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as f:  # fields, not the class: run as a script it is __main__.Scene
+        pickle.dump(vars(scene), f, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)  # whole or not at all
+    return scene
+
+
+def calibrate(scene: Scene) -> TableCalibration | None:
+    """Intrinsics (from the chessboard views, if any), then the table from the felt, head end
+    given (as :func:`calibrate_scene`)."""
+    intrinsics: Intrinsics | None = None
+    if scene.boards:
+        intrinsics = calibrate_images(scene.boards, (9, 6), 1.0).intrinsics
+    found = table.calibrate(scene.first, TableSpec(), intrinsics)
+    if found is None:
+        return None
+    return _head_left(found, scene.camera)
+
+
+def run_scene(seed: int, args: argparse.Namespace, tally: Tally) -> None:
+    """Calibrate, then detect and score ``args.frames`` frames spread over the game."""
+    cv2.setNumThreads(1)
+    scene = cached_scene(seed, args)
+    cal = calibrate(scene)
+    if cal is None:
+        tally.failed_scenes += 1
+        return
+    truth_corners = scene.camera.project(cal.spec.surface(0.0))
+    tally.calib.append(float(np.abs(cal.corners_px - truth_corners).max()))
+    pipeline = Pipeline(cal)
+    for image, truth in scene.frames:
         cpu, wall = time.thread_time(), time.perf_counter()
-        detections = pipeline.process(frame.image, frame.truth.frame, 0, "cam0")
+        detections = pipeline.process(image, truth.frame, 0, "cam0")
         tally.cpu_ms.append((time.thread_time() - cpu) * 1e3)
         tally.wall_ms.append((time.perf_counter() - wall) * 1e3)
-        score_frame(detections, frame.truth, tally)
+        score_frame(detections, truth, tally)
 
 
 def percent(num: float, den: float) -> str:
@@ -232,6 +302,9 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--intrinsics", choices=("chessboard", "auto"), default="chessboard")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--cache", type=Path, help="keep rendered scenes in this folder and reuse them"
+    )
     args = parser.parse_args()
     tally = Tally()
     started = time.time()

@@ -10,7 +10,9 @@
    hides more balls (the middle of a rack has no felt around it and weak symmetry); the
    weaker seeds there, and the spots where a ball touching two found ones would lie (balls
    in a cluster touch: their neighbours place them better than their weak symmetry does),
-   are fitted with the expected radius and judged more strictly.
+   are fitted with the expected radius and judged more strictly. A weak seed also stands
+   alone where a third of its disc is unlike the felt: a ball nearly the cloth's colour
+   (green on green) votes weakly and shows only in patches.
 4. Circles closer than a ball's radius to a better one are dropped.
 """
 
@@ -182,8 +184,10 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
     if len(seeds) == 0:
         return seeds
     rest = erase_discs(found.raw, balls, 1.0, geo)
-    rest = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
-    keep = _at(rest > 0, seeds)
+    opened = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
+    # a ball nearly the felt's colour is a patchy blob that opening erases: its disc counts
+    radius = geo.radius_map[_rows(seeds, geo)].astype(np.float64)
+    keep = _at(opened > 0, seeds) | (_inside(rest, seeds, radius) >= UNLIKE)
     if balls:
         done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])

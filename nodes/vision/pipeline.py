@@ -27,6 +27,7 @@ from nodes.vision import detector, palette, symmetry
 from nodes.vision.calibration import TableCalibration
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
+from nodes.vision.intrinsics import Intrinsics
 from protocol.messages import DetectedBall, DetectedCue, Detections
 
 log = logging.getLogger(__name__)
@@ -173,21 +174,20 @@ class Pipeline:
             colour = felt_bgr(felt, geo, ahead[None])[0]
             line = cue_stick.refine_tip(image, line, colour, circles, 30 * geo.radius)
             # the tip must be on the table: the cloth or a cushion (a ball frozen to it)
-            spec = geo.calibration.spec
-            x, y = geo.calibration.to_table(line.tip[None])[0]
-            if abs(x) > spec.length / 2 + spec.cushion_width or abs(y) > (
-                spec.width / 2 + spec.cushion_width
-            ):
+            if not on_table(line.tip, geo):
                 line = None
         if line is None:
-            line = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
-            if line is None:
+            found = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
+            if found is None:
                 return None
-            support = None if line.support is None else line.support + geo.origin
-            line = replace(line, tip=line.tip + geo.origin, support=support)
-            line = cue_stick.straighten(line, intrinsics)
-            colour = felt_bgr(felt, geo, line.tip[None])[0]
-            line = cue_stick.refine_tip(image, line, colour, circles)
+            support = None if found.support is None else found.support + geo.origin
+            found = replace(found, tip=found.tip + geo.origin, support=support)
+            line = self._walk(image, found, intrinsics, circles, geo, felt)
+            if not on_table(line.tip, geo):
+                # the walk left the table: the end taken for the tip was the butt's side
+                back = found.tip - found.length_px * found.direction
+                flipped = replace(found, tip=back, direction=-found.direction)
+                line = self._walk(image, flipped, intrinsics, circles, geo, felt)
         line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg, balls
@@ -202,6 +202,20 @@ class Pipeline:
             confidence=float(round(line.confidence, 3)),
         )
 
+    def _walk(
+        self,
+        image: U8,
+        line: cue_stick.CueLine,
+        intrinsics: Intrinsics,
+        circles: list[detector.Circle],
+        geo: Geometry,
+        felt: FeltModel,
+    ) -> cue_stick.CueLine:
+        """A line found on the felt, straightened and its tip walked at full resolution."""
+        line = cue_stick.straighten(line, intrinsics)
+        colour = felt_bgr(felt, geo, line.tip[None])[0]
+        return cue_stick.refine_tip(image, line, colour, circles)
+
     def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
         self.frames += 1
         if self.felt is None or self.frames % self.config.refresh_frames:
@@ -209,6 +223,14 @@ class Pipeline:
         grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
+
+
+def on_table(point: F64, geo: Geometry) -> bool:
+    """Whether an image point lies over the cloth or a cushion (at ball-centre height)."""
+    spec = geo.calibration.spec
+    x, y = geo.calibration.to_table(point[None])[0]
+    inside = abs(x) <= spec.length / 2 + spec.cushion_width
+    return bool(inside and abs(y) <= spec.width / 2 + spec.cushion_width)
 
 
 def wide_cue(whole: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:

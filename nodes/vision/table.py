@@ -39,6 +39,7 @@ WORK_WIDTH = 640
 # parts of each side used for the edge (fractions from corner to corner): pockets are skipped
 LONG_SPANS = ((0.08, 0.43), (0.57, 0.92))
 SHORT_SPANS = ((0.14, 0.86),)
+ALONG = 5  # parallel profiles (1 px apart along the side) averaged into each edge point
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,24 +223,40 @@ def _side_points(
     step = 0.5
     offsets = np.arange(-window, window + step / 2, step)
     base = a[None, :] + ts[:, None] * (b - a)[None, :]
-    grid = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
+    # each profile is the mean of ALONG parallel ones a pixel apart along the side: the edge
+    # lies at the same place in each, the sensor's noise does not (a dim room's felt and wood
+    # differ by a few levels, and single profiles then scatter by a pixel or two)
+    shifts = (np.arange(ALONG) - (ALONG - 1) / 2)[:, None] * direction[None, :]
+    grid = (
+        base[:, None, None, :]
+        + shifts[None, :, None, :]
+        + offsets[None, None, :, None] * normal[None, None, None, :]
+    )
     flat = grid.reshape(-1, 2)
     pix = intrinsics.distort(flat) if intrinsics is not None else flat
-    xs = pix[:, 0].reshape(len(ts), len(offsets)).astype(np.float32)
-    ys = pix[:, 1].reshape(len(ts), len(offsets)).astype(np.float32)
+    shape = (len(ts) * ALONG, len(offsets))
+    xs = pix[:, 0].reshape(shape).astype(np.float32)
+    ys = pix[:, 1].reshape(shape).astype(np.float32)
     inner = max(3, len(offsets) // 5)
     if lin is None:  # coarse: lighting-blind chroma distance
-        logs = np.log(edge.sample_u8(image, xs, ys).astype(np.float32) + 6.0)
+        samples = edge.sample_u8(image, xs, ys).astype(np.float32)
+        logs = np.log(_mean_along(samples, len(ts)) + 6.0)
         logs -= np.median(logs[:, :inner], axis=1)[:, None, :]
         dist = logs.max(axis=2) - logs.min(axis=2) + np.abs(logs.mean(axis=2)) / 6
         pos, ok = edge.crossings(dist, inner=inner, min_contrast=0.12)
     else:  # fine: half way in linear light, where the camera mixes felt and wood
-        profiles = edge.sample(lin, xs, ys)
+        profiles = _mean_along(edge.sample(lin, xs, ys), len(ts))
         level = float(np.median(np.linalg.norm(profiles[:, :inner], axis=2)))
         pos, ok = edge.crossings(profiles, inner=inner, min_contrast=0.1 * level + 0.5)
     offset = offsets[0] + pos * step
     points = base + offset[:, None] * normal[None, :]
     return points, ok
+
+
+def _mean_along(samples: F32, count: int) -> F32:
+    """(count * ALONG, S, C) samples to the (count, S, C) means of each ALONG parallel
+    profiles."""
+    return np.asarray(samples.reshape(count, ALONG, *samples.shape[1:]).mean(axis=1), np.float32)
 
 
 def calibrate(

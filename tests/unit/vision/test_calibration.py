@@ -11,6 +11,7 @@ import pytest
 from nodes.vision import calibration, chessboard, table
 from nodes.vision.calibration import Intrinsics, TableSpec
 from nodes.vision.synthetic.camera import CameraModel
+from nodes.vision.synthetic.feed import SyntheticCamera
 from tests.unit.vision import scenes
 
 SPEC = TableSpec()
@@ -43,6 +44,18 @@ def test_felt_corners_within_a_pixel_seen_straight_down(straight):
 
 def test_felt_corners_within_a_pixel_through_a_tilted_distorting_lens(tilted):
     _, model, found = tilted
+    assert found is not None
+    error = np.linalg.norm(found.corners_px - model.project(SPEC.surface(0.0)), axis=1)
+    assert error.max() < 1.0
+
+
+def test_felt_corners_within_a_pixel_in_a_dim_room_with_a_dark_red_cloth():
+    # seed 4008: wine cloth on brown wood, dim and noisy: single profiles across the felt's
+    # edge scattered by 2-3 px and the table was not found; averaged along the side they agree
+    camera = SyntheticCamera.from_seed(4008, width=1280, height=720, randomize=True)
+    image = camera.next_frame().image
+    model = camera.camera
+    found = table.calibrate(image, SPEC, known_intrinsics(model))
     assert found is not None
     error = np.linalg.norm(found.corners_px - model.project(SPEC.surface(0.0)), axis=1)
     assert error.max() < 1.0

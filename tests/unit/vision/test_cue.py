@@ -5,10 +5,13 @@ none."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from nodes.vision import table
+from nodes.vision import cue as cue_stick
+from nodes.vision import pipeline, table
 from nodes.vision.calibration import TableSpec
 from nodes.vision.pipeline import Pipeline
 from nodes.vision.synthetic.cue import CuePose, Stance
@@ -72,3 +75,25 @@ def test_the_cue_is_found_while_the_player_aims(ball, direction_deg, behind, bri
 
 def test_no_cue_is_reported_when_none_is_in_view():
     assert detect((-0.85, -0.12), None, None).cue is None
+
+
+def test_a_tip_walked_off_the_table_turns_the_cue_round(monkeypatch):
+    """When the cue is found only on the felt and the end taken for its tip is the butt's
+    side, the walk along the axis leaves the table: the other end is the tip."""
+    found_on_felt = cue_stick.find_cue
+
+    def wrong_end(*args: Any) -> cue_stick.CueLine | None:
+        line = found_on_felt(*args)
+        if line is None:
+            return None
+        butt = line.tip - line.length_px * line.direction
+        return replace(line, tip=butt, direction=-line.direction)
+
+    monkeypatch.setattr(pipeline, "wide_cue", lambda *args: None)
+    monkeypatch.setattr(cue_stick, "find_cue", wrong_end)
+    ball, direction_deg = (-0.3, 0.1), 4.0  # most of the cue lies on the felt
+    pose, hand = aiming(ball, direction_deg, 0.05, 0.18, 0.0)
+    found = detect(ball, pose, hand)
+    assert found.cue is not None
+    error = (found.cue.direction_deg - direction_deg + 180) % 360 - 180
+    assert abs(error) < 1.0  # (without the bridge hand walked over, the tip is short of it)

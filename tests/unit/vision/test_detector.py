@@ -129,3 +129,22 @@ def test_a_ball_between_two_found_ones_is_sought_where_it_touches_both():
     third = frame.truth.balls[2]
     miss = np.hypot(spots[:, 0] - third.centroid_x_px, spots[:, 1] - third.centroid_y_px)
     assert miss.min() < 0.1 * third.r_px
+
+
+def test_a_weak_seed_on_a_patchy_blob_is_still_fitted(lone):
+    # a ball nearly the felt's colour is unlike the felt only in patches, which the mask's
+    # opening erases; the share of its disc still marks it
+    frame, _ = lone
+    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
+    assert cal is not None
+    geo = Geometry(cal)
+    h, w = geo.roi.shape
+    seed = np.array([[w / 2, h / 2]])
+    radius = float(geo.radius_map[h // 2, w // 2])
+    ys, xs = np.mgrid[0:h, 0:w]
+    disc = np.hypot(xs - w / 2, ys - h / 2) < radius
+    raw = np.where(disc & (xs % 2 == 0), 255, 0).astype(np.uint8)  # every other column
+    masks = detector.Masks(raw, raw, raw > 0, raw > 0)
+    assert len(detector._leftover(seed, [], masks, geo)) == 1
+    masks = detector.Masks(raw * 0, raw * 0, raw < 0, raw < 0)
+    assert len(detector._leftover(seed, [], masks, geo)) == 0

@@ -1,0 +1,44 @@
+"""The vision benchmark's scene cache: the same pixels back, rendered once."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+
+import vision_accuracy
+
+
+def args(cache: Path | None) -> argparse.Namespace:
+    return argparse.Namespace(
+        width=320, height=180, frames=2, spacing=5, intrinsics="auto", cache=cache
+    )
+
+
+def test_a_cached_scene_is_the_rendered_one_and_is_not_rendered_again(tmp_path, monkeypatch):
+    fresh = vision_accuracy.render_scene(1000, args(None))
+    first = vision_accuracy.cached_scene(1000, args(tmp_path))
+    (stored,) = tmp_path.glob("scene-1000-320x180-2-5-auto-*.pickle")
+    # plain fields: run as a script the bench's classes live in __main__, imported elsewhere
+    with stored.open("rb") as f:
+        assert isinstance(pickle.load(f), dict)
+
+    def never(*_: object) -> None:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(vision_accuracy, "render_scene", never)
+    again = vision_accuracy.cached_scene(1000, args(tmp_path))
+    for scene in (first, again):
+        assert np.array_equal(scene.first, fresh.first)
+        assert len(scene.frames) == 2
+        for (image, truth), (want, want_truth) in zip(scene.frames, fresh.frames, strict=True):
+            assert np.array_equal(image, want)
+            assert truth.frame == want_truth.frame
+    with pytest.raises(AssertionError, match="rendered again"):
+        vision_accuracy.cached_scene(1001, args(tmp_path))
