@@ -1,13 +1,13 @@
 """A ball's rim along rays from a guessed centre, at full resolution.
 
 On each ray (:mod:`nodes.vision.ray`) the rim is a strong step near the expected radius: the
-change in log luma (counted for the three channels) plus twice the drop in distance from the
-felt's colour (leaving the ball for the felt), weighted by a prior around the expected radius
-and counted three times when felt lies just beyond it. The outermost step close to the
-strongest is the silhouette (a ball's stripe and number lie inside it); once the circle is
-nearly known, the next strongest steps are kept too, and the fit takes the one nearest the
-circle (where balls touch, the outermost step may be the neighbour's). Between two balls, the
-darkest point of the crevice is where they touch.
+log-colour change plus twice the drop in distance from the felt's colour (leaving the ball for
+the felt), weighted by a prior around the expected radius and counted three times when felt
+lies just beyond it. The outermost step close to the strongest is the silhouette (a ball's
+stripe and number lie inside it); once the circle is nearly known, the next strongest steps
+are kept too, and the fit takes the one nearest the circle (where balls touch, the outermost
+step may be the neighbour's). Between two balls, the darkest point of the crevice is where
+they touch.
 
 The step is placed where the luma is half way from half a pixel inside to a pixel outside:
 close enough to the silhouette that the darkening towards a lit sphere's limb does not pull the
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -74,9 +73,7 @@ def find(
     """
     prof = ray.sample(image, centres, radii, log_felt)
     size, count = prof.shape  # samples per ray, rays
-    luma = np.asarray(cv2.transform(prof.pixels, LUMA), np.uint8)
-    step = ray.steps([np.asarray(cv2.LUT(luma, ray.LOG_LUT), np.float32)], HALF)
-    step *= np.float32(3.0)  # on the scale of a change summed over B, G, R
+    step = ray.steps(prof.log, HALF)
     middle = step[HALF:-HALF]  # a view: the steps out of the felt's colour add in place
     middle += LEAVE * np.maximum(prof.away[: -2 * HALF] - prof.away[2 * HALF :], 0)
     ahead = _ahead(prof.felt)
@@ -183,14 +180,12 @@ def _half_way(flat: U8, size: int, count: int, rows: Ints, k: Ints) -> F64:
     square = delta * delta
     norm = square[:, 0] + square[:, 1] + square[:, 2]
     t /= np.maximum(norm, 1e-6)[:, None]
-    ends = raw[:, [3 - INSIDE, 3 + OUTSIDE]].astype(np.float32)  # (M, 2, 3) sRGB
-    jump = ends[:, 1] - ends[:, 0]
-    luma = raw @ LUMA[0]  # (M, 7)
+    jump = raw[:, 3 + OUTSIDE].astype(np.float32) - raw[:, 3 - INSIDE]  # (M, 3) sRGB
+    luma = raw[..., 0] * _Y[0] + raw[..., 1] * _Y[1] + raw[..., 2] * _Y[2]  # (M, 7)
     change = luma[:, 3 + OUTSIDE] - luma[:, 3 - INSIDE]
     bright = change * change > LUMA_SHARE * (jump * jump).sum(axis=1)
-    if bright.any():
-        shift = luma[bright] - luma[bright, 3 - INSIDE, None]
-        t[bright] = shift / change[bright, None]
+    shift = (luma - luma[:, 3 - INSIDE, None]) / np.where(bright, change, 1.0)[:, None]
+    t = np.where(bright[:, None], shift, t)
     cross = (t[:, :-1] < 0.5) & (t[:, 1:] >= 0.5)
     j = np.argmax(cross, axis=1)
     idx = np.arange(len(k))
@@ -202,6 +197,7 @@ def _half_way(flat: U8, size: int, count: int, rows: Ints, k: Ints) -> F64:
 
 
 _WINDOW = np.arange(-3, 4)
+_Y = [np.float32(w) for w in LUMA[0]]
 _LINEAR: F32 = edge.LINEAR_LUT.ravel()  # sRGB byte -> linear light (0-255)
 
 
