@@ -1,0 +1,39 @@
+"""Where a rim's step is placed along a ray."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nodes.vision import rim
+
+BALL = np.array([130.0, 50.0, 30.0])  # BGR: a dark blue ball ...
+FELT = np.array([40.0, 110.0, 60.0])  # ... on green cloth, differing more in colour than luma
+
+
+def smeared_step(size: int = 24, at: int = 12) -> np.ndarray:
+    """One ray's sRGB bytes (size, 3) across a ball's edge as JPEG leaves it: the luma steps
+    between samples ``at - 1`` and ``at``, the colour (less its luma) ramps over six samples
+    from two before the step (chroma kept at half resolution and interpolated)."""
+    luma = np.asarray(rim.LUMA[0], np.float64)
+    y_ball, y_felt = BALL @ luma, FELT @ luma
+    s = np.arange(size)
+    y = np.where(s < at, y_ball, y_felt)
+    share = np.clip((s - (at - 2)) / 6, 0.0, 1.0)[:, None]
+    chroma = (1 - share) * (BALL - y_ball) + share * (FELT - y_felt)
+    return np.asarray(np.clip(np.rint(y[:, None] + chroma), 0, 255), np.uint8)
+
+
+def test_a_step_whose_colour_is_smeared_is_placed_where_its_luma_steps():
+    # placed by colour, this step lands a whole sample (half a pixel) out, on the smear
+    flat = smeared_step()
+    pos = rim._half_way(flat, len(flat), 1, np.array([0]), np.array([12]))
+    assert abs(float(pos[0]) - 11.5) < 0.1
+
+
+def test_a_step_without_a_luma_change_is_placed_by_its_colour():
+    luma = np.asarray(rim.LUMA[0], np.float64)
+    felt = FELT + (BALL @ luma - FELT @ luma)  # the cloth's colour at the ball's luma
+    s = np.arange(24)[:, None]
+    flat = np.asarray(np.rint(np.where(s < 12, BALL, felt)), np.uint8)
+    pos = rim._half_way(flat, len(flat), 1, np.array([0]), np.array([12]))
+    assert abs(float(pos[0]) - 11.5) < 0.1
