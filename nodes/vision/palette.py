@@ -8,6 +8,15 @@ may pass for coloured); a solid shows at most its number circle in white (under 
 straight on), a stripe at least 35 % (its two white caps). The colour is the nearest
 reference hue (and brightness, which tells red from maroon); with the kind it suggests the
 number.
+
+A cue ball can read as partly coloured in two ways, and both leave a tell: a fast ball's
+exposure blur mixes its edge with the cloth (pixels of the felt's hue, paler and brighter than
+the cloth), and a strong lamp cast lifts the saturation of its unclipped (dimmer) whites above
+the frame's estimate, which comes mostly from clipped highlights (pixels of the ball's own
+whites' hue, a little more saturated than the white limit). Such pixels may make the cue ball
+only when they cover a quarter of the disc or more: a stripe seen along its axis shows its band
+only in the outermost ring of samples (a seventh of them), in the cloth's hue when the ball's
+colour is the cloth's.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from protocol.messages.vision import BallKind
 
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
+Mask = NDArray[np.bool_]
 
 # name -> (OpenCV hue 0-180, value relative to the felt's brightness), for the 1-7 balls
 COLOURS: dict[str, tuple[int, float]] = {
@@ -81,17 +91,44 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     # in the frame (cue ball, stripes' caps, number circles) show how much
     lit = sat[bright]
     cast = float(quantile_rows(np.sort(lit)[None, :], 0.15)[0]) if lit.size >= 20 else 0.0
-    white = bright & (sat < max(70.0, cast + 40.0))
+    limit = max(70.0, cast + 40.0)
+    white = bright & (sat < limit)
     dark = use & (((val < 0.45 * ref) & (sat < 150)) | (val < 0.25 * ref))
     coloured = use & ~white & ~dark & (sat >= 70)
     n = np.maximum(use.sum(axis=1), 1)
     w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
+    blurred_or_cast = coloured & _off_white(hsv, white, bright, felt, limit)
+    e = blurred_or_cast.sum(axis=1) / n
     names, margins = _colours(hue, val / ref, coloured)
     return [
-        _decide(float(w[i]), float(d[i]), float(c[i]), *(
+        _decide(float(w[i]), float(d[i]), float(c[i]), float(e[i]), *(
             (names[i], float(margins[i])) if c[i] > 0.04 else (None, 0.0)))
         for i in range(len(samples))
     ]  # fmt: skip
+
+
+def _off_white(hsv: F64, white: Mask, bright: Mask, felt: F64, limit: float) -> Mask:
+    """Pixels (B, P) that would be white but for blur or the lamp's cast: of the felt's hue, at
+    most 0.6 of its saturation and brighter than it (white mixed with the cloth along a fast
+    ball's path; the ball's own colour mixed with the cloth stays as saturated as the paint), or
+    bright, of the hue of the ball's white pixels and less than 45 above the white limit (the
+    cast on an unclipped white; paint is far more saturated)."""
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    cloth = np.asarray(
+        cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0],
+        np.float64,
+    )[:, :, None]
+    blur = (_hue_gap(hue, cloth[:, 0]) < 12) & (sat < 0.6 * cloth[:, 1]) & (val > cloth[:, 2])
+    angle = hue * (np.pi / 90)  # OpenCV hue (0-180) to radians
+    whites = np.arctan2((np.sin(angle) * white).sum(axis=1), (np.cos(angle) * white).sum(axis=1))
+    cast = bright & (_hue_gap(hue, whites[:, None] * (90 / np.pi)) < 12) & (sat < limit + 45)
+    return np.asarray(blur | cast)
+
+
+def _hue_gap(a: F64, b: F64) -> F64:
+    """Distance between OpenCV hues (0-180, a circle), broadcast."""
+    gap = np.abs(a - b) % 180
+    return np.asarray(np.minimum(gap, 180 - gap))
 
 
 def quantile_rows(ordered: NDArray[Any], q: float) -> NDArray[Any]:
@@ -134,9 +171,13 @@ def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str
     return [_NAMES[i] for i in best], np.asarray(margin, np.float64)
 
 
-def _decide(w: float, d: float, c: float, colour: str | None, conf: float) -> Look:
+def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: float) -> Look:
+    """The kind from the shares of white ``w``, dark ``d`` and coloured ``c`` pixels, of which
+    ``e`` may be white blurred with the cloth or under a cast (see :func:`_off_white`)."""
     if w > 0.8 and c < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w - 0.6) * 3)), w, d)
+    if w >= 0.3 and e >= 0.25 and w + e > 0.8 and c - e < 0.08:
+        return Look("cue", "white", 0, float(min(1.0, (w + e - 0.6) * 3) / 2), w, d)
     if d > 0.4 and c < 0.6:
         return Look("eight", "black", 8, float(min(1.0, (d - 0.3) * 3)), w, d)
     if colour is None:
