@@ -97,8 +97,12 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     coloured = use & ~white & ~dark & (sat >= 70)
     n = np.maximum(use.sum(axis=1), 1)
     w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
-    blurred_or_cast = coloured & _off_white(hsv, white, bright, felt, limit)
-    e = blurred_or_cast.sum(axis=1) / n
+    # white seen through blur or a cast (see _decide), looked for where it could make a cue ball
+    e = np.zeros(len(samples))
+    rows = np.flatnonzero((w >= 0.3) & (c >= 0.25) & (w + c > 0.8))
+    if len(rows):
+        off = _off_white(hsv[rows], white[rows], bright[rows], felt[rows], limit)
+        e[rows] = (coloured[rows] & off).sum(axis=1) / n[rows]
     names, margins = _colours(hue, val / ref, coloured)
     return [
         _decide(float(w[i]), float(d[i]), float(c[i]), float(e[i]), *(
