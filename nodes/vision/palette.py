@@ -14,9 +14,9 @@ exposure blur mixes its edge with the cloth (pixels of the felt's hue, paler and
 the cloth), and a strong lamp cast lifts the saturation of its unclipped (dimmer) whites above
 the frame's estimate, which comes mostly from clipped highlights (pixels of the ball's own
 whites' hue, a little more saturated than the white limit). Such pixels may make the cue ball
-only when they cover a quarter of the disc or more: a stripe seen along its axis shows its band
-only in the outermost ring of samples (a seventh of them), in the cloth's hue when the ball's
-colour is the cloth's.
+only when there are many: blurred ones more than the outermost ring of samples holds (a seventh
+of them: a stripe seen along its axis shows its band only there, in the cloth's hue when the
+ball's colour is the cloth's), cast ones a quarter of the disc.
 """
 
 from __future__ import annotations
@@ -97,12 +97,7 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     coloured = use & ~white & ~dark & (sat >= 70)
     n = np.maximum(use.sum(axis=1), 1)
     w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
-    # white seen through blur or a cast (see _decide), looked for where it could make a cue ball
-    e = np.zeros(len(samples))
-    rows = np.flatnonzero((w >= 0.3) & (c >= 0.25) & (w + c > 0.8))
-    if len(rows):
-        off = _off_white(hsv[rows], white[rows], bright[rows], felt[rows], limit)
-        e[rows] = (coloured[rows] & off).sum(axis=1) / n[rows]
+    e = _off_white_share(hsv, white, bright, coloured, n, felt, limit)
     names, margins = _colours(hue, val / ref, coloured)
     return [
         _decide(float(w[i]), float(d[i]), float(c[i]), float(e[i]), *(
@@ -111,12 +106,32 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     ]  # fmt: skip
 
 
-def _off_white(hsv: F64, white: Mask, bright: Mask, felt: F64, limit: float) -> Mask:
-    """Pixels (B, P) that would be white but for blur or the lamp's cast: of the felt's hue, at
-    most 0.6 of its saturation and brighter than it (white mixed with the cloth along a fast
-    ball's path; the ball's own colour mixed with the cloth stays as saturated as the paint), or
-    bright, of the hue of the ball's white pixels and less than 45 above the white limit (the
-    cast on an unclipped white; paint is far more saturated)."""
+def _off_white_share(
+    hsv: F64, white: Mask, bright: Mask, coloured: Mask, n: F64, felt: F64, limit: float
+) -> F64:
+    """Per ball, the share of its ``n`` samples that read as coloured but are white seen through
+    blur or a cast (see :func:`_off_white`), where there are enough of them to make it a cue
+    ball (see :func:`_decide`), else 0: blurred ones more than the outermost ring of samples
+    holds (a stripe seen along its axis shows its band only there, in the cloth's hue if it is
+    the cloth's colour), cast ones a quarter (a pale stripe's band blurred into its caps by a
+    fast roll reaches a fifth). Looked for only where they could make a cue ball."""
+    w, c = white.sum(axis=1) / n, coloured.sum(axis=1) / n
+    e = np.zeros(len(n))
+    rows = np.flatnonzero((w >= 0.3) & (c * n > len(SPOKES)) & (w + c > 0.8))
+    if len(rows):
+        blur, tint = _off_white(hsv[rows], white[rows], bright[rows], felt[rows], limit)
+        blur, tint = blur & coloured[rows], tint & coloured[rows]
+        enough = (blur.sum(axis=1) > len(SPOKES)) | (tint.sum(axis=1) >= 0.25 * n[rows])
+        e[rows] = np.where(enough, (blur | tint).sum(axis=1) / n[rows], 0.0)
+    return e
+
+
+def _off_white(hsv: F64, white: Mask, bright: Mask, felt: F64, limit: float) -> tuple[Mask, Mask]:
+    """Pixels (B, P) that would be white but for blur, and but for the lamp's cast. Blur: of the
+    felt's hue, at most 0.6 of its saturation and brighter than it (white mixed with the cloth
+    along a fast ball's path; the ball's own colour mixed with the cloth stays as saturated as
+    the paint). Cast: bright, of the hue of the ball's white pixels and less than 45 above the
+    white limit (the cast on an unclipped white; paint is far more saturated)."""
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     cloth = np.asarray(
         cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0],
@@ -126,7 +141,7 @@ def _off_white(hsv: F64, white: Mask, bright: Mask, felt: F64, limit: float) -> 
     angle = hue * (np.pi / 90)  # OpenCV hue (0-180) to radians
     whites = np.arctan2((np.sin(angle) * white).sum(axis=1), (np.cos(angle) * white).sum(axis=1))
     cast = bright & (_hue_gap(hue, whites[:, None] * (90 / np.pi)) < 12) & (sat < limit + 45)
-    return np.asarray(blur | cast)
+    return np.asarray(blur), np.asarray(cast)
 
 
 def _hue_gap(a: F64, b: F64) -> F64:
@@ -177,10 +192,11 @@ def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str
 
 def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: float) -> Look:
     """The kind from the shares of white ``w``, dark ``d`` and coloured ``c`` pixels, of which
-    ``e`` may be white blurred with the cloth or under a cast (see :func:`_off_white`)."""
+    ``e`` (0 unless there is enough of it) are white blurred with the cloth or under a cast
+    (see :func:`_off_white`)."""
     if w > 0.8 and c < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w - 0.6) * 3)), w, d)
-    if w >= 0.3 and e >= 0.25 and w + e > 0.8 and c - e < 0.08:
+    if e > 0 and w >= 0.3 and w + e > 0.8 and c - e < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w + e - 0.6) * 3) / 2), w, d)
     if d > 0.4 and c < 0.6:
         return Look("eight", "black", 8, float(min(1.0, (d - 0.3) * 3)), w, d)
