@@ -13,10 +13,10 @@ A cue ball can read as partly coloured in two ways, and both leave a tell: a fas
 exposure blur mixes its edge with the cloth (pixels of the felt's hue, paler and brighter than
 the cloth), and a strong lamp cast lifts the saturation of its unclipped (dimmer) whites above
 the frame's estimate, which comes mostly from clipped highlights (pixels of the ball's own
-whites' hue, a little more saturated than the white limit). Such pixels may make the cue ball
-only when there are many: blurred ones more than the outermost ring of samples holds (a seventh
-of them: a stripe seen along its axis shows its band only there, in the cloth's hue when the
-ball's colour is the cloth's), cast ones a quarter of the disc.
+whites' hue, a little more saturated than the white limit). Such pixels make the cue ball only
+where they look like it (see ``_off_white_share``): blurred ones beyond the outermost ring of
+samples with the centre still white, cast ones over a quarter of the disc with the ball's
+whites tinted nearly to the limit.
 """
 
 from __future__ import annotations
@@ -110,18 +110,28 @@ def _off_white_share(
     hsv: F64, white: Mask, bright: Mask, coloured: Mask, n: F64, felt: F64, limit: float
 ) -> F64:
     """Per ball, the share of its ``n`` samples that read as coloured but are white seen through
-    blur or a cast (see :func:`_off_white`), where there are enough of them to make it a cue
-    ball (see :func:`_decide`), else 0: blurred ones more than the outermost ring of samples
-    holds (a stripe seen along its axis shows its band only there, in the cloth's hue if it is
-    the cloth's colour), cast ones a quarter (a pale stripe's band blurred into its caps by a
-    fast roll reaches a fifth). Looked for only where they could make a cue ball."""
+    blur or a cast (see :func:`_off_white`), where they tell a cue ball (see :func:`_decide`),
+    else 0. Blurred ones must be more than the outermost ring of samples holds (a stripe seen
+    along its axis shows its band only there, in the cloth's hue if it is the cloth's colour)
+    and leave the centre (inside 0.43 radii, the two inner rings) white: blur mixes a disc with
+    the cloth from its edge, while a moving stripe's band, blurred into its caps, crosses the
+    middle. Cast ones must be a quarter, with the ball's white pixels themselves within 20 of
+    the white limit on average: a cast tints all of a ball's white, while a pale band blurred
+    into a stripe's caps is a second population beside clean whites. Looked for only where
+    they could make a cue ball."""
     w, c = white.sum(axis=1) / n, coloured.sum(axis=1) / n
     e = np.zeros(len(n))
     rows = np.flatnonzero((w >= 0.3) & (c * n > len(SPOKES)) & (w + c > 0.8))
     if len(rows):
         blur, tint = _off_white(hsv[rows], white[rows], bright[rows], felt[rows], limit)
         blur, tint = blur & coloured[rows], tint & coloured[rows]
-        enough = (blur.sum(axis=1) > len(SPOKES)) | (tint.sum(axis=1) >= 0.25 * n[rows])
+        centre = coloured[rows, : 2 * len(SPOKES)].sum(axis=1) <= 0.1 * 2 * len(SPOKES)
+        whites = (hsv[rows, :, 1] * white[rows]).sum(axis=1) / np.maximum(
+            white[rows].sum(axis=1), 1
+        )
+        enough = ((blur.sum(axis=1) > len(SPOKES)) & centre) | (
+            (tint.sum(axis=1) >= 0.25 * n[rows]) & (whites >= limit - 20)
+        )
         e[rows] = np.where(enough, (blur | tint).sum(axis=1) / n[rows], 0.0)
     return e
 

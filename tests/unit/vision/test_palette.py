@@ -33,9 +33,15 @@ def kind(samples: np.ndarray, felt: tuple[float, float, float]) -> list[str]:
 
 
 def test_a_fast_cue_ball_blurred_with_the_cloth_is_the_cue_ball():
-    # a third of the disc, at the end of its path, half white and half cloth
+    # the disc's edge at the end of its path, half white and half cloth; its centre stays white
     mix = ((WHITE.astype(float) + np.array(BLUE_CLOTH)) / 2).astype(np.uint8)
-    assert kind(disc(mix, X < -0.3), BLUE_CLOTH) == ["cue"]
+    assert kind(disc(mix, (X < -0.2) & (RADIUS > 0.5)), BLUE_CLOTH) == ["cue"]
+
+
+def test_a_moving_stripe_of_the_cloths_colour_blurred_into_its_caps_stays_a_stripe():
+    # as pale as the cue ball's blurred edge, but its band crosses the middle
+    mix = ((WHITE.astype(float) + np.array(BLUE_CLOTH)) / 2).astype(np.uint8)
+    assert kind(disc(mix, np.abs(palette.PATTERN[:, 1]) < 0.25), BLUE_CLOTH) == ["stripe"]
 
 
 def test_a_stripe_of_the_cloths_colour_seen_along_its_axis_stays_a_stripe():
@@ -53,4 +59,7 @@ def test_a_cue_ball_under_a_warm_cast_stronger_than_the_clipped_whites_show():
     # the cue ball in a dim corner: the full cast, either side of the white limit
     cue = disc(hsv(18, 115, 220), X < 0.0, rest=hsv(18, 85, 220))
     solid = disc(hsv(12, 230, 230), RADIUS < 0.9, rest=hsv(18, 85, 220))
-    assert kind(np.concatenate([caps, cue, solid]), olive) == ["stripe", "cue", "solid"]
+    # a pale orange band blurred into clean white caps: not a cast
+    stripe = disc(hsv(14, 110, 220), X < 0.0, rest=hsv(18, 30, 230))
+    looks = kind(np.concatenate([caps, cue, solid, stripe]), olive)
+    assert looks == ["stripe", "cue", "solid", "stripe"]
