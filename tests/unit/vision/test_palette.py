@@ -1,0 +1,65 @@
+"""Kinds from a ball's disc samples: the cue ball under blur and a lamp's cast, and the stripes
+that look most like it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from nodes.vision import palette
+
+X = palette.PATTERN[:, 0]
+RADIUS = np.hypot(palette.PATTERN[:, 0], palette.PATTERN[:, 1])
+OUTER = RADIUS > 0.87  # the outermost ring of samples, a seventh of them
+
+BLUE_CLOTH = (226.0, 118.0, 35.0)  # BGR, brightly lit
+WHITE = np.array([250, 248, 245], np.uint8)
+
+
+def disc(colour: np.ndarray, where: np.ndarray, rest: np.ndarray = WHITE) -> np.ndarray:
+    """Samples of one ball (1, P, 3): ``colour`` where ``where``, ``rest`` elsewhere."""
+    out = np.tile(rest, (len(X), 1))
+    out[where] = colour
+    return out[None].astype(np.uint8)
+
+
+def hsv(h: float, s: float, v: float) -> np.ndarray:
+    return cv2.cvtColor(np.array([[[h, s, v]]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0]
+
+
+def kind(samples: np.ndarray, felt: tuple[float, float, float]) -> list[str]:
+    felts = np.tile(np.array(felt), (len(samples), 1))
+    return [look.kind for look in palette.classify_all(samples, felts)]
+
+
+def test_a_fast_cue_ball_blurred_with_the_cloth_is_the_cue_ball():
+    # the disc's edge at the end of its path, half white and half cloth; its centre stays white
+    mix = ((WHITE.astype(float) + np.array(BLUE_CLOTH)) / 2).astype(np.uint8)
+    assert kind(disc(mix, (X < -0.2) & (RADIUS > 0.5)), BLUE_CLOTH) == ["cue"]
+
+
+def test_a_moving_stripe_of_the_cloths_colour_blurred_into_its_caps_stays_a_stripe():
+    # as pale as the cue ball's blurred edge, but its band crosses the middle
+    mix = ((WHITE.astype(float) + np.array(BLUE_CLOTH)) / 2).astype(np.uint8)
+    assert kind(disc(mix, np.abs(palette.PATTERN[:, 1]) < 0.25), BLUE_CLOTH) == ["stripe"]
+
+
+def test_a_stripe_of_the_cloths_colour_seen_along_its_axis_stays_a_stripe():
+    # its band shows only in the outermost ring: as paint, or as pale as blur would make it
+    paint = np.array([154, 63, 29], np.uint8)
+    pale = ((WHITE.astype(float) + np.array(BLUE_CLOTH)) / 2).astype(np.uint8)
+    assert kind(disc(paint, OUTER), BLUE_CLOTH) == ["stripe"]
+    assert kind(disc(pale, OUTER), BLUE_CLOTH) == ["stripe"]
+
+
+def test_a_cue_ball_under_a_warm_cast_stronger_than_the_clipped_whites_show():
+    olive = (29.0, 76.0, 73.0)
+    # a stripe's caps in the lamp's hot spot: clipped, barely tinted
+    caps = disc(hsv(25, 200, 170), RADIUS < 0.3, rest=hsv(20, 50, 250))
+    # the cue ball in a dim corner: the full cast, either side of the white limit
+    cue = disc(hsv(18, 115, 220), X < 0.0, rest=hsv(18, 85, 220))
+    solid = disc(hsv(12, 230, 230), RADIUS < 0.9, rest=hsv(18, 85, 220))
+    # a pale orange band blurred into clean white caps: not a cast
+    stripe = disc(hsv(14, 110, 220), X < 0.0, rest=hsv(18, 30, 230))
+    looks = kind(np.concatenate([caps, cue, solid, stripe]), olive)
+    assert looks == ["stripe", "cue", "solid", "stripe"]
