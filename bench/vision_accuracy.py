@@ -67,6 +67,8 @@ class Tally:
     cue_errors: list[float] = field(default_factory=list)
     cue_truth: int = 0
     cue_found: int = 0
+    cue_absent: int = 0  # frames without a cue in view
+    cue_false: int = 0  # ... where one was reported
     cpu_ms: list[float] = field(default_factory=list)
     wall_ms: list[float] = field(default_factory=list)
     calib: list[float] = field(default_factory=list)
@@ -163,7 +165,11 @@ def _score_kind(b: Any, d: Any, tally: Tally) -> None:
 
 def _score_cue(detections: Any, truth: Any, tally: Tally) -> None:
     cue = truth.cue
-    if cue is None or cue.visible_fraction < 0.3:
+    if cue is None:
+        tally.cue_absent += 1
+        tally.cue_false += detections.cue is not None
+        return
+    if cue.visible_fraction < 0.3:
         return
     tally.cue_truth += 1
     if detections.cue is None:
@@ -277,6 +283,7 @@ def summary(tally: Tally) -> dict[str, Any]:
         out[f"kind_{kind}"] = percent(sum(hits), len(hits))
     cue = np.array(tally.cue_errors) if tally.cue_errors else np.zeros(1)
     out["cue_found"] = percent(tally.cue_found, tally.cue_truth)
+    out["cue_false"] = percent(tally.cue_false, tally.cue_absent)
     out["cue_angle_deg"] = {
         "mean": round(float(cue.mean()), 3),
         "median": round(float(np.median(cue)), 3),

@@ -42,3 +42,16 @@ def test_a_cached_scene_is_the_rendered_one_and_is_not_rendered_again(tmp_path, 
             assert truth.frame == want_truth.frame
     with pytest.raises(AssertionError, match="rendered again"):
         vision_accuracy.cached_scene(1001, args(tmp_path))
+
+
+def test_a_cue_reported_when_none_is_in_view_is_counted_false():
+    from types import SimpleNamespace
+
+    tally = vision_accuracy.Tally()
+    seen = SimpleNamespace(direction_deg=10.0, visible_fraction=0.8)
+    found = SimpleNamespace(cue=SimpleNamespace(direction_deg=10.2))
+    vision_accuracy._score_cue(found, SimpleNamespace(cue=None), tally)
+    vision_accuracy._score_cue(SimpleNamespace(cue=None), SimpleNamespace(cue=None), tally)
+    vision_accuracy._score_cue(found, SimpleNamespace(cue=seen), tally)
+    assert (tally.cue_absent, tally.cue_false) == (2, 1)
+    assert (tally.cue_truth, tally.cue_found) == (1, 1)
