@@ -1,4 +1,4 @@
-"""The vision benchmark's scene cache: the same pixels back, rendered once."""
+"""The vision benchmark itself: its scene cache (the same pixels back) and its scoring."""
 
 from __future__ import annotations
 
