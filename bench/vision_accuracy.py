@@ -24,6 +24,7 @@ the renderer renders anew.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import inspect
 import json
@@ -104,18 +105,20 @@ def calibrate_scene(
     cam: SyntheticCamera, image: Any, mode: str, rng: np.random.Generator
 ) -> TableCalibration | None:
     """Intrinsics (chessboard or none), then the table from the felt, head end given."""
+    boards = board_views(cam.camera, rng) if mode == "chessboard" else []
+    return calibrate_views(boards, image, cam.camera)
+
+
+def calibrate_views(boards: list[Any], image: Any, model: CameraModel) -> TableCalibration | None:
+    """Intrinsics from the chessboard views (if any), then the table from the felt in
+    ``image``, turned, if need be, so that table -x is the head end (as an installer says
+    which end is which; ``model``, the scene's camera, tells it)."""
     intrinsics: Intrinsics | None = None
-    if mode == "chessboard":
-        intrinsics = calibrate_images(board_views(cam.camera, rng), (9, 6), 1.0).intrinsics
+    if boards:
+        intrinsics = calibrate_images(boards, (9, 6), 1.0).intrinsics
     found = table.calibrate(image, TableSpec(), intrinsics)
     if found is None:
         return None
-    return _head_left(found, cam.camera)
-
-
-def _head_left(found: TableCalibration, model: CameraModel) -> TableCalibration:
-    """The calibration turned, if need be, so that table -x is the head end (as an installer
-    says which end is which)."""
     head = model.project(np.array([[-1.0, 0.0, 0.0]]))[0]
     if np.linalg.norm(found.to_image(np.array([[-1.0, 0.0, 0.0]]))[0] - head) > np.linalg.norm(
         found.turned().to_image(np.array([[-1.0, 0.0, 0.0]]))[0] - head
@@ -210,16 +213,22 @@ def render_scene(seed: int, args: argparse.Namespace) -> Scene:
 _RENDERING = inspect.getsource(render_scene) + inspect.getsource(board_views)
 
 
-def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
-    """:func:`render_scene`, from ``args.cache`` when it holds this scene."""
-    if args.cache is None:
-        return render_scene(seed, args)
+@functools.cache
+def _render_digest() -> str:
+    """A hash of what renders: the synthetic camera's source and the functions here."""
     sources = sorted(Path(__file__).resolve().parents[1].glob("nodes/vision/synthetic/**/*.py"))
     digest = hashlib.sha256(_RENDERING.encode())
     for source in sources:
         digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
+    """:func:`render_scene`, from ``args.cache`` when it holds this scene."""
+    if args.cache is None:
+        return render_scene(seed, args)
     key = f"{seed}-{args.width}x{args.height}-{args.frames}-{args.spacing}-{args.intrinsics}"
-    path = args.cache / f"scene-{key}-{digest.hexdigest()[:12]}.pickle"
+    path = args.cache / f"scene-{key}-{_render_digest()}.pickle"
     if path.exists():
         with path.open("rb") as f:
             return Scene(**pickle.load(f))
@@ -233,15 +242,8 @@ def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
 
 
 def calibrate(scene: Scene) -> TableCalibration | None:
-    """Intrinsics (from the chessboard views, if any), then the table from the felt, head end
-    given (as :func:`calibrate_scene`)."""
-    intrinsics: Intrinsics | None = None
-    if scene.boards:
-        intrinsics = calibrate_images(scene.boards, (9, 6), 1.0).intrinsics
-    found = table.calibrate(scene.first, TableSpec(), intrinsics)
-    if found is None:
-        return None
-    return _head_left(found, scene.camera)
+    """A scene calibrated as an installer would (:func:`calibrate_views`)."""
+    return calibrate_views(scene.boards, scene.first, scene.camera)
 
 
 def run_scene(seed: int, args: argparse.Namespace, tally: Tally) -> None:

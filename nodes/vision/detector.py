@@ -191,7 +191,7 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
     if balls:
         done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])
-        keep &= gap.min(axis=1) > 1.5 * geo.radius_map[_rows(seeds, geo)]
+        keep &= gap.min(axis=1) > 1.5 * radius
     return seeds[keep]
 
 

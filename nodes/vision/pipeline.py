@@ -182,12 +182,12 @@ class Pipeline:
                 return None
             support = None if found.support is None else found.support + geo.origin
             found = replace(found, tip=found.tip + geo.origin, support=support)
-            line = self._walk(image, found, intrinsics, circles, geo, felt)
+            line = walk_tip(image, found, intrinsics, circles, geo, felt)
             if not on_table(line.tip, geo):
                 # the walk left the table: the end taken for the tip was the butt's side
                 back = found.tip - found.length_px * found.direction
                 flipped = replace(found, tip=back, direction=-found.direction)
-                line = self._walk(image, flipped, intrinsics, circles, geo, felt)
+                line = walk_tip(image, flipped, intrinsics, circles, geo, felt)
         line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg, balls
@@ -202,20 +202,6 @@ class Pipeline:
             confidence=float(round(line.confidence, 3)),
         )
 
-    def _walk(
-        self,
-        image: U8,
-        line: cue_stick.CueLine,
-        intrinsics: Intrinsics,
-        circles: list[detector.Circle],
-        geo: Geometry,
-        felt: FeltModel,
-    ) -> cue_stick.CueLine:
-        """A line found on the felt, straightened and its tip walked at full resolution."""
-        line = cue_stick.straighten(line, intrinsics)
-        colour = felt_bgr(felt, geo, line.tip[None])[0]
-        return cue_stick.refine_tip(image, line, colour, circles)
-
     def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
         self.frames += 1
         if self.felt is None or self.frames % self.config.refresh_frames:
@@ -223,6 +209,20 @@ class Pipeline:
         grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
+
+
+def walk_tip(
+    image: U8,
+    line: cue_stick.CueLine,
+    intrinsics: Intrinsics,
+    circles: list[detector.Circle],
+    geo: Geometry,
+    felt: FeltModel,
+) -> cue_stick.CueLine:
+    """A line found on the felt, straightened and its tip walked at full resolution."""
+    line = cue_stick.straighten(line, intrinsics)
+    colour = felt_bgr(felt, geo, line.tip[None])[0]
+    return cue_stick.refine_tip(image, line, colour, circles)
 
 
 def on_table(point: F64, geo: Geometry) -> bool:
