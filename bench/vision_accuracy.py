@@ -196,11 +196,13 @@ class Scene:
 
 def render_scene(seed: int, args: argparse.Namespace) -> Scene:
     """Render a scene: ``args.frames`` frames spread over the game, ``args.spacing`` apart at
-    most."""
+    most, the first up to ``args.start`` frames into it."""
     rng = np.random.default_rng([seed, 7])
     cam = SyntheticCamera.from_seed(seed, width=args.width, height=args.height, randomize=True)
     first = cam.next_frame().image
     boards = board_views(cam.camera, rng) if args.intrinsics == "chessboard" else []
+    if args.start:
+        cam.skip(int(rng.integers(0, args.start)))
     frames = []
     for _ in range(args.frames):
         cam.skip(int(rng.integers(0, args.spacing)))
@@ -228,6 +230,7 @@ def cached_scene(seed: int, args: argparse.Namespace) -> Scene:
     if args.cache is None:
         return render_scene(seed, args)
     key = f"{seed}-{args.width}x{args.height}-{args.frames}-{args.spacing}-{args.intrinsics}"
+    key += f"-from{args.start}" if args.start else ""
     path = args.cache / f"scene-{key}-{_render_digest()}.pickle"
     if path.exists():
         with path.open("rb") as f:
@@ -324,6 +327,9 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=24, help="frames scored per scene")
     parser.add_argument(
         "--spacing", type=int, default=20, help="max frames skipped between scored frames"
+    )
+    parser.add_argument(
+        "--start", type=int, default=0, help="max frames skipped before the first scored frame"
     )
     parser.add_argument("--seed", type=int, default=1000, help="first scene seed")
     parser.add_argument(

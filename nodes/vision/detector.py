@@ -42,6 +42,7 @@ UNLIKE = 0.35  # share of the disc unlike the felt where a ball between two othe
 SURE_NECKLESS = 0.99  # a circle in the player's blob but not its neckless part: a ball if this sure
 OCCLUDED = evidence.NAMES.index("occluded")
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
+ARM_AREA, ARM_ELONGATION = 8.0, 2.5  # ... or this large and this long for its width
 INSIDE = np.stack(
     [np.outer(np.linspace(0, 0.7, 4)[1:], np.cos(ray.ANGLES[::4])).ravel(),
      np.outer(np.linspace(0, 0.7, 4)[1:], np.sin(ray.ANGLES[::4])).ravel()], axis=1
@@ -96,18 +97,33 @@ def masks(raw: U8, geo: Geometry) -> Masks:
 
 def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
     """The blobs of ``pooled`` larger than a few balls that reach into the rail ``band``
-    (flat pixel indices)."""
+    (flat pixel indices), or that are long and narrow as no cluster of balls is (a forearm
+    and hand lying on the table, the player's shoulder out of view)."""
     count, labels, stats = components(pooled)
-    big = stats[:, cv2.CC_STAT_AREA] > OCCLUDER_AREA * np.pi * small_r * small_r
+    ball = np.pi * small_r * small_r
+    big = stats[:, cv2.CC_STAT_AREA] > OCCLUDER_AREA * ball
     reaching = np.zeros(count, dtype=bool)
     reaching[labels.ravel()[band]] = True  # the background's label 0 is cleared below
+    big[0] = False
     player = big & reaching
-    player[0] = False
+    long = big & ~reaching & (stats[:, cv2.CC_STAT_AREA] > ARM_AREA * ball)
     # few blobs (most often none): compare the labels with each, not a lookup per pixel
     out = np.zeros(labels.shape, bool)
     for label in np.flatnonzero(player).tolist():
         out |= labels == label
+    for label in np.flatnonzero(long).tolist():
+        blob = labels == label
+        if elongation(blob) >= ARM_ELONGATION:
+            out |= blob
     return out
+
+
+def elongation(blob: Bools) -> float:
+    """Length over width of a blob: the square root of its second moments' eigenvalue ratio."""
+    ys, xs = np.nonzero(blob)
+    cov = np.cov(np.stack([xs, ys]).astype(np.float64))
+    low, high = np.linalg.eigvalsh(cov)
+    return float(np.sqrt(high / max(low, 1e-6)))
 
 
 def components(mask: U8) -> tuple[int, NDArray[np.integer[Any]], NDArray[np.int32]]:

@@ -17,7 +17,7 @@ import vision_accuracy
 
 def args(cache: Path | None) -> argparse.Namespace:
     return argparse.Namespace(
-        width=320, height=180, frames=2, spacing=5, intrinsics="auto", cache=cache
+        width=320, height=180, frames=2, spacing=5, start=0, intrinsics="auto", cache=cache
     )
 
 

@@ -132,3 +132,26 @@ def test_a_weak_seed_on_a_patchy_blob_is_still_fitted(lone):
     assert len(detector._leftover(seed, [], masks, geo)) == 1
     masks = detector.Masks(raw * 0, raw * 0, raw < 0, raw < 0)
     assert len(detector._leftover(seed, [], masks, geo)) == 0
+
+
+def _disc_mask(mask: np.ndarray, x: float, y: float, r: float) -> None:
+    ys, xs = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    mask[(xs - x) ** 2 + (ys - y) ** 2 <= r * r] = 255
+
+
+def test_a_forearm_on_the_table_is_the_player_and_a_rack_is_not():
+    """The player's blob: a forearm lying on the cloth whose shoulder is out of view reaches
+    no rail, but it is long and narrow; a rack is as large and reaches no rail either, but it
+    is round (the frames where an arm was taken for balls had 0.3 false balls each)."""
+    r = 3.0  # a ball's radius at half the working resolution
+    pooled = np.zeros((120, 200), np.uint8)
+    for row in range(5):  # a rack of 15 touching balls
+        for k in range(row + 1):
+            _disc_mask(pooled, 40 + row * r * math.sqrt(3), 60 + (2 * k - row) * r, r)
+    pooled[20:30, 110:170] = 255  # a forearm: 60 x 10, nowhere near the rails
+    band = np.flatnonzero(np.pad(np.zeros((116, 196), bool), 2, constant_values=True))
+    player = detector._player(pooled, band, r)
+    assert player[25, 140]  # the arm
+    assert not player[60, 40:60].any()  # the rack
+    assert detector.elongation(pooled[:, 100:] > 0) == pytest.approx(60 / 10, rel=0.05)
+    assert detector.elongation(pooled[:, :100] > 0) < 1.3
