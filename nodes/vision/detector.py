@@ -39,6 +39,7 @@ SEED_HIGH = 0.35  # ... and of a seed fitted first
 WIDE, NARROW = 0.3, 0.12  # how far (radii) the rim is searched from the expected radius
 MIN_CONFIDENCE = 0.5
 UNLIKE = 0.35  # share of the disc unlike the felt where a ball between two others is sought
+CLEAN_SUPPORT, CLEAN_RMS = 0.9, 0.05  # a ball's whole rim: share of rays, rms in radii
 SURE_NECKLESS = 0.99  # a circle in the player's blob but not its neckless part: a ball if this sure
 OCCLUDED = evidence.NAMES.index("occluded")
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
@@ -177,6 +178,13 @@ def _judged(
         measured[:, OCCLUDED] = _inside(found.neckless, half, half_r)
         sure = np.where(doubted, evidence.confidence(measured, model), sure)
         sure = np.where(doubted & (sure < SURE_NECKLESS), 0.0, sure)
+        # a ball beside the arm is in its blob, but nothing of the player has a ball's whole rim
+        clean = doubted & (sure < MIN_CONFIDENCE) & (fit.support >= CLEAN_SUPPORT)
+        clean &= fit.rms <= CLEAN_RMS * radii
+        if clean.any():
+            measured[:, OCCLUDED] = 0.0
+            free = evidence.confidence(measured, model)
+            sure = np.where(clean & (free >= SURE_NECKLESS), free, sure)
     keep = sure >= MIN_CONFIDENCE
     return [
         Circle(float(fit.centre[i, 0]), float(fit.centre[i, 1]), float(fit.radius[i]),

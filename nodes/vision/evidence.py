@@ -3,10 +3,11 @@
 A ball's rim is found on nearly every ray, at nearly the expected radius, with small residuals
 and no two-sided gaps; inside it the frame is unlike the felt. A player's sleeve gives rims on
 two opposite sides only (its second circular moment is large), a knuckle or a palm fits with
-large residuals or the wrong size, a table spot has felt inside. A circle inside a big blob
-that reaches in past the rails (hand, arm and cue) needs better evidence than one on bare
-cloth. The weights were fitted (logistic regression) on the synthetic camera's randomised
-scenes with seeds 2000-2015, which the benchmark (seeds from 1000) does not use.
+large residuals or the wrong size, a table spot has felt inside. A circle inside the player's
+blob (hand, arm and cue) needs better evidence than one on bare cloth (:mod:`detector` also
+keeps one with a ball's whole rim there: a ball beside the arm). The weights were fitted
+(logistic regression) on the synthetic camera's randomised scenes with seeds 2000-2015, which
+the benchmark (seeds from 1000) does not use.
 """
 
 from __future__ import annotations

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
-from nodes.vision import detector, table
+from nodes.vision import detector, evidence, table
 from nodes.vision.calibration import TableSpec
+from nodes.vision.felt import threshold_score
 from nodes.vision.geometry import Geometry
-from nodes.vision.pipeline import Pipeline
+from nodes.vision.pipeline import SCORE_THRESHOLD, Pipeline, first_felt
 from nodes.vision.synthetic.cue import CuePose
 from tests.unit.vision import scenes
 
@@ -155,3 +157,26 @@ def test_a_forearm_on_the_table_is_the_player_and_a_rack_is_not():
     assert not player[60, 40:60].any()  # the rack
     assert detector.elongation(pooled[:, 100:] > 0) == pytest.approx(60 / 10, rel=0.05)
     assert detector.elongation(pooled[:, :100] > 0) < 1.3
+
+
+def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monkeypatch):
+    """A ball beside the player's arm lies in the arm's blob, which counts hard against a
+    circle (fingers and knuckles fit circles too); but nothing of the player shows a ball's
+    whole rim at the expected radius."""
+    frame, _ = lone
+    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
+    assert cal is not None
+    geo = Geometry(cal)
+    small = geo.crop_of(geo.shrink(frame.image))
+    felt = first_felt(small, geo.roi, SCORE_THRESHOLD)
+    raw = np.asarray(cv2.bitwise_and(threshold_score(felt.score(small), SCORE_THRESHOLD), geo.roi))
+    h, w = raw.shape
+    everywhere = np.ones(((h + 1) // 2, (w + 1) // 2), bool)  # the player's blob, all over
+    masks = detector.Masks(raw, raw, everywhere, everywhere)
+    ball = frame.truth.balls[0]
+    seeds = np.array([[ball.centroid_x_px, ball.centroid_y_px]])
+    kept = detector._judged(frame.image, seeds, masks, felt, geo, evidence.STRONG)
+    assert len(kept) == 1
+    assert math.hypot(kept[0].x - ball.centroid_x_px, kept[0].y - ball.centroid_y_px) < 0.5
+    monkeypatch.setattr(detector, "CLEAN_SUPPORT", 2.0)  # no rim is whole enough
+    assert detector._judged(frame.image, seeds, masks, felt, geo, evidence.STRONG) == []
