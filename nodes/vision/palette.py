@@ -62,6 +62,7 @@ class Look:
 
 RINGS = np.sqrt((np.arange(7) + 0.5) / 7) * 0.92
 SPOKES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+TINTED = 0.75  # a cast: this share of the coloured samples are tinted whites (or a quarter of all)
 PATTERN = np.stack(
     [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
 )  # (P, 2) points spread evenly over the unit disc (inside 0.92)
@@ -115,10 +116,10 @@ def _off_white_share(
     along its axis shows its band only there, in the cloth's hue if it is the cloth's colour)
     and leave the centre (inside 0.43 radii, the two inner rings) white: blur mixes a disc with
     the cloth from its edge, while a moving stripe's band, blurred into its caps, crosses the
-    middle. Cast ones must be a quarter, with the ball's white pixels themselves within 20 of
-    the white limit on average: a cast tints all of a ball's white, while a pale band blurred
-    into a stripe's caps is a second population beside clean whites. Looked for only where
-    they could make a cue ball."""
+    middle. Cast ones must be a quarter of the disc or ``TINTED`` of its coloured samples, with
+    the ball's white pixels themselves within 20 of the white limit on average: a cast tints
+    all of a ball's white, while a pale band blurred into a stripe's caps is a second
+    population beside clean whites. Looked for only where they could make a cue ball."""
     w, c = white.sum(axis=1) / n, coloured.sum(axis=1) / n
     e = np.zeros(len(n))
     rows = np.flatnonzero((w >= 0.3) & (c * n > len(SPOKES)) & (w + c > 0.8))
@@ -129,9 +130,9 @@ def _off_white_share(
         whites = (hsv[rows, :, 1] * white[rows]).sum(axis=1) / np.maximum(
             white[rows].sum(axis=1), 1
         )
-        enough = ((blur.sum(axis=1) > len(SPOKES)) & centre) | (
-            (tint.sum(axis=1) >= 0.25 * n[rows]) & (whites >= limit - 20)
-        )
+        tinted = tint.sum(axis=1)
+        cast = (tinted >= 0.25 * n[rows]) | (tinted >= TINTED * coloured[rows].sum(axis=1))
+        enough = ((blur.sum(axis=1) > len(SPOKES)) & centre) | (cast & (whites >= limit - 20))
         e[rows] = np.where(enough, (blur | tint).sum(axis=1) / n[rows], 0.0)
     return e
 

@@ -63,3 +63,17 @@ def test_a_cue_ball_under_a_warm_cast_stronger_than_the_clipped_whites_show():
     stripe = disc(hsv(14, 110, 220), X < 0.0, rest=hsv(18, 30, 230))
     looks = kind(np.concatenate([caps, cue, solid, stripe]), olive)
     assert looks == ["stripe", "cue", "solid", "stripe"]
+
+
+def test_a_cue_ball_under_a_cool_cast_with_a_fifth_of_it_just_over_the_white_limit(monkeypatch):
+    slate = (110.0, 90.0, 75.0)
+    caps = disc(hsv(25, 200, 170), RADIUS < 0.3, rest=hsv(105, 20, 250))  # clipped whites
+    # a cue ball in a blue corner of the table (white balance off): all of it tinted, part of
+    # it past the white limit; a blue stripe there shows its paint beside caps as tinted
+    side = X > 0.45
+    assert 0.1 < side.mean() < 0.25  # less than the quarter a cast needed before
+    cue = disc(hsv(110, 95, 200), side, rest=hsv(110, 62, 200))
+    stripe = disc(hsv(112, 220, 150), np.abs(palette.PATTERN[:, 1]) < 0.3, rest=hsv(110, 62, 200))
+    assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "cue", "stripe"]
+    monkeypatch.setattr(palette, "TINTED", 2.0)  # a quarter of the disc, as before
+    assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "stripe", "stripe"]
