@@ -62,6 +62,7 @@ class Look:
 
 RINGS = np.sqrt((np.arange(7) + 0.5) / 7) * 0.92
 SPOKES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+EIGHT_DARK, EIGHT_COLOURED = 0.25, 0.75  # the eight: more dark than this, less coloured
 TINTED = 0.75  # a cast: this share of the coloured samples are tinted whites (or a quarter of all)
 PATTERN = np.stack(
     [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
@@ -209,7 +210,7 @@ def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: fl
         return Look("cue", "white", 0, float(min(1.0, (w - 0.6) * 3)), w, d)
     if e > 0 and w >= 0.3 and w + e > 0.8 and c - e < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w + e - 0.6) * 3) / 2), w, d)
-    if d > 0.4 and c < 0.6:
+    if d > EIGHT_DARK and c < EIGHT_COLOURED:
         return Look("eight", "black", 8, float(min(1.0, (d - 0.3) * 3)), w, d)
     if colour is None:
         return Look("unknown", None, None, 0.2, w, d)

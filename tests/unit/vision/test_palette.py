@@ -77,3 +77,18 @@ def test_a_cue_ball_under_a_cool_cast_with_a_fifth_of_it_just_over_the_white_lim
     assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "cue", "stripe"]
     monkeypatch.setattr(palette, "TINTED", 2.0)  # a quarter of the disc, as before
     assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "stripe", "stripe"]
+
+
+def test_an_eight_under_a_blue_cast_is_the_eight_and_the_blue_two_is_not(monkeypatch):
+    # the eight in a cluster under a blue cast: under 40 % of it dark, the rest dark saturated
+    # blue; the 2 beside it is as saturated and much brighter, never more than a tenth dark
+    grey = (100.0, 120.0, 85.0)
+    eight = disc(hsv(112, 200, 60), RADIUS >= 0.5, rest=hsv(110, 120, 25))
+    assert 0.25 < (RADIUS < 0.5).mean() < 0.4
+    two = disc(hsv(112, 210, 170), RADIUS < 0.95, rest=hsv(112, 120, 40))
+    caps = disc(hsv(25, 200, 170), RADIUS < 0.3, rest=hsv(105, 20, 250))  # the frame's whites
+    balls = np.concatenate([caps, eight, two])
+    assert kind(balls, grey) == ["stripe", "eight", "solid"]
+    monkeypatch.setattr(palette, "EIGHT_DARK", 0.4)  # the rule before: 40 % dark
+    monkeypatch.setattr(palette, "EIGHT_COLOURED", 0.6)
+    assert kind(balls, grey) == ["stripe", "solid", "solid"]
