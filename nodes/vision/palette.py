@@ -211,7 +211,8 @@ def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: fl
     if e > 0 and w >= 0.3 and w + e > 0.8 and c - e < 0.08:
         return Look("cue", "white", 0, float(min(1.0, (w + e - 0.6) * 3) / 2), w, d)
     if d > EIGHT_DARK and c < EIGHT_COLOURED:
-        return Look("eight", "black", 8, float(min(1.0, (d - 0.3) * 3)), w, d)
+        # no other ball is more than 15 % dark: sure from about half dark on
+        return Look("eight", "black", 8, float(min(1.0, (d - 0.15) * 3)), w, d)
     if colour is None:
         return Look("unknown", None, None, 0.2, w, d)
     base = NUMBERS[colour]

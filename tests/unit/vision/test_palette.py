@@ -89,6 +89,7 @@ def test_an_eight_under_a_blue_cast_is_the_eight_and_the_blue_two_is_not(monkeyp
     caps = disc(hsv(25, 200, 170), RADIUS < 0.3, rest=hsv(105, 20, 250))  # the frame's whites
     balls = np.concatenate([caps, eight, two])
     assert kind(balls, grey) == ["stripe", "eight", "solid"]
+    assert 0.0 < palette.classify_all(eight, np.array([grey]))[0].confidence < 1.0
     monkeypatch.setattr(palette, "EIGHT_DARK", 0.4)  # the rule before: 40 % dark
     monkeypatch.setattr(palette, "EIGHT_COLOURED", 0.6)
     assert kind(balls, grey) == ["stripe", "solid", "solid"]
