@@ -12,12 +12,16 @@
    in a cluster touch: their neighbours place them better than their weak symmetry does),
    are fitted with the expected radius and judged more strictly. A weak seed also stands
    alone where a third of its disc is unlike the felt: a ball nearly the cloth's colour
-   (green on green) votes weakly and shows only in patches.
+   (green on green) votes weakly and shows only in patches. Its votes also miss the centre,
+   and the judge counts a circle that moved far from its seed against it: a rejected circle
+   that moved is fitted and judged again from where it lies, and kept if it is clear of the
+   balls found (the gap between touching balls fits a circle of their rims).
 4. Circles closer than a ball's radius to a better one are dropped.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,9 @@ UNLIKE = 0.35  # share of the disc unlike the felt where a ball between two othe
 CLEAN_SUPPORT, CLEAN_RMS = 0.9, 0.05  # a ball's whole rim: share of rays, rms in radii
 SURE_NECKLESS = 0.99  # a circle in the player's blob but not its neckless part: a ball if this sure
 OCCLUDED = evidence.NAMES.index("occluded")
+SHIFT = evidence.NAMES.index("shift")
+MOVED, MOVED_SUPPORT = 0.1, 0.75  # a rejected circle this far (radii) from its seed, this whole
+APART = 1.8  # radii between the centres of two balls at least (they touch at two)
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
 ARM_AREA, ARM_ELONGATION = 8.0, 2.5  # ... or this large and this long for its width
 INSIDE = np.stack(
@@ -149,14 +156,29 @@ def find_balls(image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry
     rest = np.concatenate([rest, _touching(first, found, geo)])
     if len(rest) == 0:
         return first
-    more = _judged(image, geo.to_full(rest), found, felt, geo, evidence.LEFTOVER)
+    moved: list[F64] = []
+    more = _judged(image, geo.to_full(rest), found, felt, geo, evidence.LEFTOVER, moved)
+    # a weak seed off the centre of a ball of the cloth's colour: its circle moved far from
+    # it, which counts against the circle; fitted again from there, a ball stays put (and
+    # lies clear of the balls found: a gap between balls fits a circle of their rims too)
+    if len(centres := np.concatenate([np.zeros((0, 2)), *moved])):
+        placed = first + more
+        again = _judged(image, centres, found, felt, geo, evidence.LEFTOVER)
+        more += [c for c in again if _clear(c, placed)]
     return dedupe(first + more)
 
 
+def _clear(circle: Circle, others: list[Circle]) -> bool:
+    """Whether ``circle`` overlaps none of ``others`` more than touching balls do."""
+    return all(math.hypot(circle.x - o.x, circle.y - o.y) >= APART * o.r for o in others)
+
+
 def _judged(
-    image: U8, seeds: F64, found: Masks, felt: FeltModel, geo: Geometry, model: F64
-) -> list[Circle]:
-    """Fit circles at full-res ``seeds`` and keep those the evidence ``model`` believes."""
+    image: U8, seeds: F64, found: Masks, felt: FeltModel, geo: Geometry, model: F64,
+    moved: list[F64] | None = None,
+) -> list[Circle]:  # fmt: skip
+    """Fit circles at full-res ``seeds`` and keep those the evidence ``model`` believes; the
+    centres of rejected circles that moved far from their seeds go to ``moved``."""
     if len(seeds) == 0:
         return []
     radii = geo.expected_radius(seeds)
@@ -186,6 +208,9 @@ def _judged(
             free = evidence.confidence(measured, model)
             sure = np.where(clean & (free >= SURE_NECKLESS), free, sure)
     keep = sure >= MIN_CONFIDENCE
+    if moved is not None:
+        far = ~keep & (measured[:, SHIFT] > MOVED) & (fit.support >= MOVED_SUPPORT)
+        moved.append(fit.centre[far])
     return [
         Circle(float(fit.centre[i, 0]), float(fit.centre[i, 1]), float(fit.radius[i]),
                float(fit.support[i]), float(fit.rms[i]), float(sure[i]))

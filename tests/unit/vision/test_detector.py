@@ -180,3 +180,38 @@ def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monk
     assert math.hypot(kept[0].x - ball.centroid_x_px, kept[0].y - ball.centroid_y_px) < 0.5
     monkeypatch.setattr(detector, "CLEAN_SUPPORT", 2.0)  # no rim is whole enough
     assert detector._judged(frame.image, seeds, masks, felt, geo, evidence.STRONG) == []
+
+
+def test_a_circle_that_moved_off_its_weak_seed_is_judged_again_from_where_it_lies(lone):
+    """A ball of the cloth's colour votes weakly and off its centre; the circle fitted from
+    there moves, and the judge of weak seeds counts the move against it. Fitted again from
+    where it moved to, a ball stays put. Here the judge counts any move as damning."""
+    frame, _ = lone
+    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
+    assert cal is not None
+    geo = Geometry(cal)
+    small = geo.crop_of(geo.shrink(frame.image))
+    felt = first_felt(small, geo.roi, SCORE_THRESHOLD)
+    raw = np.asarray(cv2.bitwise_and(threshold_score(felt.score(small), SCORE_THRESHOLD), geo.roi))
+    h, w = raw.shape
+    nobody = np.zeros(((h + 1) // 2, (w + 1) // 2), bool)
+    masks = detector.Masks(raw, raw, nobody, nobody)
+    ball = frame.truth.balls[0]
+    off = np.array([[ball.centroid_x_px + 0.3 * ball.r_px, ball.centroid_y_px]])
+    strict = evidence.LEFTOVER.copy()
+    strict[evidence.NAMES.index("shift")] = -1000.0
+    moved: list[np.ndarray] = []
+    assert detector._judged(frame.image, off, masks, felt, geo, strict, moved) == []
+    again = np.concatenate(moved)
+    assert len(again) == 1
+    kept = detector._judged(frame.image, again, masks, felt, geo, strict)
+    assert len(kept) == 1
+    assert math.hypot(kept[0].x - ball.centroid_x_px, kept[0].y - ball.centroid_y_px) < 0.5
+
+
+def test_a_circle_in_the_gap_between_balls_is_not_clear_of_them():
+    a = detector.Circle(100.0, 100.0, 10.0, 1.0, 0.1, 0.9)
+    touching = detector.Circle(120.0, 100.0, 10.0, 1.0, 0.1, 0.9)
+    gap = detector.Circle(110.0, 112.0, 10.0, 1.0, 0.1, 0.9)
+    assert detector._clear(touching, [a])
+    assert not detector._clear(gap, [a, touching])
