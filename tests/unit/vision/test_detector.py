@@ -10,7 +10,7 @@ import pytest
 
 from nodes.vision import detector, evidence, table
 from nodes.vision.calibration import TableSpec
-from nodes.vision.felt import threshold_score
+from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
 from nodes.vision.pipeline import SCORE_THRESHOLD, Pipeline, first_felt
 from nodes.vision.synthetic.cue import CuePose
@@ -159,11 +159,9 @@ def test_a_forearm_on_the_table_is_the_player_and_a_rack_is_not():
     assert detector.elongation(pooled[:, :100] > 0) < 1.3
 
 
-def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monkeypatch):
-    """A ball beside the player's arm lies in the arm's blob, which counts hard against a
-    circle (fingers and knuckles fit circles too); but nothing of the player shows a ball's
-    whole rim at the expected radius."""
-    frame, _ = lone
+def _views(frame, player: bool) -> tuple[Geometry, FeltModel, detector.Masks]:
+    """The geometry, felt model and masks of a frame as the pipeline makes them, with the
+    player's blob everywhere or nowhere."""
     cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
     assert cal is not None
     geo = Geometry(cal)
@@ -171,8 +169,16 @@ def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monk
     felt = first_felt(small, geo.roi, SCORE_THRESHOLD)
     raw = np.asarray(cv2.bitwise_and(threshold_score(felt.score(small), SCORE_THRESHOLD), geo.roi))
     h, w = raw.shape
-    everywhere = np.ones(((h + 1) // 2, (w + 1) // 2), bool)  # the player's blob, all over
-    masks = detector.Masks(raw, raw, everywhere, everywhere)
+    blob = np.full(((h + 1) // 2, (w + 1) // 2), player)
+    return geo, felt, detector.Masks(raw, raw, blob, blob)
+
+
+def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monkeypatch):
+    """A ball beside the player's arm lies in the arm's blob, which counts hard against a
+    circle (fingers and knuckles fit circles too); but nothing of the player shows a ball's
+    whole rim at the expected radius."""
+    frame, _ = lone
+    geo, felt, masks = _views(frame, player=True)  # the player's blob all over
     ball = frame.truth.balls[0]
     seeds = np.array([[ball.centroid_x_px, ball.centroid_y_px]])
     kept = detector._judged(frame.image, seeds, masks, felt, geo, evidence.STRONG)
@@ -187,15 +193,7 @@ def test_a_circle_that_moved_off_its_weak_seed_is_judged_again_from_where_it_lie
     there moves, and the judge of weak seeds counts the move against it. Fitted again from
     where it moved to, a ball stays put. Here the judge counts any move as damning."""
     frame, _ = lone
-    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
-    assert cal is not None
-    geo = Geometry(cal)
-    small = geo.crop_of(geo.shrink(frame.image))
-    felt = first_felt(small, geo.roi, SCORE_THRESHOLD)
-    raw = np.asarray(cv2.bitwise_and(threshold_score(felt.score(small), SCORE_THRESHOLD), geo.roi))
-    h, w = raw.shape
-    nobody = np.zeros(((h + 1) // 2, (w + 1) // 2), bool)
-    masks = detector.Masks(raw, raw, nobody, nobody)
+    geo, felt, masks = _views(frame, player=False)
     ball = frame.truth.balls[0]
     off = np.array([[ball.centroid_x_px + 0.3 * ball.r_px, ball.centroid_y_px]])
     strict = evidence.LEFTOVER.copy()
