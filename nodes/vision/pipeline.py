@@ -111,7 +111,7 @@ class Pipeline:
         balls, circles = self._balls(image, circles, geo, felt)
         timer.mark("balls")
         on_table = np.array([[b.x, b.y] for b in balls])
-        cue = self._cue(image, whole, raw, circles, geo, felt, on_table)
+        cue = self._cue(image, whole, raw, circles, geo, felt, on_table, found.neckless)
         timer.mark("cue")
         self._refresh(small, found.opened, circles, geo)
         return balls, cue
@@ -154,6 +154,7 @@ class Pipeline:
         geo: Geometry,
         felt: FeltModel,
         balls: F64,
+        player: NDArray[np.bool_],
     ) -> DetectedCue | None:
         """The cue, from the felt mask less the balls' ``circles`` (``balls``: their table
         x, y, which the cue passes above) and, off the table, the ``whole`` frame at working
@@ -177,7 +178,11 @@ class Pipeline:
             if not on_table(line.tip, geo):
                 line = None
         if line is None:
-            found = cue_stick.find_cue(thin, geo.edge, geo.radius / geo.factor, geo.factor)
+            # the butt's end touches the table's edge or the player (the bridge hand lies
+            # behind the tip), the tip's end neither
+            found = cue_stick.find_cue(
+                thin, butt_side(geo, player), geo.radius / geo.factor, geo.factor
+            )
             if found is None:
                 return None
             support = None if found.support is None else found.support + geo.origin
@@ -223,6 +228,20 @@ def walk_tip(
     line = cue_stick.straighten(line, intrinsics)
     colour = felt_bgr(felt, geo, line.tip[None])[0]
     return cue_stick.refine_tip(image, line, colour, circles)
+
+
+def butt_side(geo: Geometry, player: NDArray[np.bool_]) -> U8:
+    """Working-resolution mask of where a cue's butt end may lie: near the table's edge, or
+    next to the player's blob without the cue's thin front (``player``: at half the working
+    resolution)."""
+    if not player.any():
+        return geo.edge
+    h, w = geo.edge.shape
+    grown = cv2.dilate(player.view(np.uint8), np.ones((3, 3), np.uint8))
+    near = np.repeat(np.repeat(grown, 2, axis=0), 2, axis=1)[:h, :w]
+    out = geo.edge.copy()
+    out[: near.shape[0], : near.shape[1]][near > 0] = 255
+    return out
 
 
 def on_table(point: F64, geo: Geometry) -> bool:

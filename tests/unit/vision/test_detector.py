@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.vision import detector, evidence, table
+from nodes.vision import detector, evidence, pipeline, table
 from nodes.vision.calibration import TableSpec
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
@@ -213,3 +213,17 @@ def test_a_circle_in_the_gap_between_balls_is_not_clear_of_them():
     gap = detector.Circle(110.0, 112.0, 10.0, 1.0, 0.1, 0.9)
     assert detector._clear(touching, [a])
     assert not detector._clear(gap, [a, touching])
+
+
+def test_the_butt_of_a_cue_on_the_felt_is_the_end_at_the_player(lone):
+    """A cue seen only on the felt, between its tip and the bridge hand: the end next to the
+    player's blob (the hand, without the cue's thin front) is the butt's, not the tip's."""
+    frame, _ = lone
+    geo, _, _ = _views(frame, player=False)
+    h, w = geo.edge.shape
+    player = np.zeros(((h + 1) // 2, (w + 1) // 2), bool)
+    assert (pipeline.butt_side(geo, player) == geo.edge).all()  # nobody: the table's edge
+    player[h // 4 - 3 : h // 4 + 3, w // 4 - 3 : w // 4 + 3] = True  # a hand mid-table
+    butt = pipeline.butt_side(geo, player)
+    assert butt[h // 2, w // 2 + 6] > 0  # next to the hand
+    assert butt[h // 2, w // 2 - 40] == 0  # further along the cue
