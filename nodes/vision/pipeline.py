@@ -237,7 +237,7 @@ def butt_side(geo: Geometry, player: NDArray[np.bool_]) -> U8:
     if not player.any():
         return geo.edge
     h, w = geo.edge.shape
-    grown = cv2.dilate(player.view(np.uint8), np.ones((3, 3), np.uint8))
+    grown = np.asarray(cv2.dilate(player.view(np.uint8), np.ones((3, 3), np.uint8)), np.uint8)
     near = np.repeat(np.repeat(grown, 2, axis=0), 2, axis=1)[:h, :w]  # working resolution
     out = geo.edge.copy()
     out[: near.shape[0], : near.shape[1]] |= near * np.uint8(255)
