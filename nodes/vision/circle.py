@@ -3,15 +3,16 @@
 The calibration knows a ball's apparent radius at every pixel to about 0.1 %, so only the
 centre is fitted: Gauss-Newton on the distance of each rim point to the circle, with Tukey
 weights so rim points on a stripe, a shadow or a neighbouring ball drop out. Where a ray has
-several candidate rims, each iteration takes the one nearest the current circle. All balls of
-a frame are fitted at once; each step is a handful of numpy calls on (B, RAYS) arrays and
-the 2 x 2 normal equations are solved in closed form.
+several candidate rims, each iteration takes the one nearest the current circle. The 2 x 2
+normal equations are solved in closed form. The fit runs ball by ball in a compiled loop
+(numba): on 32 rays per ball, numpy's per-call cost was most of the time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -46,70 +47,88 @@ class Fit:
 def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4) -> Fit:
     """Fit circles of ``radius`` (B,) to rim ``candidates`` (B, R, K, 2) where ``valid``,
     from ``start`` centres (B, 2)."""
-    centre = np.array(start, np.float64)
-    ok = np.asarray(valid.any(axis=2), bool)
-    weight = np.asarray(ok, np.float64)
-    # x and y apart: numpy is slow on a last axis of two
-    xs, ys = candidates[..., 0].copy(), candidates[..., 1].copy()  # (B, R, K)
-    px, py = xs[:, :, 0], ys[:, :, 0]
-    dist = resid = np.zeros(ok.shape)
-    count, rays, many = candidates.shape[:3]
-    if many > 1:
-        barred = np.where(valid, 0.0, np.inf)  # added to a candidate's offset: invalid never wins
-        first = np.arange(count * rays) * many
-    sums = np.empty((5, *ok.shape))  # the five sums of the normal equations, reduced at once
-    for _ in range(iterations):
-        if many > 1:
-            px, py = _nearest(xs, ys, barred, first, centre, radius)
-        rx, ry = px - centre[:, 0, None], py - centre[:, 1, None]
-        dist = np.maximum(np.hypot(rx, ry), 1e-9)
-        ux, uy = rx / dist, ry / dist
-        resid = dist - radius[:, None]
-        # residual falls by u . delta when the centre moves by delta: solve the 2 x 2 system
-        wx, wy = weight * ux, weight * uy
-        np.multiply(wx, ux, out=sums[0])
-        np.multiply(wx, uy, out=sums[1])
-        np.multiply(wy, uy, out=sums[2])
-        np.multiply(wx, resid, out=sums[3])
-        np.multiply(wy, resid, out=sums[4])
-        sxx, sxy, syy, bx, by = sums.sum(axis=2)
-        det = np.maximum(sxx * syy - sxy * sxy, 1e-9)
-        dx, dy = (syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det
-        centre[:, 0] += dx
-        centre[:, 1] += dy
-        resid = resid - ux * dx[:, None] - uy * dy[:, None]
-        weight = _tukey(resid, ok, weight)
-    inlier = np.asarray(ok & (weight > 0.2), bool)
-    count_in = np.maximum(inlier.sum(axis=1), 1)
-    rms = np.sqrt((resid * resid * inlier).sum(axis=1) / count_in)
-    sized = (dist * inlier).sum(axis=1) / count_in
-    return Fit(
-        centre, np.asarray(radius, np.float64), inlier, rms, inlier.sum(1) / ok.shape[1], sized
-    )
+    centre, inlier, rms, sized = _fit(
+        np.ascontiguousarray(candidates, np.float64), np.ascontiguousarray(valid, np.bool_),
+        np.asarray(start, np.float64), np.asarray(radius, np.float64), iterations,
+    )  # fmt: skip
+    support = inlier.sum(axis=1) / inlier.shape[1]
+    return Fit(centre, np.asarray(radius, np.float64), inlier, rms, support, sized)
 
 
-def _nearest(
-    xs: F64, ys: F64, barred: F64, first: NDArray[np.intp], centre: F64, radius: F64
-) -> tuple[F64, F64]:
-    """Per ray, the valid candidate closest to the circle: its x and y (B, R) from the
-    candidates' ``xs`` and ``ys`` (B, R, K); ``barred`` is 0 for valid candidates and
-    infinite for the others, ``first`` the flat index of each ray's first candidate."""
-    rx, ry = xs - centre[:, 0, None, None], ys - centre[:, 1, None, None]
-    off = np.abs(np.hypot(rx, ry) - radius[:, None, None]) + barred
-    pick = first + np.argmin(off, axis=2).ravel()
-    shape = xs.shape[:2]
-    return xs.ravel()[pick].reshape(shape), ys.ravel()[pick].reshape(shape)
+@numba.njit(cache=True, nogil=True)
+def _fit(
+    candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int
+) -> tuple[F64, Bools, F64, F64]:
+    """Centres (B, 2), inliers (B, R), rms of the inliers and their mean distance from the
+    centre (B,) of each ball's fit."""
+    count, rays, many = valid.shape
+    centre = start.copy()
+    inlier = np.zeros((count, rays), np.bool_)
+    rms, sized = np.zeros(count), np.zeros(count)
+    ok = np.empty(rays, np.bool_)
+    weight, resid, dist = np.empty(rays), np.empty(rays), np.empty(rays)
+    ux, uy, px, py = np.empty(rays), np.empty(rays), np.empty(rays), np.empty(rays)
+    scratch = np.empty(rays)
+    for b in range(count):
+        cx, cy, r = centre[b, 0], centre[b, 1], radius[b]
+        for i in range(rays):
+            ok[i] = valid[b, i].any()
+            weight[i] = 1.0 if ok[i] else 0.0
+            px[i], py[i] = candidates[b, i, 0, 0], candidates[b, i, 0, 1]
+        for _ in range(iterations):
+            sxx = sxy = syy = bx = by = 0.0
+            for i in range(rays):
+                if many > 1:  # the valid candidate closest to the circle
+                    best = np.inf
+                    for j in range(many):
+                        x, y = candidates[b, i, j, 0], candidates[b, i, j, 1]
+                        off = abs(np.hypot(x - cx, y - cy) - r) if valid[b, i, j] else np.inf
+                        if off < best or j == 0:
+                            best, px[i], py[i] = off, x, y
+                rx, ry = px[i] - cx, py[i] - cy
+                dist[i] = max(np.hypot(rx, ry), 1e-9)
+                ux[i], uy[i] = rx / dist[i], ry / dist[i]
+                resid[i] = dist[i] - r
+                # residual falls by u . delta when the centre moves by delta: a 2 x 2 system
+                wx, wy = weight[i] * ux[i], weight[i] * uy[i]
+                sxx += wx * ux[i]
+                sxy += wx * uy[i]
+                syy += wy * uy[i]
+                bx += wx * resid[i]
+                by += wy * resid[i]
+            det = max(sxx * syy - sxy * sxy, 1e-9)
+            dx, dy = (syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det
+            cx += dx
+            cy += dy
+            for i in range(rays):
+                resid[i] = resid[i] - ux[i] * dx - uy[i] * dy
+            _tukey(resid, ok, weight, scratch)
+        centre[b, 0], centre[b, 1] = cx, cy
+        kept, square, far = 0, 0.0, 0.0
+        for i in range(rays):
+            if ok[i] and weight[i] > 0.2:
+                inlier[b, i] = True
+                kept += 1
+                square += resid[i] * resid[i]
+                far += dist[i]
+        rms[b], sized[b] = np.sqrt(square / max(kept, 1)), far / max(kept, 1)
+    return centre, inlier, rms, sized
 
 
-def _tukey(resid: F64, ok: Bools, weight: F64) -> F64:
-    """Tukey biweights with a robust scale per ball (median absolute residual of the rays
-    that were kept)."""
-    kept = ok & (weight > 0)
-    absr = np.sort(np.where(kept, np.abs(resid), np.inf), axis=1)
-    count = kept.sum(axis=1)
-    rays = resid.shape[1]
-    mad = absr.ravel()[np.arange(len(count)) * rays + np.maximum(count - 1, 0) // 2]
-    scale = np.maximum(np.where(count > 0, 1.4826 * mad, MIN_SCALE), MIN_SCALE)
-    u = np.abs(resid) / (TUKEY * scale[:, None])
-    near = 1 - u * u
-    return np.asarray(near * near * (ok & (u < 1)), np.float64)
+@numba.njit(cache=True, nogil=True)
+def _tukey(resid: F64, ok: Bools, weight: F64, scratch: F64) -> None:
+    """``weight`` (R,) becomes Tukey biweights with a robust scale (median absolute residual
+    of the rays that were kept); ``scratch`` is as long."""
+    kept = 0
+    for i in range(len(resid)):
+        if ok[i] and weight[i] > 0:
+            scratch[kept] = abs(resid[i])
+            kept += 1
+    scale = MIN_SCALE
+    if kept:
+        mad = np.sort(scratch[:kept])[(kept - 1) // 2]
+        scale = max(1.4826 * mad, MIN_SCALE)
+    for i in range(len(resid)):
+        u = abs(resid[i]) / (TUKEY * scale)
+        near = 1 - u * u
+        weight[i] = near * near if ok[i] and u < 1 else 0.0

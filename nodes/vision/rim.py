@@ -18,22 +18,26 @@ up to 1-2 px, most where the ball's colour is the felt's; Y' (Rec. 601 on the sR
 JPEG keeps at full resolution) is left sharp. On the bench's JPEG scenes the centre error was
 twice that of the same frames uncompressed. Where the luma hardly changes across the step (a
 ball as bright as the felt), the colour's crossing is used, in linear light.
+
+The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of ~50
+samples each are too small for numpy, whose per-call cost was most of the time (see
+bench/README.md, "Vision"). Arithmetic is in float32 where the samples are, as it was in numpy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision import edge, ray
-from nodes.vision.ray import DIRS, INNER, OUTER, RAYS, Profiles
+from nodes.vision.ray import DIRS, INNER, OUTER, RAYS
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
-Ints = NDArray[np.intp]
 Bools = NDArray[np.bool_]
 
 HALF = 2  # samples either side of a point for its step (1 px)
@@ -48,8 +52,16 @@ DEEP = 0.8  # a crevice is this much darker than both balls
 MIN_STEP = 8.0  # log units x 40, summed over B, G, R: weaker steps are noise
 NOISE_STEPS = 2.0  # ... and so are steps (in sRGB levels) under this many times the median
 MIN_PLAIN = 6.0  # step on bare felt (or this many levels when too little felt is seen)
+MIN_BARE = 30  # ... too little: this many steps or fewer
 LUMA = np.array([[0.114, 0.587, 0.299]], np.float32)  # Y' from B, G, R (Rec. 601, as JPEG)
 LUMA_SHARE = 0.05  # luma places a step whose luma change (squared) is this share of its colour's
+LOG_SCALE = 40.0
+FELT_CHROMA = 0.3 * LOG_SCALE  # a sample within this log chroma of the felt is felt...
+FELT_BRIGHT = (-1.2 * LOG_SCALE, 0.45 * LOG_SCALE)  # ... if this much darker or brighter
+
+LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0) * np.float32(LOG_SCALE)
+"""sRGB byte -> 40 log(v + 6): a dark ball against its dark shadow still shows its step."""
+_LINEAR: F32 = edge.LINEAR_LUT.ravel()  # sRGB byte -> linear light (0-255)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,29 +83,11 @@ def find(
     ``spread`` is how far (in radii) the rim may lie from the expected radius around this
     centre: wide for a seed, narrow once the centre is known.
     """
-    prof = ray.sample(image, centres, radii, log_felt)
-    size, count = prof.shape  # samples per ray, rays
-    step = ray.steps(prof.log, HALF)
-    middle = step[HALF:-HALF]  # a view: the steps out of the felt's colour add in place
-    middle += LEAVE * np.maximum(prof.away[: -2 * HALF] - prof.away[2 * HALF :], 0)
-    ahead = _ahead(prof.felt)
-    prior = np.exp(-0.5 * ((prof.frac - 1.0) / spread) ** 2).astype(np.float32)
-    ks, valid = _peaks(step * prior[:, None] * (1 + FELT_BONUS * ahead), candidates)
-    rows = np.repeat(np.arange(count), candidates)
-    k = ks.ravel()
-    at = k * count + rows  # flat sample index
-    strength = step.ravel()[at]
-    ok = valid.ravel() & (strength > MIN_STEP) & (k > HALF) & (k < size - HALF - 1)
-    ok &= _plain(prof, k, rows) > NOISE_STEPS * _noise(prof, ahead)
-    # only the valid steps are placed (the others keep their sample, never read)
-    pos = k.astype(np.float64)
-    if ok.any():
-        use = np.flatnonzero(ok)
-        flat = prof.pixels.reshape(-1, 3)  # read in linear light where needed
-        pos[use] = _half_way(flat, size, count, rows[use], k[use])
-        # where felt does not lie just beyond, the step may be onto another ball
-        if (between := use[ahead.ravel()[at[use]] < 0.5]).size:
-            pos[between] = _valleys(flat, size, count, rows[between], k[between], pos[between])
+    pixels, frac = ray.sample(image, centres, radii)
+    size = len(frac)
+    felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)  # (N, 3)
+    prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
+    pos, ok, strength = _search(pixels, felt, prior, candidates)
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -101,124 +95,213 @@ def find(
     for axis in (0, 1):
         np.multiply(dist, DIRS[None, :, None, axis], out=points[..., axis])
         points[..., axis] += centres[:, None, None, axis]
-    return Rims(points, ok.reshape(shape), strength.reshape(shape).astype(np.float64))
+    return Rims(points, ok.reshape(shape), strength.reshape(shape))
 
 
-def _peaks(score: F32, count: int) -> tuple[Ints, Bools]:
-    """Per ray (column of ``score``, (S, N)), ``count`` local maxima and which are valid
-    ((N, count) each): first the outermost one within ``OUTERMOST`` of the ray's highest,
-    then the highest others that reach ``RATIO`` of it."""
-    size = score.shape[0]
-    peak = np.zeros(score.shape, bool)
-    peak[1:-1] = (score[1:-1] >= score[:-2]) & (score[1:-1] > score[2:])
-    top = score.max(axis=0)
-    strong = peak & (score >= OUTERMOST * top)
-    # the outermost strong peak (1 + its index, 0 if none), else the highest sample
-    after = (strong * _AFTER[:size]).max(axis=0)
-    first = after.astype(np.intp) - 1
-    if (none := after == 0).any():
-        lone = np.flatnonzero(none)
-        first[lone] = np.argmax(score[:, lone], axis=0)
-    if count == 1:
-        return first[:, None], (top > 0)[:, None]
-    masked = np.where(peak, score, -1.0)
-    masked[first, np.arange(len(first))] = -1.0
-    others = np.argpartition(-masked, count - 2, axis=0)[: count - 1]
-    level = np.take_along_axis(masked, others, axis=0)
-    ks = np.concatenate([first[None, :], others], axis=0).T
-    valid = np.concatenate([(top > 0)[None, :], level >= RATIO * np.maximum(top, 1e-6)]).T
-    return ks, valid
+# float32 constants: numba keeps float32 arithmetic float32 only against float32 operands
+_F0, _F1 = np.float32(0.0), np.float32(1.0)
+_CHROMA, _DARK, _LIGHT = (np.float32(v) for v in (FELT_CHROMA, *FELT_BRIGHT))
+_THIRD, _QUARTER = np.float32(1 / 3), np.float32(1 / (2 * HALF))
+_LEAVE, _BONUS = np.float32(LEAVE), np.float32(FELT_BONUS)
+_OUTERMOST, _RATIO, _DEEP = np.float32(OUTERMOST), np.float32(RATIO), np.float32(DEEP)
+_TINY, _HALF_WAY, _SHARE = np.float32(1e-6), np.float32(0.5), np.float32(LUMA_SHARE)
+_Y0, _Y1, _Y2 = (np.float32(w) for w in LUMA[0])
+_MIN_STEP = np.float32(MIN_STEP)
 
 
-_AFTER = np.arange(1, 4097, dtype=np.int16)[:, None]
+@numba.njit(cache=True, nogil=True)
+def _search(pixels: U8, felt: F32, prior: F32, candidates: int) -> tuple[F64, Bools, F64]:
+    """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (N, 3) near it and
+    the ``prior`` (S,) on where the rim lies: ``candidates`` steps (N, candidates) as sample
+    positions, whether each is a valid rim, and its strength."""
+    count, size = pixels.shape[0], pixels.shape[1]
+    looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
+    ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out
+    step = np.zeros((count, size), np.float32)
+    logs = np.empty((size, 3), np.float32)
+    away = np.empty(size, np.float32)  # how far from the felt (log units x 40)
+    for n in range(count):
+        for s in range(size):
+            hi, lo, total = -np.inf, np.inf, _F0
+            for c in range(3):
+                logs[s, c] = LOG_LUT[pixels[n, s, c]]
+                rel = logs[s, c] - felt[n, c]
+                hi, lo, total = max(hi, rel), min(lo, rel), total + rel
+            spread = np.float32(hi - lo)
+            bright = total * _THIRD
+            looks[n, s] = spread < _CHROMA and bright > _DARK and bright < _LIGHT
+            away[s] = spread + abs(bright - min(max(bright, _DARK), _LIGHT))
+        for s in range(HALF, size - HALF):
+            change = _F0
+            for c in range(3):
+                change += abs(logs[s + HALF, c] - logs[s - HALF, c])
+            # a step out of the felt's colour counts more
+            step[n, s] = change + _LEAVE * max(away[s - HALF] - away[s + HALF], _F0)
+        for s in range(size):
+            seen = 0
+            for shift in range(HALF, 3 * HALF):
+                if s + shift < size and looks[n, s + shift]:
+                    seen += 1
+            ahead[n, s] = np.float32(seen) * _QUARTER
+    noise = _noise(pixels, looks, ahead)
+    pos = np.zeros((count, candidates))
+    ok = np.zeros((count, candidates), np.bool_)
+    strength = np.zeros((count, candidates))
+    score, masked = np.empty(size, np.float32), np.empty(size, np.float32)
+    ks, valid = np.empty(candidates, np.intp), np.empty(candidates, np.bool_)
+    for n in range(count):
+        for s in range(size):
+            score[s] = step[n, s] * prior[s] * (_F1 + _BONUS * ahead[n, s])
+        _peaks(score, masked, ks, valid)
+        for j in range(candidates):
+            k = ks[j]
+            strength[n, j] = step[n, k]
+            pos[n, j] = k
+            good = valid[j] and step[n, k] > _MIN_STEP and HALF < k < size - HALF - 1
+            if not good or _levels(pixels, n, k + HALF, k - HALF) <= NOISE_STEPS * noise:
+                continue
+            ok[n, j] = True
+            pos[n, j] = _half_way(pixels, n, k)
+            # where felt does not lie just beyond, the step may be onto another ball
+            if ahead[n, k] < 0.5:
+                pos[n, j] = _valley(pixels, n, k, pos[n, j])
+    return pos, ok, strength
 
 
-def _ahead(felt: Bools) -> F32:
-    """Share of the samples 1-2.5 px further out that are felt, per sample (S, N)."""
-    flag = felt.view(np.uint8)
-    count = np.zeros(flag.shape, np.uint8)
-    for shift in range(HALF, 3 * HALF):
-        count[:-shift] += flag[shift:]
-    return np.asarray(count * np.float32(1 / (2 * HALF)), np.float32)
+@numba.njit(cache=True, nogil=True)
+def _levels(pixels: U8, n: int, a: int, b: int) -> int:
+    """The step between samples ``a`` and ``b`` of ray ``n`` in sRGB levels (summed over B, G,
+    R); samples past the ends are the end samples."""
+    last = pixels.shape[1] - 1
+    a, b = min(max(a, 0), last), min(max(b, 0), last)
+    total = 0
+    for c in range(3):  # (numba's int() of a byte subtracts as unsigned: np.int32 does not)
+        total += int(abs(np.int32(pixels[n, a, c]) - np.int32(pixels[n, b, c])))
+    return total
 
 
-def _plain(prof: Profiles, k: Ints, rows: Ints) -> NDArray[np.int16]:
-    """Each step's size in sRGB levels (summed over B, G, R, over 1 px) at samples ``k`` of
-    rays ``rows``."""
-    size, count = prof.shape
-    hi = np.minimum(k + HALF, size - 1) * count + rows
-    lo = np.maximum(k - HALF, 0) * count + rows
-    flat = prof.pixels.reshape(-1, 3)
-    diff = np.abs(flat[hi].astype(np.int16) - flat[lo])
-    return np.asarray(diff[:, 0] + diff[:, 1] + diff[:, 2], np.int16)
-
-
-def _noise(prof: Profiles, ahead: F32) -> float:
-    """Median step (sRGB levels, as :func:`_plain`) between samples on bare felt: what noise
-    alone makes (every third ray)."""
-    bare = (prof.felt[:, ::3] & (ahead[:, ::3] > 0.99))[HALF:-HALF]
-    on_felt = ray.byte_steps(prof.pixels[:, ::3], HALF)[bare]
-    if on_felt.size <= 30:
+@numba.njit(cache=True, nogil=True)
+def _noise(pixels: U8, looks: Bools, ahead: F32) -> float:
+    """Median step (sRGB levels over 1 px, as :func:`_levels`) between samples on bare felt:
+    what noise alone makes (every third ray)."""
+    histogram = np.zeros(3 * 256, np.int64)
+    seen = 0
+    for n in range(0, pixels.shape[0], 3):
+        for s in range(HALF, pixels.shape[1] - HALF):
+            if looks[n, s] and ahead[n, s] > 0.99:
+                histogram[_levels(pixels, n, s + HALF, s - HALF)] += 1
+                seen += 1
+    if seen <= MIN_BARE:
         return MIN_PLAIN
-    middle = [(on_felt.size - 1) // 2, on_felt.size // 2]
-    part = np.partition(on_felt, middle)
-    return float((float(part[middle[0]]) + float(part[middle[1]])) / 2)
+    return (_rank(histogram, (seen - 1) // 2) + _rank(histogram, seen // 2)) / 2
 
 
-def _half_way(flat: U8, size: int, count: int, rows: Ints, k: Ints) -> F64:
-    """Sub-sample position where each profile crosses half way between its values ``INSIDE``
+@numba.njit(cache=True, nogil=True)
+def _rank(histogram: NDArray[np.int64], rank: int) -> float:
+    """The value of the ``rank``-th smallest (from 0) count in ``histogram``."""
+    below = 0
+    for value in range(len(histogram)):
+        below += histogram[value]
+        if below > rank:
+            return float(value)
+    return float(len(histogram) - 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
+    """Into ``ks`` and ``valid``, as many local maxima of a ray's ``score`` and which are
+    valid: first the outermost one within ``OUTERMOST`` of the ray's highest, then the highest
+    others that reach ``RATIO`` of it (``masked`` is scratch space, as long as ``score``)."""
+    size = len(score)
+    top = score.max()
+    first = -1
+    masked[0] = masked[size - 1] = -1.0
+    for s in range(1, size - 1):
+        if score[s] >= score[s - 1] and score[s] > score[s + 1]:
+            masked[s] = score[s]
+            if score[s] >= _OUTERMOST * top:
+                first = s
+        else:
+            masked[s] = -1.0
+    if first < 0:
+        first = int(np.argmax(score))
+    ks[0], valid[0] = first, top > 0
+    masked[first] = -1.0
+    floor = _RATIO * max(top, _TINY)
+    for j in range(1, len(ks)):
+        best = int(np.argmax(masked))
+        ks[j], valid[j] = best, masked[best] >= floor
+        masked[best] = -np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _half_way(pixels: U8, n: int, k: int) -> float:
+    """Sub-sample position where ray ``n`` crosses half way between its values ``INSIDE``
     samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself when it does not
     cross): in luma, or in colour (linear light) where the luma changes less than
-    ``LUMA_SHARE`` of the colour; ``flat`` is (S * N, 3) sRGB bytes, ``count`` = N rays."""
-    kk = np.minimum(np.maximum(k, 3), size - 4)
-    raw = flat[(kk[:, None] + _WINDOW[None, :]) * count + rows[:, None]]  # (M, 7, 3)
-    window = _LINEAR[raw]
-    inner, outer = window[:, 3 - INSIDE], window[:, 3 + OUTSIDE]
-    delta = outer - inner
-    part = (window - inner[:, None, :]) * delta[:, None, :]
-    t = part[..., 0] + part[..., 1] + part[..., 2]
-    square = delta * delta
-    norm = square[:, 0] + square[:, 1] + square[:, 2]
-    t /= np.maximum(norm, 1e-6)[:, None]
-    jump = raw[:, 3 + OUTSIDE].astype(np.float32) - raw[:, 3 - INSIDE]  # (M, 3) sRGB
-    luma = raw[..., 0] * _Y[0] + raw[..., 1] * _Y[1] + raw[..., 2] * _Y[2]  # (M, 7)
-    change = luma[:, 3 + OUTSIDE] - luma[:, 3 - INSIDE]
-    bright = change * change > LUMA_SHARE * (jump * jump).sum(axis=1)
-    shift = (luma - luma[:, 3 - INSIDE, None]) / np.where(bright, change, 1.0)[:, None]
-    t = np.where(bright[:, None], shift, t)
-    cross = (t[:, :-1] < 0.5) & (t[:, 1:] >= 0.5)
-    j = np.argmax(cross, axis=1)
-    idx = np.arange(len(k))
-    t0, t1 = t[idx, j], t[idx, j + 1]
-    frac = np.minimum(np.maximum((0.5 - t0) / np.maximum(t1 - t0, 1e-6), 0.0), 1.0)
-    fine = kk - 3 + j + frac
-    good = cross.any(axis=1) & (norm > 1.0)
-    return np.asarray(np.where(good, fine, k), np.float64)
+    ``LUMA_SHARE`` of the colour."""
+    size = pixels.shape[1]
+    kk = min(max(k, 3), size - 4)
+    inner, outer = kk - INSIDE, kk + OUTSIDE
+    d0 = _LINEAR[pixels[n, outer, 0]] - _LINEAR[pixels[n, inner, 0]]
+    d1 = _LINEAR[pixels[n, outer, 1]] - _LINEAR[pixels[n, inner, 1]]
+    d2 = _LINEAR[pixels[n, outer, 2]] - _LINEAR[pixels[n, inner, 2]]
+    norm = d0 * d0 + d1 * d1 + d2 * d2
+    if norm <= 1.0:
+        return float(k)
+    jump = _F0
+    for c in range(3):
+        leap = np.float32(pixels[n, outer, c]) - np.float32(pixels[n, inner, c])
+        jump += leap * leap
+    base = _luma(pixels, n, inner)
+    change = _luma(pixels, n, outer) - base
+    bright = change * change > _SHARE * jump
+    before = _F0
+    for j in range(7):
+        at = kk - 3 + j
+        if bright:
+            t = (_luma(pixels, n, at) - base) / change
+        else:
+            t = (_LINEAR[pixels[n, at, 0]] - _LINEAR[pixels[n, inner, 0]]) * d0
+            t += (_LINEAR[pixels[n, at, 1]] - _LINEAR[pixels[n, inner, 1]]) * d1
+            t += (_LINEAR[pixels[n, at, 2]] - _LINEAR[pixels[n, inner, 2]]) * d2
+            t /= max(norm, _TINY)
+        if j and before < _HALF_WAY <= t:
+            frac = min(max((_HALF_WAY - before) / max(t - before, _TINY), _F0), _F1)
+            return float(kk - 4 + j + frac)
+        before = t
+    return float(k)
 
 
-_WINDOW = np.arange(-3, 4)
-_Y = [np.float32(w) for w in LUMA[0]]
-_LINEAR: F32 = edge.LINEAR_LUT.ravel()  # sRGB byte -> linear light (0-255)
+@numba.njit(cache=True, nogil=True)
+def _luma(pixels: U8, n: int, s: int) -> np.float32:
+    """Y' of sample ``s`` of ray ``n``."""
+    return np.float32(pixels[n, s, 0] * _Y0 + pixels[n, s, 1] * _Y1 + pixels[n, s, 2] * _Y2)
 
 
-def _valleys(flat: U8, size: int, count: int, rows: Ints, k: Ints, pos: F64) -> F64:
+@numba.njit(cache=True, nogil=True)
+def _valley(pixels: U8, n: int, k: int, pos: float) -> float:
     """Where the rim lies between two balls, the darkest point of the crevice just inside
     the step onto the other ball is where they touch (the step itself is the other ball's):
-    ``pos`` moved there, where there is such a crevice."""
-    kk = np.minimum(np.maximum(k, VALLEY + 1), size - 3)
-    window = _LINEAR[flat[(kk[:, None] + _AROUND[None, :]) * count + rows[:, None]]]
-    total = window[..., 0] + window[..., 1] + window[..., 2]
-    vals = total[:, 1:-1]  # VALLEY samples inside to one outside
-    inner, outer = total[:, 0], total[:, -1]
-    j = np.argmin(vals, axis=1)
-    idx = np.arange(len(k))
-    deep = (vals[idx, j] < DEEP * np.minimum(inner, outer)) & (j > 0) & (j < VALLEY + 1)
-    mid = np.minimum(np.maximum(j, 1), VALLEY)
-    v0, v1, v2 = vals[idx, mid - 1], vals[idx, mid], vals[idx, mid + 1]
-    curve = v0 - 2 * v1 + v2
-    shift = np.where(curve > 1e-6, 0.5 * (v0 - v2) / np.maximum(curve, 1e-6), 0.0)
-    at = kk - VALLEY + mid + np.minimum(np.maximum(shift, -0.5), 0.5)
-    return np.asarray(np.where(deep, at, pos), np.float64)
+    ``pos`` moved there, if there is such a crevice."""
+    kk = min(max(k, VALLEY + 1), pixels.shape[1] - 3)
+    first = kk - VALLEY  # the samples searched: VALLEY inside ``kk`` to one outside
+    j, darkest = 0, np.float32(np.inf)
+    for i in range(VALLEY + 2):
+        value = _light(pixels, n, first + i)
+        if value < darkest:
+            j, darkest = i, value
+    edges = min(_light(pixels, n, first - 1), _light(pixels, n, first + VALLEY + 2))
+    if not (0 < j < VALLEY + 1 and darkest < _DEEP * edges):
+        return pos
+    v0, v1, v2 = _light(pixels, n, first + j - 1), darkest, _light(pixels, n, first + j + 1)
+    curve = v0 - np.float32(2.0) * v1 + v2
+    shift = np.float32(0.5) * (v0 - v2) / max(curve, _TINY) if curve > 1e-6 else _F0
+    return float(first + j + min(max(shift, np.float32(-0.5)), _HALF_WAY))
 
 
-_AROUND = np.arange(-VALLEY - 1, 3)
+@numba.njit(cache=True, nogil=True)
+def _light(pixels: U8, n: int, s: int) -> np.float32:
+    """Sample ``s`` of ray ``n`` in linear light, summed over B, G, R."""
+    light = _F0 + _LINEAR[pixels[n, s, 0]] + _LINEAR[pixels[n, s, 1]] + _LINEAR[pixels[n, s, 2]]
+    return np.float32(light)

@@ -26,8 +26,8 @@ def smeared_step(size: int = 24, at: int = 12) -> np.ndarray:
 def test_a_step_whose_colour_is_smeared_is_placed_where_its_luma_steps():
     # placed by colour, this step lands a whole sample (half a pixel) out, on the smear
     flat = smeared_step()
-    pos = rim._half_way(flat, len(flat), 1, np.array([0]), np.array([12]))
-    assert abs(float(pos[0]) - 11.5) < 0.1
+    pos = rim._half_way(flat[None], 0, 12)  # ray 0 of one, the step found at sample 12
+    assert abs(pos - 11.5) < 0.1
 
 
 def test_a_step_without_a_luma_change_is_placed_by_its_colour():
@@ -35,5 +35,5 @@ def test_a_step_without_a_luma_change_is_placed_by_its_colour():
     felt = FELT + (BALL @ luma - FELT @ luma)  # the cloth's colour at the ball's luma
     s = np.arange(24)[:, None]
     flat = np.asarray(np.rint(np.where(s < 12, BALL, felt)), np.uint8)
-    pos = rim._half_way(flat, len(flat), 1, np.array([0]), np.array([12]))
-    assert abs(float(pos[0]) - 11.5) < 0.1
+    pos = rim._half_way(flat[None], 0, 12)  # ray 0 of one, the step found at sample 12
+    assert abs(pos - 11.5) < 0.1
