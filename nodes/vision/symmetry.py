@@ -92,7 +92,9 @@ def _votes(
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
     noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
-    strong = np.asarray(cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi))
+    strong = np.asarray(
+        cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi), np.uint8
+    )
     _cast(counts, strong, gx, gy, mag, radius, np.float32(limit), signed, scale)
 
 
