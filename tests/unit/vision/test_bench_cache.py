@@ -55,3 +55,18 @@ def test_a_cue_reported_when_none_is_in_view_is_counted_false():
     vision_accuracy._score_cue(found, SimpleNamespace(cue=seen), tally)
     assert (tally.cue_absent, tally.cue_false) == (2, 1)
     assert (tally.cue_truth, tally.cue_found) == (1, 1)
+
+
+def test_the_ab_bench_renames_only_the_projects_packages():
+    import vision_ab
+
+    source = (
+        "from nodes.vision import rim\nimport protocol.messages\n"
+        "from nodes.vision.felt import FeltModel  # the nodes. of it\n"
+        "x = nodes.vision.cue.find(protocol_version, 'see the nodes')\n"
+    )
+    assert vision_ab.renamed(source, "base_") == (
+        "from base_nodes.vision import rim\nimport base_protocol.messages\n"
+        "from base_nodes.vision.felt import FeltModel  # the nodes. of it\n"
+        "x = base_nodes.vision.cue.find(protocol_version, 'see the nodes')\n"
+    )
