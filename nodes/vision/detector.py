@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,16 +226,6 @@ def fit_circles(image: U8, seeds: F64, radii: F64, log_felt: F32) -> circle.Fit:
     first = circle.fit(rims.points, rims.ok, seeds, radii)
     rims = rim.find(image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES)
     return circle.fit(rims.points, rims.ok, first.centre, radii, 3)
-
-
-def warm_up() -> float:
-    """Compile the rim search and the circle fit (numba; loaded from its cache in
-    ``__pycache__`` after the first run on a machine) on a blank frame: seconds it took."""
-    start = time.perf_counter()
-    image = np.full((64, 64, 3), 90, np.uint8)
-    cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
-    fit_circles(image, np.array([[32.0, 32.0]]), np.array([10.0]), np.zeros((1, 3), np.float32))
-    return time.perf_counter() - start
 
 
 def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F64:

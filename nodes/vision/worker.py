@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import cv2
 
-from nodes.vision import detector, table
+from nodes.vision import compiled, table
 from nodes.vision.calibration import Intrinsics, TableCalibration, TableSpec
 from nodes.vision.pipeline import Pipeline, PipelineConfig
 from nodes.vision.source import (
@@ -229,7 +229,7 @@ class CaptureWorker:
 
     def _detect(self) -> None:
         cv2.setNumThreads(max(1, self.settings.threads))
-        if (seconds := detector.warm_up()) > 1.0:
+        if (seconds := compiled.warm_up()) > 1.0:
             log.info("compiled the detection kernels in %.1f s (cached for later starts)", seconds)
         while not self.stopping.is_set():
             item = self.latest.take(IDLE_S)

@@ -1,0 +1,63 @@
+"""The detector's compiled loops (numba): compiled before the first frame, and compiled again
+when their cache cannot be read.
+
+numba compiles each ``@njit(cache=True)`` function of :mod:`rim`, :mod:`circle` and
+:mod:`symmetry` on its first call (about 6 s for all of them, once per install) and keeps the
+machine code in the package's ``__pycache__`` (or in a per-user folder where that is
+read-only); later processes load it in a fraction of a second. numba writes those files whole
+(a temporary file, then a rename), but a cache file that cannot be read (a disk that filled up,
+a file damaged by hand) makes it raise instead of compiling again: :func:`warm_up` then empties
+the caches' indexes and compiles afresh, so detection never dies of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import ModuleType
+
+import cv2
+import numba
+import numpy as np
+
+from nodes.vision import circle, detector, rim, symmetry
+
+log = logging.getLogger(__name__)
+
+MODULES: tuple[ModuleType, ...] = (rim, circle, symmetry)
+
+
+def dispatchers() -> list[numba.core.registry.CPUDispatcher]:
+    """Every compiled function of :data:`MODULES`."""
+    return [
+        value
+        for module in MODULES
+        for value in vars(module).values()
+        if isinstance(value, numba.core.registry.CPUDispatcher)
+    ]
+
+
+def warm_up() -> float:
+    """Compile (or load) every compiled loop by running it on a small blank frame; seconds it
+    took. A cache that cannot be read is emptied and the loops compiled again."""
+    start = time.perf_counter()
+    try:
+        exercise()
+    except Exception as error:  # numba raises whatever reading a damaged file raised
+        log.warning("the detector's compiled code could not be loaded (%r): compiling again", error)
+        for dispatcher in dispatchers():
+            # an empty index: nothing is read from the old files (numba keeps the cache private)
+            dispatcher._cache.flush()  # type: ignore[attr-defined]
+        exercise()
+    return time.perf_counter() - start
+
+
+def exercise() -> None:
+    """Run the rim search, the circle fit and the seeds' votes once each."""
+    image = np.full((64, 64, 3), 90, np.uint8)
+    cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
+    log_felt = np.zeros((1, 3), np.float32)
+    detector.fit_circles(image, np.array([[32.0, 32.0]]), np.array([10.0]), log_felt)
+    grey = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
+    roi = np.full(grey.shape, 255, np.uint8)
+    symmetry.accumulator(grey.astype(np.int16), grey, np.full(grey.shape, 10.0, np.float32), roi)

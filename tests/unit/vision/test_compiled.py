@@ -1,0 +1,52 @@
+"""The detector's compiled loops: warmed up before the first frame, compiled again when their
+cache cannot be read."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from nodes.vision import compiled
+
+
+def test_every_compiled_loop_of_the_detector_is_known():
+    names = {f"{d.py_func.__module__}.{d.py_func.__name__}" for d in compiled.dispatchers()}
+    assert {
+        "nodes.vision.rim._search",
+        "nodes.vision.circle._fit",
+        "nodes.vision.symmetry._cast",
+    } <= names
+    assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
+
+
+def test_a_cache_that_cannot_be_read_is_emptied_and_compiled_again(monkeypatch, caplog):
+    calls, flushed = [], []
+
+    def exercise() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise EOFError("Ran out of input")  # what unpickling a truncated cache file raises
+
+    monkeypatch.setattr(compiled, "exercise", exercise)
+    for dispatcher in compiled.dispatchers():
+        monkeypatch.setattr(dispatcher._cache, "flush", lambda d=dispatcher: flushed.append(d))
+    with caplog.at_level(logging.WARNING, logger="nodes.vision.compiled"):
+        compiled.warm_up()
+    assert len(calls) == 2
+    assert len(flushed) == len(compiled.dispatchers())
+    assert "compiling again" in caplog.text
+
+
+def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
+    def exercise() -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(compiled, "exercise", exercise)
+    monkeypatch.setattr(compiled, "dispatchers", list)
+    with pytest.raises(RuntimeError):
+        compiled.warm_up()
+
+
+def test_warm_up_runs_the_real_loops():
+    assert compiled.warm_up() >= 0.0
