@@ -51,6 +51,7 @@ class VisionNode:
         self.stats_timings: dict[str, float] = {}
         self.counts = {"frames": 0, "published_frames": 0, "calibrations": 0}
         self._rate = (time.monotonic(), 0)
+        self._failed_seen = 0  # detection failures already reported in the status
         self.calibration: TableCalibration | None = None
 
     async def run(self) -> int:
@@ -260,6 +261,7 @@ class VisionNode:
             **self.counts,
             "captured": self.worker.read,
             "detection_skipped": self.worker.skipped,
+            "detection_failed": self.worker.failed,
             "timings_ms": dict(self.stats_timings),
             "encoder": {
                 "encoded": self.encoder.encoded,
@@ -276,6 +278,9 @@ class VisionNode:
             return "degraded", f"source {self.worker.source_spec} is not giving frames"
         if self.calibration is None:
             return "degraded", "no table calibration yet"
+        if self.worker.failed > self._failed_seen:
+            self._failed_seen = self.worker.failed
+            return "degraded", f"detection failed on {self.worker.failed} frames (see the log)"
         return "ok", None
 
 

@@ -148,6 +148,7 @@ class CaptureWorker:
         self.last: Frame | None = None  # the newest frame the detection thread took
         self.read = 0  # frames read from the source
         self.frames = 0  # frames detected
+        self.failed = 0  # frames whose detection raised
         self.last_auto = 0.0
         self.threads = [
             threading.Thread(target=self._capture, name="capture", daemon=True),
@@ -229,16 +230,33 @@ class CaptureWorker:
 
     def _detect(self) -> None:
         cv2.setNumThreads(max(1, self.settings.threads))
-        if (seconds := compiled.warm_up()) > 1.0:
-            log.info("compiled the detection kernels in %.1f s (cached for later starts)", seconds)
+        try:
+            if (seconds := compiled.warm_up()) > 1.0:
+                log.info(
+                    "compiled the detection kernels in %.1f s (cached for later starts)", seconds
+                )
+        except Exception:  # each frame will fail and be counted: the node stays up to say so
+            log.exception("the detection kernels could not be compiled")
         while not self.stopping.is_set():
             item = self.latest.take(IDLE_S)
             if item is not None and item[0] == self.generation:
                 self.last = item[1]
             self._handle_requests(self.last)
             if item is not None and item[0] == self.generation:  # a request may change it
-                self._frame(item[1])
+                self._guarded(item[1])
         self._fail_pending("the vision node is stopping")
+
+    def _guarded(self, captured: Frame) -> None:
+        """Detect one frame; a fault in detection (a bug: bad input gives empty detections)
+        is logged and counted, and the thread goes on with the next frame."""
+        try:
+            self._frame(captured)
+        except Exception:
+            self.failed += 1
+            if self.failed in (1, 10, 100) or self.failed % 1000 == 0:
+                log.exception(
+                    "detection failed on frame %d (%d so far)", captured.number, self.failed
+                )
 
     def _frame(self, captured: Frame) -> None:
         self._auto_calibrate(captured)

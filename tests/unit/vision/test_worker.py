@@ -118,3 +118,23 @@ def test_a_new_source_is_opened_and_old_frames_are_not_detected(worker, tmp_path
     count = len(sink.detected)
     time.sleep(0.2)
     assert len(sink.detected) == count  # nothing from the old source after the switch
+
+
+class FaultyPipeline(SlowPipeline):
+    """Detection with a bug that shows on some frames."""
+
+    def process(self, image, index, t_ns, camera) -> Detections:
+        if index % 2 == 0:
+            raise IndexError("a bug in detection")
+        return super().process(image, index, t_ns, camera)
+
+
+def test_a_frame_whose_detection_raises_is_counted_and_the_next_is_detected(worker, caplog):
+    worker, sink = worker
+    worker.pipeline = FaultyPipeline()
+    worker.pipeline.release.set()
+    worker.start()
+    wait_for(lambda: worker.failed >= 3 and len(sink.detected) >= 3)
+    assert all(number % 2 == 1 for number in sink.detected)
+    assert "detection failed on frame" in caplog.text  # with the traceback, not silently
+    assert all(thread.is_alive() for thread in worker.threads)
