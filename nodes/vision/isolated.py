@@ -41,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -63,7 +64,9 @@ LEAD_BYTES = 64 << 20  # shared memory for frames rendered ahead: 24 at 720p (0.
 MIN_SLOTS, MAX_SLOTS = 3, 60
 FIRST_FRAME_S = 120.0  # the child imports, builds the table and renders its cached layers
 SILENCE_S = 5.0  # a running child that says nothing for this long is lost
+POLL_S = 0.1  # how often a wait for the child's next frame looks for an interrupt
 STOP_S = 2.0
+GRACE_S = 0.2  # a closed child that has not exited by then is terminated
 
 
 class IsolatedSyntheticSource(FrameSource):
@@ -98,6 +101,7 @@ class IsolatedSyntheticSource(FrameSource):
         self.conn = Connection(frames_r, writable=False)
         self.acks = acks_w
         self.skipped_here = 0
+        self.interrupted = threading.Event()
 
     def read(self) -> Frame:
         """The next frame, at its due time (late only if the child could not render it in time;
@@ -117,11 +121,20 @@ class IsolatedSyntheticSource(FrameSource):
             self.dropped = dropped + self.skipped_here
             return Frame(image, number, stamp, truth)
 
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
     def _receive(self) -> tuple[int, int, int, Any, int]:
         timeout = FIRST_FRAME_S if self.frames == 0 else SILENCE_S
+        deadline = time.monotonic() + timeout
         try:
-            if not self.conn.poll(timeout):
-                raise SourceLost(f"the synthetic camera sent no frame for {timeout:.0f} s")
+            # in slices: the first frame may take a minute on a loaded machine, and a node
+            # that stops meanwhile must not wait for it
+            while not self.conn.poll(POLL_S):
+                if self.interrupted.is_set():
+                    raise SourceLost("interrupted: the node is stopping or changing source")
+                if time.monotonic() > deadline:
+                    raise SourceLost(f"the synthetic camera sent no frame for {timeout:.0f} s")
             message = self.conn.recv()
         except (EOFError, OSError) as exc:
             code = self.process.poll()
@@ -141,11 +154,15 @@ class IsolatedSyntheticSource(FrameSource):
             return
         self.conn.close()  # the child's next send fails and it exits
         os.close(self.acks)
-        try:
-            self.process.wait(STOP_S)
+        try:  # ... unless it is deep in a render (its first frames take seconds): end it
+            self.process.wait(GRACE_S)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(STOP_S)
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_S)
 
 
 def _size(shape: tuple[int, int, int]) -> int:

@@ -138,6 +138,11 @@ class FrameSource:
     def close(self) -> None:
         """Release the device or file."""
 
+    def interrupt(self) -> None:
+        """From another thread: make a ``read()`` that waits for a long time give up soon
+        (raising :class:`SourceLost`); the reading thread is stopping or moving on. Sources
+        whose reads return within a frame period need not do anything."""
+
     def __iter__(self) -> Iterator[Frame]:
         while (frame := self.read()) is not None:
             yield frame

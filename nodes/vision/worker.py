@@ -143,6 +143,7 @@ class CaptureWorker:
         self.stopping = threading.Event()
         self.changed = threading.Event()  # the source spec changed: reopen now
         self.source_spec = settings.source
+        self.source: FrameSource | None = None  # the one the capture thread reads now
         self.generation = 0  # bumped when the source spec changes
         self.latest = Latest()
         self.last: Frame | None = None  # the newest frame the detection thread took
@@ -168,7 +169,7 @@ class CaptureWorker:
     def stop(self, timeout: float = 3.0) -> None:
         """Ask both threads to stop and wait for them."""
         self.stopping.set()
-        self.changed.set()
+        self._change()
         self.latest.wake()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
@@ -182,6 +183,13 @@ class CaptureWorker:
 
     # -- the capture thread ----------------------------------------------------------------
 
+    def _change(self) -> None:
+        """Tell the capture thread to leave its source (stopping, or another source set),
+        interrupting a read that waits."""
+        self.changed.set()
+        if (source := self.source) is not None:
+            source.interrupt()
+
     def _capture(self) -> None:
         backoff = Backoff(maximum=self.settings.reconnect_max_s)
         while not self.stopping.is_set():
@@ -192,9 +200,13 @@ class CaptureWorker:
                 self.changed.wait(backoff.failure())
                 continue
             backoff.success()
+            self.source = source
+            if self.changed.is_set():  # set while it opened: it missed the interrupt
+                source.interrupt()
             try:
                 self._read(source, spec, generation)
             finally:
+                self.source = None
                 source.close()
 
     def _open(self, spec: str) -> FrameSource | None:
@@ -216,7 +228,8 @@ class CaptureWorker:
             try:
                 captured = source.read()
             except (SourceLost, OSError) as exc:
-                self.sink.source_state(False, f"source lost: {exc}", {"source": spec})
+                if not self.changed.is_set():  # else interrupted on purpose
+                    self.sink.source_state(False, f"source lost: {exc}", {"source": spec})
                 return
             if captured is None:
                 self.sink.source_state(False, f"end of {spec}", {"source": spec, "ended": True})
@@ -352,7 +365,7 @@ class CaptureWorker:
         self.generation += 1
         self.last = None
         self.latest.clear()
-        self.changed.set()
+        self._change()
         self.pipeline.set_calibration(self.pipeline.calibration)  # fresh felt model
         return {"source": self.source_spec}
 

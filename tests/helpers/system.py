@@ -41,7 +41,8 @@ class Process:
         )
 
     def output(self) -> str:
-        self._out.flush()
+        if not self._out.closed:  # after stop() too: a failing stop shows what was said
+            self._out.flush()
         return self.log.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:

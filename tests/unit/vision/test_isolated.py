@@ -95,3 +95,23 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_read_waiting_for_the_first_frame_gives_up_when_interrupted():
+    source = open_source("synthetic:4", width=320, height=192, fps=30.0)
+    try:
+        source.interrupt()  # before the child could render anything (it is still importing)
+        started = time.monotonic()
+        with pytest.raises(SourceLost, match="interrupted"):
+            source.read()
+        assert time.monotonic() - started < 0.5  # not the 120 s a first frame may take
+    finally:
+        source.close()
+
+
+def test_closing_a_camera_still_starting_ends_it_at_once():
+    source = open_source("synthetic:4", width=1280, height=720, fps=30.0)
+    started = time.monotonic()
+    source.close()  # the child is deep in imports and its first render: it sends nothing soon
+    assert source.process.poll() is not None
+    assert time.monotonic() - started < 1.5  # not the 2 s the child was given before

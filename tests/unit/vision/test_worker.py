@@ -138,3 +138,20 @@ def test_a_frame_whose_detection_raises_is_counted_and_the_next_is_detected(work
     assert all(number % 2 == 1 for number in sink.detected)
     assert "detection failed on frame" in caplog.text  # with the traceback, not silently
     assert all(thread.is_alive() for thread in worker.threads)
+
+
+def test_stopping_while_the_camera_renders_its_first_frame_is_prompt(tmp_path):
+    settings = WorkerSettings(
+        source="synthetic", fps=30.0, loop=True, seed=0, spec=TableSpec.named("9ft"),
+        auto_calibrate=False, head_right=False, camera_height=2.0, threads=1,
+        reconnect_max_s=1.0, pipeline=PipelineConfig(),
+    )  # fmt: skip
+    sink = Recorder()
+    worker = CaptureWorker(settings, sink, None, None, "cam")
+    worker.start()
+    wait_for(lambda: worker.source is not None)  # opened, its first frame not yet rendered
+    started = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - started < 1.5
+    assert not any(thread.is_alive() for thread in worker.threads)
+    assert all(ok for ok, _ in sink.states)  # stopping is not reported as a lost source
