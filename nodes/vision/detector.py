@@ -16,7 +16,10 @@
    and the judge counts a circle that moved far from its seed against it: a rejected circle
    that moved is fitted and judged again from where it lies, and kept if it is clear of the
    balls found (the gap between touching balls fits a circle of their rims).
-4. Circles closer than a ball's radius to a better one are dropped.
+4. The balls of the previous frame that none of these explains are fitted again where they
+   were: a ball at rest stays put, and one of the cloth's colour that passed the judge in
+   the last frame is kept on a lower bar when its circle has not moved.
+5. Circles closer than a ball's radius to a better one are dropped.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ OCCLUDED = evidence.NAMES.index("occluded")
 SHIFT = evidence.NAMES.index("shift")
 MOVED, MOVED_SUPPORT = 0.1, 0.75  # a rejected circle this far (radii) from its seed, this whole
 APART = 1.8  # radii between the centres of two balls at least (they touch at two)
+RECALLED = 0.1  # a ball of the last frame, fitted again where it was: a ball if this sure
+STAY = 0.15  # ... and its circle this close (radii) to where it was
+POCKET = 2.5  # radii from a pocket's centre within which no ball is fitted again (its mouth)
 OCCLUDER_AREA = 4.0  # a blob of this many balls' area reaching past the rails: the player
 ARM_AREA, ARM_ELONGATION = 8.0, 2.5  # ... or this large and this long for its width
 INSIDE = np.stack(
@@ -143,9 +149,23 @@ def components(mask: U8) -> tuple[int, NDArray[np.integer[Any]], NDArray[np.int3
     return int(count), np.asarray(labels), np.asarray(stats, np.int32)
 
 
-def find_balls(image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry) -> list[Circle]:
-    """Balls in a full-resolution BGR frame, given the working-resolution views."""
+def find_balls(
+    image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry, last: F64 | None = None
+) -> list[Circle]:
+    """Balls in a full-resolution BGR frame, given the working-resolution views; ``last``
+    (full-res centres) are the balls found in the previous frame."""
     seeds, strength = symmetry.peaks(acc, geo.radius / geo.factor, SEED_LOW)
+    balls = _seeded(image, seeds, strength, found, felt, geo)
+    if last is None or len(last) == 0:
+        return balls
+    return dedupe(balls + _recalled(image, last, balls, found, felt, geo))
+
+
+def _seeded(
+    image: U8, seeds: F64, strength: F64, found: Masks, felt: FeltModel, geo: Geometry
+) -> list[Circle]:
+    """Balls at the accumulator's ``seeds`` (working px) and where a ball touching two of
+    those found would lie."""
     if len(seeds) == 0:
         return []
     strong = strength > SEED_HIGH
@@ -168,6 +188,32 @@ def find_balls(image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry
     return dedupe(first + more)
 
 
+def _recalled(
+    image: U8, last: F64, balls: list[Circle], found: Masks, felt: FeltModel, geo: Geometry
+) -> list[Circle]:
+    """The previous frame's balls (``last``, full-res centres) that none of ``balls`` explains,
+    fitted again where they were. A ball at rest stays put, and one of the cloth's colour,
+    which the felt score barely sees, is judged on its rim: kept if its circle stays within
+    ``STAY`` radii and the judge of weak seeds gives it ``RECALLED``. Not where the player
+    is now (a knuckle fits a circle in every frame the bridge hand rests), nor at a pocket's
+    dark mouth."""
+    radii = geo.expected_radius(last)
+    small = geo.to_small(last)
+    free = _inside(found.player, (small - 0.5) / 2, radii / geo.factor / 2) == 0
+    # the pockets' centres are on the whole frame's working grid
+    wide = (last + 0.5) / geo.factor - 0.5
+    pocket = np.hypot(*(wide[:, None, :] - geo.pockets[None, :, :]).transpose(2, 0, 1))
+    free &= pocket.min(axis=1) > POCKET * radii / geo.factor
+    if balls:
+        done = np.array([[c.x, c.y, c.r] for c in balls])
+        gap = np.hypot(*(last[:, None, :] - done[None, :, :2]).transpose(2, 0, 1))
+        free &= (gap >= APART * done[None, :, 2]).all(axis=1)
+    again = _judged(
+        image, last[free], found, felt, geo, evidence.LEFTOVER, least=RECALLED, stay=STAY
+    )
+    return [c for c in again if _clear(c, balls)]
+
+
 def _clear(circle: Circle, others: list[Circle]) -> bool:
     """Whether ``circle`` overlaps none of ``others`` more than touching balls do."""
     return all(math.hypot(circle.x - o.x, circle.y - o.y) >= APART * o.r for o in others)
@@ -175,12 +221,15 @@ def _clear(circle: Circle, others: list[Circle]) -> bool:
 
 def _judged(
     image: U8, seeds: F64, found: Masks, felt: FeltModel, geo: Geometry, model: F64,
-    moved: list[F64] | None = None,
+    moved: list[F64] | None = None, least: float | None = None, stay: float | None = None,
 ) -> list[Circle]:  # fmt: skip
-    """Fit circles at full-res ``seeds`` and keep those the evidence ``model`` believes; the
-    centres of rejected circles that moved far from their seeds go to ``moved``."""
+    """Fit circles at full-res ``seeds`` and keep those the evidence ``model`` believes at
+    least ``least`` (``MIN_CONFIDENCE`` if None) and, with ``stay``, whose circles moved less
+    than that many radii from their seeds; the centres of rejected circles that moved far
+    from their seeds go to ``moved``."""
     if len(seeds) == 0:
         return []
+    least = MIN_CONFIDENCE if least is None else least
     radii = geo.expected_radius(seeds)
     log_felt = felt_log(felt, geo.to_small(seeds)) * np.float32(40.0)
     fit = fit_circles(image, seeds, radii, log_felt)
@@ -196,18 +245,20 @@ def _judged(
     half, half_r = (small - 0.5) / 2, radii / geo.factor / 2
     measured = evidence.features(fit, seeds, inside, _inside(found.player, half, half_r), disc)
     sure = evidence.confidence(measured, model)
-    if (doubted := sure < MIN_CONFIDENCE).any():  # a ball at the cue's tip
+    if (doubted := sure < least).any():  # a ball at the cue's tip
         measured[:, OCCLUDED] = _inside(found.neckless, half, half_r)
         sure = np.where(doubted, evidence.confidence(measured, model), sure)
         sure = np.where(doubted & (sure < SURE_NECKLESS), 0.0, sure)
         # a ball beside the arm is in its blob, but nothing of the player has a ball's whole rim
-        clean = doubted & (sure < MIN_CONFIDENCE) & (fit.support >= CLEAN_SUPPORT)
+        clean = doubted & (sure < least) & (fit.support >= CLEAN_SUPPORT)
         clean &= fit.rms <= CLEAN_RMS * radii
         if clean.any():
             measured[:, OCCLUDED] = 0.0
             free = evidence.confidence(measured, model)
             sure = np.where(clean & (free >= SURE_NECKLESS), free, sure)
-    keep = sure >= MIN_CONFIDENCE
+    keep = sure >= least
+    if stay is not None:
+        keep &= measured[:, SHIFT] < stay
     if moved is not None:
         far = ~keep & (measured[:, SHIFT] > MOVED) & (fit.support >= MOVED_SUPPORT)
         moved.append(fit.centre[far])

@@ -58,12 +58,14 @@ class Pipeline:
         self.geometry: Geometry | None = None
         self.felt: FeltModel | None = None
         self.frames = 0
+        self.last = np.zeros((0, 2))  # full-res centres of the balls of the previous frame
         self.set_calibration(calibration)
 
     def set_calibration(self, calibration: TableCalibration | None) -> None:
         """Use a new calibration (the felt model is rebuilt from the next frame)."""
         self.geometry = Geometry(calibration) if calibration is not None else None
         self.felt = None
+        self.last = np.zeros((0, 2))
 
     @property
     def calibration(self) -> TableCalibration | None:
@@ -107,8 +109,9 @@ class Pipeline:
             score, grey, geo.radius_map, geo.roi, geo.noise_at, geo.rim_length
         )
         timer.mark("seeds")
-        circles = detector.find_balls(image, acc, found, felt, geo)
+        circles = detector.find_balls(image, acc, found, felt, geo, self.last)
         balls, circles = self._balls(image, circles, geo, felt)
+        self.last = np.array([[c.x, c.y] for c in circles]).reshape(-1, 2)
         timer.mark("balls")
         on_table = np.array([[b.x, b.y] for b in balls])
         cue = self._cue(image, whole, raw, circles, geo, felt, on_table, found.neckless)
