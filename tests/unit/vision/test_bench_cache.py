@@ -70,3 +70,20 @@ def test_the_ab_bench_renames_only_the_projects_packages():
         "from base_nodes.vision.felt import FeltModel  # the nodes. of it\n"
         "x = base_nodes.vision.cue.find(protocol_version, 'see the nodes')\n"
     )
+
+
+def test_the_misses_bench_runs_a_scene_and_says_where_each_miss_was_lost():
+    import vision_misses
+
+    misses, expected = vision_misses.scene_misses(1000, args(None))
+    assert expected > 0 and len(misses) <= expected
+    for miss in misses:
+        assert 0.0 <= miss.weak <= 1.0 and 0.0 <= miss.strong <= 1.0 and miss.seed_radii >= 0
+    fields = dict(
+        seed=1, frame=0, number=6, moving=False, visible=1.0, cloth="green", delta_e=10.0,
+        touching=0, player=0.0, seed_strength=0.2, strong=1.0, weak=0.4,
+    )  # fmt: skip
+    rejected = vision_misses.Miss(**fields, seed_radii=0.1, accepted=False)
+    unseeded = vision_misses.Miss(**fields, seed_radii=2.0, accepted=True)
+    assert rejected.lost_in.startswith("judging") and unseeded.lost_in.startswith("seeding")
+    assert rejected.around == "the cloth's colour"
