@@ -19,7 +19,7 @@ JPEG keeps at full resolution) is left sharp. On the bench's JPEG scenes the cen
 twice that of the same frames uncompressed. Where the luma hardly changes across the step (a
 ball as bright as the felt), the colour's crossing is used, in linear light.
 
-The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of ~50
+The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
 bench/README.md, "Vision"). Arithmetic is in float32 where the samples are, as it was in numpy.
 """
