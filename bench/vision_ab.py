@@ -94,16 +94,7 @@ def main() -> int:
     parser.add_argument("--base", required=True, help="git revision to compare against")
     parser.add_argument("--head", help="git revision to compare (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds over the frames")
-    parser.add_argument("--seeds", type=va.seed_list, default=va.seed_list("1000-1011"))
-    parser.add_argument("--frames", type=int, default=16, help="frames per scene")
-    parser.add_argument("--spacing", type=int, default=60)
-    parser.add_argument("--start", type=int, default=0)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--intrinsics", choices=("chessboard", "auto"), default="chessboard")
-    parser.add_argument(
-        "--cache", type=Path, help="the rendered scenes' folder (as the accuracy bench)"
-    )
+    va.scene_options(parser)
     args = parser.parse_args()
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory(prefix="cuecast-ab-") as tmp:

@@ -318,6 +318,22 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
+def scene_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a scene set (the set of record by default), for the benches that
+    run on this bench's scenes (``vision_ab.py``, ``vision_misses.py``)."""
+    parser.add_argument(
+        "--seeds", type=seed_list, default=seed_list("1000-1011,4000-4011,5000-5011"),
+        help="scene seeds (default: the 36 of record)",
+    )  # fmt: skip
+    parser.add_argument("--frames", type=int, default=16, help="frames per scene")
+    parser.add_argument("--spacing", type=int, default=60, help="max frames skipped between")
+    parser.add_argument("--start", type=int, default=0, help="max frames skipped before")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--intrinsics", choices=("chessboard", "auto"), default="chessboard")
+    parser.add_argument("--cache", type=Path, help="the rendered scenes' folder (reused)")
+
+
 def main() -> int:
     """Run the scene set and print the table."""
     parser = argparse.ArgumentParser(

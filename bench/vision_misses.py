@@ -203,16 +203,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", type=va.seed_list, default=va.seed_list("1000-1011"))
-    parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--spacing", type=int, default=60)
-    parser.add_argument("--start", type=int, default=0)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--intrinsics", choices=("chessboard", "auto"), default="chessboard")
-    parser.add_argument(
-        "--cache", type=Path, help="the rendered scenes' folder (as the accuracy bench)"
-    )
+    va.scene_options(parser)
     parser.add_argument("--list", action="store_true", help="print every miss")
     args = parser.parse_args()
     cv2.setNumThreads(1)
