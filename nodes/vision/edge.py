@@ -3,6 +3,10 @@
 A profile is a row of samples across an edge, from the inside (the felt) outwards. The edge is
 where the colour has gone half way from the inside colour to the outside one, measured in linear
 light (cameras and renderers mix colours at an edge in linear light, not in sRGB bytes).
+
+JPEG and YUV video keep the luma Y' at full resolution and the chroma at half, blurred in sRGB,
+which moves the colour's half-way point (towards the felt, on the bench's tables); there the mix
+fraction is read from each pixel's Y' instead (``mix_from_luma``), given the two colours.
 """
 
 from __future__ import annotations
@@ -78,6 +82,88 @@ def crossings(profiles: F32, inner: int, min_contrast: float) -> tuple[F64, NDAr
     d0, d1 = dist[rows, last], dist[rows, last + 1]
     frac = np.clip((half - d0) / np.maximum(d1 - d0, 1e-6), 0.0, 1.0)
     return last + frac, ok
+
+
+LUMA_BGR = np.array([0.114, 0.587, 0.299])
+"""Y' from sRGB bytes (BT.601, what JPEG and YUV video keep at full resolution)."""
+SUBSAMPLED = 0.4  # chroma detail below this fraction of the luma's: chroma was subsampled
+
+
+def chroma_detail(image: U8) -> tuple[float, float]:
+    """How much pixel-to-pixel detail the chroma has next to the luma, along x and along y:
+    the rms second difference of Cb and Cr over that of Y' in the middle of the frame.
+
+    A camera's noise is as fine in chroma as in luma (0.8-1.1 on the bench's scenes); JPEG's
+    4:2:0 (and YUYV's or MJPEG's 4:2:2, along x) keep the chroma at half resolution and leave
+    almost none (0.05-0.2, whatever the quality).
+    """
+    h, w = image.shape[:2]
+    centre = image[int(h * 0.3) : int(h * 0.7), int(w * 0.3) : int(w * 0.7)]
+    ycc = np.asarray(cv2.cvtColor(centre, cv2.COLOR_BGR2YCrCb), np.float32)
+    out = []
+    for axis in (1, 0):
+        energy = np.mean(np.square(np.diff(ycc, 2, axis=axis)), axis=(0, 1))
+        # a perfectly flat frame (no noise, no texture) tells nothing
+        ratio = np.sqrt((energy[1] + energy[2]) / 2 / energy[0]) if energy[0] > 1e-4 else 1.0
+        out.append(float(ratio))
+    return out[0], out[1]
+
+
+def _to_srgb(linear_255: F64) -> F64:
+    v = np.clip(linear_255 / 255.0, 0.0, 1.0)
+    srgb = np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
+    return np.asarray(srgb * 255.0, dtype=np.float64)
+
+
+def mix_from_luma(
+    image: U8, xs: F32, ys: F32, inside: F64, outside: F64, steps: int = 64
+) -> tuple[F32, NDArray[np.bool_]]:
+    """The fraction of the way from ``inside`` to ``outside`` (linear BGR, one pair per row of
+    ``xs``) of a linear-light mix of the two, read at (xs, ys) from the pixels' luma Y' alone.
+
+    Each pixel's Y' is turned into a mix fraction before the bilinear interpolation (a camera
+    mixes in linear light; Y' is not linear in it). Rows whose Y' does not rise or fall
+    monotonically over at least the 20-80 % mixes, by 4 levels or more, are flagged False.
+    """
+    luma = np.asarray(cv2.transform(image, LUMA_BGR[None, :]), np.float32).reshape(image.shape[:2])
+    h, w = image.shape[:2]
+    fx, fy = np.floor(xs), np.floor(ys)
+    ax, ay = xs - fx, ys - fy
+    x0, y0 = np.clip(fx.astype(np.intp), 0, w - 1), np.clip(fy.astype(np.intp), 0, h - 1)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    taps = [(y0, x0, (1 - ax) * (1 - ay)), (y0, x1, ax * (1 - ay)),
+            (y1, x0, (1 - ax) * ay), (y1, x1, ax * ay)]  # fmt: skip
+    grid = np.linspace(0.0, 1.0, steps + 1)
+    mixes = inside[:, None, :] + grid[None, :, None] * (outside - inside)[:, None, :]
+    table = _to_srgb(mixes) @ LUMA_BGR
+    sign = np.where(table[:, -1] >= table[:, 0], 1.0, -1.0)
+    table *= sign[:, None]
+    alpha = np.zeros(xs.shape, np.float32)
+    good = np.zeros(len(xs), dtype=bool)
+    mid = steps // 2
+    for r in range(len(xs)):
+        rising = np.diff(table[r]) > 0
+        # the monotonic stretch of the table around the half mix
+        lo = 0 if rising[:mid].all() else mid - int(np.argmin(rising[:mid][::-1]))
+        hi = steps if rising[mid:].all() else mid + int(np.argmin(rising[mid:]))
+        good[r] = grid[lo] <= 0.2 and grid[hi] >= 0.8 and table[r, hi] - table[r, lo] >= 4.0
+        for yy, xx, weight in taps:
+            values = luma[yy[r], xx[r]] * sign[r]
+            alpha[r] += weight[r] * np.interp(values, table[r, lo : hi + 1], grid[lo : hi + 1])
+    return alpha, good
+
+
+def half_mix(alpha: F32, inner: int) -> tuple[F64, NDArray[np.bool_]]:
+    """Where each row of mix fractions first reaches one half (in samples), and whether it
+    starts well below (the first ``inner`` samples) and ends above it."""
+    size = alpha.shape[1]
+    above = alpha >= 0.5
+    first = np.clip(np.argmax(above, axis=1), 1, size - 1)
+    rows = np.arange(len(alpha))
+    ok = (first > inner // 2) & above[:, -1] & (np.median(alpha[:, :inner], axis=1) < 0.25)
+    a0, a1 = alpha[rows, first - 1], alpha[rows, first]
+    frac = np.clip((0.5 - a0) / np.maximum(a1 - a0, 1e-6), 0.0, 1.0)
+    return np.asarray(first - 1 + frac, np.float64), ok
 
 
 def fit_line(points: F64, iterations: int = 4) -> tuple[F64, F64, float] | None:

@@ -5,7 +5,9 @@
 2. The largest felt region, holes filled, gives a rough quadrilateral (its hull's corners).
 3. Along each side, profiles across the edge locate where the cloth meets the wooden rail to a
    fraction of a pixel; pockets (corners and the middle of the long sides) are skipped and balls
-   on the rail are dropped as outliers by a robust line fit in undistorted pixels.
+   on the rail are dropped as outliers by a robust line fit in undistorted pixels. The last
+   pass finds the half mix of felt and wood in linear light from the colour, or from the luma
+   alone where the frame's chroma was subsampled (JPEG, YUV video).
 4. The four lines meet at the corners of the felt's outer edge (``TableSpec.felt_edge``).
 """
 
@@ -163,7 +165,12 @@ def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | Non
             return None
         undist = coarse[0]
     assert coarse is not None
-    fine = _refine(image, edge.linear(image), undist, intrinsics, 4.0 * image.shape[1] / 1280)
+    # where the chroma was subsampled (JPEG, YUV video), the fine pass reads luma (see
+    # _side_points); per axis, as 4:2:2 halves the chroma along x only
+    detail_x, detail_y = edge.chroma_detail(image)
+    subsampled = (detail_x < edge.SUBSAMPLED, detail_y < edge.SUBSAMPLED)
+    lin, window = edge.linear(image), 4.0 * image.shape[1] / 1280
+    fine = _refine(image, lin, undist, intrinsics, window, subsampled)
     # the linear-light pass is exact where the felt and wood contrast; in a dim room it is
     # noisier than the chroma pass, and then the chroma pass stands
     best = fine if fine is not None and fine[1] <= 1.3 * coarse[1] + 0.05 else coarse
@@ -175,7 +182,12 @@ def find_edge(image: U8, intrinsics: Intrinsics | None = None) -> FeltEdge | Non
 
 
 def _refine(
-    image: U8, lin: F32 | None, corners: F64, intrinsics: Intrinsics | None, window: float
+    image: U8,
+    lin: F32 | None,
+    corners: F64,
+    intrinsics: Intrinsics | None,
+    window: float,
+    subsampled: tuple[bool, bool] = (False, False),
 ) -> tuple[F64, float, float] | None:
     """One pass of profile edges and line fits around the quad ``corners`` (undistorted)."""
     centre = corners.mean(axis=0)
@@ -184,7 +196,8 @@ def _refine(
     for i in range(4):
         a, b = corners[i], corners[(i + 1) % 4]
         spans = LONG_SPANS if i % 2 == 0 else SHORT_SPANS
-        points, ok = _side_points(image, lin, a, b, centre, spans, intrinsics, window)
+        luma = subsampled[0] if abs(b[1] - a[1]) >= abs(b[0] - a[0]) else subsampled[1]
+        points, ok = _side_points(image, lin, a, b, centre, spans, intrinsics, window, luma)
         tried += len(ok)
         found += int(ok.sum())
         fit = edge.fit_line(points[ok])
@@ -210,6 +223,7 @@ def _side_points(
     spans: tuple[tuple[float, float], ...],
     intrinsics: Intrinsics | None,
     window: float,
+    luma: bool = False,
 ) -> tuple[F64, NDArray[np.bool_]]:
     """Edge points (undistorted px) across the side a-b, from the inside out."""
     length = float(np.linalg.norm(b - a))
@@ -248,9 +262,28 @@ def _side_points(
         profiles = _mean_along(edge.sample(lin, xs, ys), len(ts))
         level = float(np.median(np.linalg.norm(profiles[:, :inner], axis=2)))
         pos, ok = edge.crossings(profiles, inner=inner, min_contrast=0.1 * level + 0.5)
+        if luma:
+            pos, ok = _luma_crossings(image, xs, ys, profiles, inner, pos, ok)
     offset = offsets[0] + pos * step
     points = base + offset[:, None] * normal[None, :]
     return points, ok
+
+
+def _luma_crossings(
+    image: U8, xs: F32, ys: F32, profiles: F32, inner: int, pos: F64, ok: NDArray[np.bool_]
+) -> tuple[F64, NDArray[np.bool_]]:
+    """The half mix of the felt and the wood read from the luma alone, for frames whose chroma
+    was subsampled: JPEG keeps Y' at full resolution but the chroma at half, smeared ~2 px over
+    the edge, which moves the colour's half-way point 0.1-0.7 px towards the felt. The two
+    colours (linear light, from either end of each profile, past the smear) say what Y' each mix
+    gives. A side where fewer than half the profiles have a usable luma edge keeps ``pos``."""
+    count = len(profiles)
+    felt = np.repeat(np.median(profiles[:, :inner], axis=1), ALONG, axis=0).astype(np.float64)
+    wood = np.repeat(np.median(profiles[:, -inner:], axis=1), ALONG, axis=0).astype(np.float64)
+    alpha, good = edge.mix_from_luma(image, xs, ys, felt, wood)
+    luma_pos, luma_ok = edge.half_mix(_mean_along(alpha[..., None], count)[..., 0], inner)
+    luma_ok &= ok & good.reshape(count, ALONG).all(axis=1)
+    return (luma_pos, luma_ok) if luma_ok.mean() >= 0.5 else (pos, ok)
 
 
 def _mean_along(samples: F32, count: int) -> F32:
