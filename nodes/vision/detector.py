@@ -52,6 +52,7 @@ OCCLUDED = evidence.NAMES.index("occluded")
 SHIFT = evidence.NAMES.index("shift")
 MOVED, MOVED_SUPPORT = 0.1, 0.75  # a rejected circle this far (radii) from its seed, this whole
 APART = 1.8  # radii between the centres of two balls at least (they touch at two)
+SPOT_APART = 1.6  # radii from every ball found to a spot where a touching ball may lie
 RECALLED = 0.1  # a ball of the last frame, fitted again where it was: a ball if this sure
 STAY = 0.15  # ... and its circle this close (radii) to where it was
 POCKET = 2.5  # radii from a pocket's centre within which no ball is fitted again (its mouth)
@@ -321,7 +322,7 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
         return spots
     spot_r = geo.radius_map[_rows(spots, geo)].astype(np.float64)
     apart = np.hypot(spots[:, None, 0] - done[None, :, 0], spots[:, None, 1] - done[None, :, 1])
-    keep = (apart.min(axis=1) > 1.6 * spot_r) & (_inside(found.raw, spots, spot_r) >= UNLIKE)
+    keep = (apart.min(axis=1) > SPOT_APART * spot_r) & (_inside(found.raw, spots, spot_r) >= UNLIKE)
     return _merged(spots[keep], 0.5 * geo.radius / geo.factor)
 
 
