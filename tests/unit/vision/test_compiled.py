@@ -50,3 +50,7 @@ def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
 
 def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
+    # every entry point has been compiled (or loaded) for the types detection calls it with
+    for name in ("_search", "_fit", "_cast"):
+        (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
+        assert dispatcher.signatures, name
