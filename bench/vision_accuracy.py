@@ -1,7 +1,7 @@
 """How well the vision pipeline sees the synthetic table: recall, false balls, centre error in
-millimetres, kind accuracy, cue angle error and time per frame, on a seeded randomised scene
-set (camera pose, lens distortion, cloth, lamps, noise, exposure blur, JPEG, cue and hands drawn
-from ``nodes.vision.synthetic.variation``).
+millimetres, kind accuracy, the cue's angle and tip errors and time per frame, on a seeded
+randomised scene set (camera pose, lens distortion, cloth, lamps, noise, exposure blur, JPEG,
+cue and hands drawn from ``nodes.vision.synthetic.variation``).
 
 Per scene, like an installer on a real table: the lens is calibrated from rendered chessboard
 views (``--intrinsics chessboard``; ``auto`` skips that and lets the table calibration guess the
@@ -66,6 +66,7 @@ class Tally:
     errors: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     kinds: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     cue_errors: list[float] = field(default_factory=list)
+    cue_tip_mm: list[float] = field(default_factory=list)
     cue_truth: int = 0
     cue_found: int = 0
     cue_absent: int = 0  # frames without a cue in view
@@ -180,6 +181,9 @@ def _score_cue(detections: Any, truth: Any, tally: Tally) -> None:
     tally.cue_found += 1
     diff = (detections.cue.direction_deg - cue.direction_deg + 180) % 360 - 180
     tally.cue_errors.append(abs(diff))
+    # the tip on the table (x, y): where a projector starts the aiming line
+    found = detections.cue
+    tally.cue_tip_mm.append(math.hypot(found.tip_x - cue.tip_x, found.tip_y - cue.tip_y) * 1000)
 
 
 @dataclass
@@ -293,6 +297,12 @@ def summary(tally: Tally) -> dict[str, Any]:
         "mean": round(float(cue.mean()), 3),
         "median": round(float(np.median(cue)), 3),
         "p95": round(float(np.percentile(cue, 95)), 3),
+    }
+    tips = np.array(tally.cue_tip_mm) if tally.cue_tip_mm else np.zeros(1)
+    out["cue_tip_mm"] = {
+        "mean": round(float(tips.mean()), 1),
+        "median": round(float(np.median(tips)), 1),
+        "p95": round(float(np.percentile(tips, 95)), 1),
     }
     out["calibration_corner_err_px_max"] = {
         "mean": round(float(np.mean(tally.calib)), 3) if tally.calib else None,

@@ -48,13 +48,14 @@ def test_a_cue_reported_when_none_is_in_view_is_counted_false():
     from types import SimpleNamespace
 
     tally = vision_accuracy.Tally()
-    seen = SimpleNamespace(direction_deg=10.0, visible_fraction=0.8)
-    found = SimpleNamespace(cue=SimpleNamespace(direction_deg=10.2))
+    seen = SimpleNamespace(direction_deg=10.0, visible_fraction=0.8, tip_x=0.5, tip_y=0.1)
+    found = SimpleNamespace(cue=SimpleNamespace(direction_deg=10.2, tip_x=0.53, tip_y=0.14))
     vision_accuracy._score_cue(found, SimpleNamespace(cue=None), tally)
     vision_accuracy._score_cue(SimpleNamespace(cue=None), SimpleNamespace(cue=None), tally)
     vision_accuracy._score_cue(found, SimpleNamespace(cue=seen), tally)
     assert (tally.cue_absent, tally.cue_false) == (2, 1)
     assert (tally.cue_truth, tally.cue_found) == (1, 1)
+    assert tally.cue_tip_mm == pytest.approx([50.0])
 
 
 def test_the_ab_bench_renames_only_the_projects_packages():
