@@ -43,6 +43,8 @@ CLEARANCE = 0.012  # m: the axis passes this far above a rail or ball (the shaft
 SHAFT_RADIUS = 0.007  # m: the cue's radius a hand's width behind the tip
 REACH = 0.6  # m: the farthest a tip addressing a ball stays behind it
 MAX_ELEVATION = 35.0  # degrees: steeper is a masse shot, which this does not model
+RUN_PX = 2.0  # the tip walk crosses only what is unlike the felt for this long
+UNLIKE_FELT = 0.32  # log colour distance from the felt above which a sample is the cue's
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,7 +385,13 @@ def refine_tip(
     """Find the tip at full resolution: walk the axis from behind the coarse tip, forwards,
     while the pixels on it are unlike the felt (a ball it touches stops the walk). It goes at most
     ``reach`` px (or 30 % of the line's length) past the coarse tip: a cue seen mostly off the
-    table ends its coarse line at the rail, with the bridge hand and the shaft ahead of it."""
+    table ends its coarse line at the rail, with the bridge hand and the shaft ahead of it, and
+    one found on the felt may end it at the bridge hand.
+
+    A point of the axis is on the cue where the colour of two neighbouring samples across it,
+    over 1 px along it, is unlike the felt, and the walk crosses only stretches ``RUN_PX``
+    long: the tip is 3-4 px wide. Single samples on a noisy cloth were unlike the felt every few
+    pixels, and walked the tip on over bare cloth (30 px in scene 1007, into the next ball)."""
     step = 0.5
     ts = np.arange(-0.15 * line.length_px, max(0.3 * line.length_px, reach) + 12, step)
     normal = np.array([-line.direction[1], line.direction[0]])
@@ -392,10 +400,12 @@ def refine_tip(
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
     logs = _log_samples(image, xs, ys) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
+    logs = (logs[:, 1:] + logs[:, :-1]) / 2  # neighbours across the axis
+    logs[1:-1] = (logs[:-2] + logs[1:-1] + logs[2:]) / 3  # and along it
     b, g, r = logs[..., 0], logs[..., 1], logs[..., 2]  # (reductions over 3 are slow)
     spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
     score = spread + np.maximum(np.abs((b + g + r) / 3) - 0.45, 0)
-    on = score.max(axis=1) > 0.32
+    on = score.max(axis=1) > UNLIKE_FELT
     if len(balls):
         centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
         radii = np.array([ball.r for ball in balls], np.float64)
@@ -403,6 +413,7 @@ def refine_tip(
             points[:, 0, None] - centres[None, :, 0], points[:, 1, None] - centres[None, :, 1]
         )
         on &= ~np.any(apart < radii[None, :] + 1.0, axis=1)
+    on = _runs(on, int(RUN_PX / step))
     start = int(np.argmin(np.abs(ts + 0.1 * line.length_px)))
     if not on[start]:
         return line
@@ -410,6 +421,17 @@ def refine_tip(
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+def _runs(on: NDArray[np.bool_], least: int) -> NDArray[np.bool_]:
+    """``on`` without its runs of fewer than ``least`` set entries."""
+    if len(on) < least:
+        return np.zeros_like(on)
+    whole = np.convolve(on.astype(np.int32), np.ones(least, np.int32), mode="valid") == least
+    out = np.zeros_like(on)
+    for shift in range(least):
+        out[shift : shift + len(whole)] |= whole
+    return out
 
 
 def _last_before_gap(on: NDArray[np.bool_], gap: int) -> int:

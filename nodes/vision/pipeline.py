@@ -37,6 +37,7 @@ U8 = NDArray[np.uint8]
 
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
+TIP_REACH = 30.0  # radii: how far a cue's tip is walked past the end of its coarse line
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ class Pipeline:
             # its coarse tip may lie on the rail: the felt's colour a little way ahead
             ahead = line.tip + 3 * geo.radius * line.direction
             colour = felt_bgr(felt, geo, ahead[None])[0]
-            line = cue_stick.refine_tip(image, line, colour, circles, 30 * geo.radius)
+            line = cue_stick.refine_tip(image, line, colour, circles, TIP_REACH * geo.radius)
             # the tip must be on the table: the cloth or a cushion (a ball frozen to it)
             if not on_table(line.tip, geo):
                 line = None
@@ -230,7 +231,7 @@ def walk_tip(
     """A line found on the felt, straightened and its tip walked at full resolution."""
     line = cue_stick.straighten(line, intrinsics)
     colour = felt_bgr(felt, geo, line.tip[None])[0]
-    return cue_stick.refine_tip(image, line, colour, circles)
+    return cue_stick.refine_tip(image, line, colour, circles, TIP_REACH * geo.radius)
 
 
 def butt_side(geo: Geometry, player: NDArray[np.bool_]) -> U8:

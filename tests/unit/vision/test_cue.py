@@ -8,6 +8,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from nodes.vision import cue as cue_stick
@@ -97,3 +98,20 @@ def test_a_tip_walked_off_the_table_turns_the_cue_round(monkeypatch):
     assert found.cue is not None
     error = (found.cue.direction_deg - direction_deg + 180) % 360 - 180
     assert abs(error) < 1.0  # (without the bridge hand walked over, the tip is short of it)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_tip_walk_stops_at_the_tip_on_a_noisy_cloth(seed):
+    # a cue 4 px wide ending at x = 200, on a dark cloth as noisy as scene 1007's, where the
+    # walk went on 30 px
+    rng = np.random.default_rng(seed)
+    felt = np.array([39.0, 71.0, 23.0])
+    image = felt + rng.normal(0.0, 1.0, (200, 400, 3)) * np.array([6.6, 8.9, 4.9])
+    image[98:102, 40:200] = (170.0, 195.0, 215.0)
+    image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    coarse = cue_stick.CueLine(
+        tip=np.array([185.0, 99.5]), direction=np.array([1.0, 0.0]), length_px=140.0,
+        width_px=4.0, confidence=1.0,
+    )  # fmt: skip
+    walked = cue_stick.refine_tip(image, coarse, felt, [], reach=120.0)
+    assert walked.tip[0] == pytest.approx(199.5, abs=1.0)
