@@ -15,6 +15,7 @@ and a ``status`` saying why, never an exception.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -38,6 +39,8 @@ U8 = NDArray[np.uint8]
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
 TIP_REACH = 30.0  # radii: how far a cue's tip is walked past the end of its coarse line
+TURN_FRAMES = 30  # a cue does not turn round on its line within this many frames
+TURN_COS = math.cos(math.radians(5.0))  # ... pointing back along it, within 5 degrees
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class Pipeline:
         self.felt: FeltModel | None = None
         self.frames = 0
         self.last = np.zeros((0, 2))  # full-res centres of the balls of the previous frame
+        self.last_cue: tuple[int, cue_stick.CueLine] | None = None  # frame index, line
         self.set_calibration(calibration)
 
     def set_calibration(self, calibration: TableCalibration | None) -> None:
@@ -67,6 +71,7 @@ class Pipeline:
         self.geometry = Geometry(calibration) if calibration is not None else None
         self.felt = None
         self.last = np.zeros((0, 2))
+        self.last_cue = None
 
     @property
     def calibration(self) -> TableCalibration | None:
@@ -86,13 +91,13 @@ class Pipeline:
             return Detections(**base, height=height, calibrated=False, status="uncalibrated")
         if (width, height) != geo.full:
             return Detections(**base, height=height, status="calibration_size_mismatch")
-        balls, cue = self._detect(image, geo, timer)
+        balls, cue = self._detect(image, index, geo, timer)
         return Detections(
             **base, height=height, balls=balls, cue=cue, timings_ms=timer.stages, status="ok"
         )
 
     def _detect(
-        self, image: U8, geo: Geometry, timer: Timer
+        self, image: U8, index: int, geo: Geometry, timer: Timer
     ) -> tuple[list[DetectedBall], DetectedCue | None]:
         whole = geo.shrink(image)
         small = geo.crop_of(whole)
@@ -115,7 +120,7 @@ class Pipeline:
         self.last = np.array([[c.x, c.y] for c in circles]).reshape(-1, 2)
         timer.mark("balls")
         on_table = np.array([[b.x, b.y] for b in balls])
-        cue = self._cue(image, whole, raw, circles, geo, felt, on_table, found.neckless)
+        cue = self._cue(image, index, whole, raw, circles, geo, felt, on_table, found.neckless)
         timer.mark("cue")
         self._refresh(small, found.opened, circles, geo)
         return balls, cue
@@ -152,6 +157,7 @@ class Pipeline:
     def _cue(
         self,
         image: U8,
+        index: int,
         whole: U8,
         raw: U8,
         circles: list[detector.Circle],
@@ -160,9 +166,38 @@ class Pipeline:
         balls: F64,
         player: NDArray[np.bool_],
     ) -> DetectedCue | None:
-        """The cue, from the felt mask less the balls' ``circles`` (``balls``: their table
-        x, y, which the cue passes above) and, off the table, the ``whole`` frame at working
-        resolution."""
+        """The cue in frame ``index``, from the felt mask less the balls' ``circles``
+        (``balls``: their table x, y, which the cue passes above) and, off the table, the
+        ``whole`` frame at working resolution."""
+        line = self._cue_line(image, index, whole, raw, circles, geo, felt, player)
+        self.last_cue = None if line is None else (index, line)
+        if line is None:
+            return None
+        tip, direction, seen = cue_stick.table_pose(
+            line, geo.calibration, self.config.cue_elevation_deg, balls
+        )
+        return DetectedCue(
+            tip_x_px=float(line.tip[0]),
+            tip_y_px=float(line.tip[1]),
+            tip_x=float(tip[0]),
+            tip_y=float(tip[1]),
+            direction_deg=float(round(direction, 3)),
+            visible_fraction=float(round(min(1.0, seen / cue_stick.CUE_LENGTH), 3)),
+            confidence=float(round(line.confidence, 3)),
+        )
+
+    def _cue_line(
+        self,
+        image: U8,
+        index: int,
+        whole: U8,
+        raw: U8,
+        circles: list[detector.Circle],
+        geo: Geometry,
+        felt: FeltModel,
+        player: NDArray[np.bool_],
+    ) -> cue_stick.CueLine | None:
+        """The cue's axis and tip in the image (full-res px), or None."""
         rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
         size = 2 * round(0.75 * geo.radius / geo.factor) + 1
@@ -191,25 +226,29 @@ class Pipeline:
                 return None
             support = None if found.support is None else found.support + geo.origin
             found = replace(found, tip=found.tip + geo.origin, support=support)
+            if self._turned(found, index, geo):
+                found = turned_round(found)
             line = walk_tip(image, found, intrinsics, circles, geo, felt)
             if not on_table(line.tip, geo):
                 # the walk left the table: the end taken for the tip was the butt's side
-                back = found.tip - found.length_px * found.direction
-                flipped = replace(found, tip=back, direction=-found.direction)
-                line = walk_tip(image, flipped, intrinsics, circles, geo, felt)
-        line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
-        tip, direction, seen = cue_stick.table_pose(
-            line, geo.calibration, self.config.cue_elevation_deg, balls
-        )
-        return DetectedCue(
-            tip_x_px=float(line.tip[0]),
-            tip_y_px=float(line.tip[1]),
-            tip_x=float(tip[0]),
-            tip_y=float(tip[1]),
-            direction_deg=float(round(direction, 3)),
-            visible_fraction=float(round(min(1.0, seen / cue_stick.CUE_LENGTH), 3)),
-            confidence=float(round(line.confidence, 3)),
-        )
+                line = walk_tip(image, turned_round(found), intrinsics, circles, geo, felt)
+        return cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
+
+    def _turned(self, line: cue_stick.CueLine, index: int, geo: Geometry) -> bool:
+        """Whether ``line`` (found in frame ``index``) points back along the cue of a frame
+        up to ``TURN_FRAMES`` before: a cue does not turn round on its line, so its ends were
+        taken the wrong way round. Found on the felt, a cue's butt is the end at the table's
+        edge or the player; where the player leans over the table, the grip hand lies at one end
+        and the bridge hand at the other, and the thinner end was the butt in one frame of 652
+        deeper into the game (scene 5007)."""
+        if self.last_cue is None or not 0 < index - self.last_cue[0] <= TURN_FRAMES:
+            return False
+        last = self.last_cue[1]
+        if float(line.direction @ last.direction) > -TURN_COS:
+            return False
+        # and on the same line: the last tip within a ball's diameter of it
+        normal = np.array([-line.direction[1], line.direction[0]])
+        return abs(float((last.tip - line.tip) @ normal)) < 2 * geo.radius
 
     def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
         self.frames += 1
@@ -218,6 +257,12 @@ class Pipeline:
         grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
+
+
+def turned_round(line: cue_stick.CueLine) -> cue_stick.CueLine:
+    """``line`` with its ends swapped: the tip where the butt's end was."""
+    back = line.tip - line.length_px * line.direction
+    return replace(line, tip=back, direction=-line.direction)
 
 
 def walk_tip(

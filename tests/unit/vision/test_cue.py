@@ -115,3 +115,24 @@ def test_the_tip_walk_stops_at_the_tip_on_a_noisy_cloth(seed):
     )  # fmt: skip
     walked = cue_stick.refine_tip(image, coarse, felt, [], reach=120.0)
     assert walked.tip[0] == pytest.approx(199.5, abs=1.0)
+
+
+def test_a_cue_found_pointing_back_along_the_last_frames_cue_is_turned_round():
+    from types import SimpleNamespace
+
+    def line(tip: tuple[float, float], direction: tuple[float, float]) -> cue_stick.CueLine:
+        return cue_stick.CueLine(
+            tip=np.array(tip), direction=np.array(direction), length_px=200.0, width_px=4.0,
+            confidence=1.0,
+        )  # fmt: skip
+
+    geo: Any = SimpleNamespace(radius=10.0)
+    pipe = Pipeline(None)
+    pipe.last_cue = (100, line((500.0, 300.0), (-1.0, 0.0)))
+    backwards = line((700.0, 301.0), (1.0, 0.0))
+    assert pipe._turned(backwards, 101, geo)
+    assert pipeline.turned_round(backwards).tip == pytest.approx([500.0, 301.0])
+    assert not pipe._turned(line((520.0, 300.0), (-1.0, 0.0)), 101, geo)  # the same way
+    assert not pipe._turned(line((700.0, 340.0), (1.0, 0.0)), 101, geo)  # another line
+    assert not pipe._turned(backwards, 100 + pipeline.TURN_FRAMES + 1, geo)  # long ago
+    assert not pipe._turned(backwards, 99, geo)  # a source started again
