@@ -41,7 +41,10 @@ U8 = NDArray[np.uint8]
 CUE_LENGTH = 1.47  # m, a standard pool cue
 CLEARANCE = 0.012  # m: the axis passes this far above a rail or ball (the shaft's radius and a bit)
 SHAFT_RADIUS = 0.007  # m: the cue's radius a hand's width behind the tip
-REACH = 0.6  # m: the farthest a tip addressing a ball stays behind it
+# m: the farthest a tip addressing a ball stays behind it: a player getting down on the shot
+# holds it up to half a metre back, and a tip raised above the ball's centre, seen at that
+# height, is put up to 0.2 m further off along the line
+REACH = 0.9
 MAX_ELEVATION = 35.0  # degrees: steeper is a masse shot, which this does not model
 RUN_PX = 2.0  # the tip walk crosses only what is unlike the felt for this long
 UNLIKE_FELT = 0.32  # log colour distance from the felt above which a sample is the cue's
