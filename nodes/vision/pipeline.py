@@ -120,7 +120,9 @@ class Pipeline:
         self.last = np.array([[c.x, c.y] for c in circles]).reshape(-1, 2)
         timer.mark("balls")
         on_table = np.array([[b.x, b.y] for b in balls])
-        cue = self._cue(image, index, whole, raw, circles, geo, felt, on_table, found.neckless)
+        line = self._cue_line(image, index, whole, raw, circles, geo, felt, found.neckless)
+        self.last_cue = None if line is None else (index, line)
+        cue = None if line is None else self._cue(line, geo, on_table)
         timer.mark("cue")
         self._refresh(small, found.opened, circles, geo)
         return balls, cue
@@ -154,25 +156,9 @@ class Pipeline:
             )  # fmt: skip
         return out, kept
 
-    def _cue(
-        self,
-        image: U8,
-        index: int,
-        whole: U8,
-        raw: U8,
-        circles: list[detector.Circle],
-        geo: Geometry,
-        felt: FeltModel,
-        balls: F64,
-        player: NDArray[np.bool_],
-    ) -> DetectedCue | None:
-        """The cue in frame ``index``, from the felt mask less the balls' ``circles``
-        (``balls``: their table x, y, which the cue passes above) and, off the table, the
-        ``whole`` frame at working resolution."""
-        line = self._cue_line(image, index, whole, raw, circles, geo, felt, player)
-        self.last_cue = None if line is None else (index, line)
-        if line is None:
-            return None
+    def _cue(self, line: cue_stick.CueLine, geo: Geometry, balls: F64) -> DetectedCue:
+        """The cue found in the image, on the table (``balls``: their table x, y, which the
+        cue passes above)."""
         tip, direction, seen = cue_stick.table_pose(
             line, geo.calibration, self.config.cue_elevation_deg, balls
         )
@@ -197,7 +183,9 @@ class Pipeline:
         felt: FeltModel,
         player: NDArray[np.bool_],
     ) -> cue_stick.CueLine | None:
-        """The cue's axis and tip in the image (full-res px), or None."""
+        """The cue's axis and tip in frame ``index`` (full-res px), or None: from the felt mask
+        less the balls' ``circles`` and, off the table, the ``whole`` frame at working
+        resolution."""
         rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
         size = 2 * round(0.75 * geo.radius / geo.factor) + 1
