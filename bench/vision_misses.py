@@ -113,9 +113,13 @@ class Internals:
         self.seen: dict[str, Any] = {}
 
     def __enter__(self) -> Internals:
-        def find_balls(image: Any, acc: Any, found: Any, felt: Any, geo: Any, *rest: Any) -> Any:
+        def find_balls(
+            image: Any, acc: Any, found: Any, felt: Any, geo: Any, last: Any = None,
+            smeared: bool = False,
+        ) -> Any:  # fmt: skip
             self.seen = {"image": image, "acc": acc, "found": found, "felt": felt, "geo": geo}
-            return self.original(image, acc, found, felt, geo, *rest)
+            self.seen["smeared"] = smeared
+            return self.original(image, acc, found, felt, geo, last, smeared)
 
         detector.find_balls = find_balls  # type: ignore[assignment]
         return self
@@ -128,11 +132,13 @@ def probe(seen: dict[str, Any], centre: Any) -> tuple[float, float, bool]:
     """Confidence of the strong-seed and weak-seed judges for a circle fitted at ``centre``
     (full-res px), and whether the weak-seed judge keeps it with all of its rules."""
     args = (seen["image"], centre, seen["found"], seen["felt"], seen["geo"])
+    smeared = seen["smeared"]
     sure = []
     for model in (evidence.STRONG, evidence.LEFTOVER):
-        circles = detector._judged(*args, model, least=0.0)  # every circle, with its confidence
+        # every circle, with its confidence
+        circles = detector._judged(*args, model, least=0.0, smeared=smeared)
         sure.append(circles[0].confidence if circles else 0.0)
-    return sure[0], sure[1], bool(detector._judged(*args, evidence.LEFTOVER))
+    return sure[0], sure[1], bool(detector._judged(*args, evidence.LEFTOVER, smeared=smeared))
 
 
 def scene_misses(seed: int, args: argparse.Namespace) -> tuple[list[Miss], int]:

@@ -151,26 +151,30 @@ def components(mask: U8) -> tuple[int, NDArray[np.integer[Any]], NDArray[np.int3
 
 
 def find_balls(
-    image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry, last: F64 | None = None
-) -> list[Circle]:
+    image: U8, acc: F32, found: Masks, felt: FeltModel, geo: Geometry, last: F64 | None = None,
+    smeared: bool = False,
+) -> list[Circle]:  # fmt: skip
     """Balls in a full-resolution BGR frame, given the working-resolution views; ``last``
-    (full-res centres) are the balls found in the previous frame."""
+    (full-res centres) are the balls found in the previous frame; ``smeared``: the frame's
+    chroma was subsampled (JPEG, YUV video; :func:`rim.find`)."""
     seeds, strength = symmetry.peaks(acc, geo.radius / geo.factor, SEED_LOW)
-    balls = _seeded(image, seeds, strength, found, felt, geo)
+    balls = _seeded(image, seeds, strength, found, felt, geo, smeared)
     if last is None or len(last) == 0:
         return balls
-    return dedupe(balls + _recalled(image, last, balls, found, felt, geo))
+    return dedupe(balls + _recalled(image, last, balls, found, felt, geo, smeared))
 
 
 def _seeded(
-    image: U8, seeds: F64, strength: F64, found: Masks, felt: FeltModel, geo: Geometry
-) -> list[Circle]:
+    image: U8, seeds: F64, strength: F64, found: Masks, felt: FeltModel, geo: Geometry,
+    smeared: bool = False,
+) -> list[Circle]:  # fmt: skip
     """Balls at the accumulator's ``seeds`` (working px) and where a ball touching two of
     those found would lie."""
     if len(seeds) == 0:
         return []
     strong = strength > SEED_HIGH
-    first = _judged(image, geo.to_full(seeds[strong]), found, felt, geo, evidence.STRONG)
+    strong_seeds = geo.to_full(seeds[strong])
+    first = _judged(image, strong_seeds, found, felt, geo, evidence.STRONG, smeared=smeared)
     first = dedupe(first)
     rest = _leftover(seeds[~strong], first, found, geo)
     # both a weak seed and a spot next to it are fitted: the more confident circle stays
@@ -178,20 +182,22 @@ def _seeded(
     if len(rest) == 0:
         return first
     moved: list[F64] = []
-    more = _judged(image, geo.to_full(rest), found, felt, geo, evidence.LEFTOVER, moved)
+    weak = geo.to_full(rest)
+    more = _judged(image, weak, found, felt, geo, evidence.LEFTOVER, moved, smeared=smeared)
     # a weak seed off the centre of a ball of the cloth's colour: its circle moved far from
     # it, which counts against the circle; fitted again from there, a ball stays put (and
     # lies clear of the balls found: a gap between balls fits a circle of their rims too)
     if len(centres := np.concatenate([np.zeros((0, 2)), *moved])):
         placed = first + more
-        again = _judged(image, centres, found, felt, geo, evidence.LEFTOVER)
+        again = _judged(image, centres, found, felt, geo, evidence.LEFTOVER, smeared=smeared)
         more += [c for c in again if _clear(c, placed)]
     return dedupe(first + more)
 
 
 def _recalled(
-    image: U8, last: F64, balls: list[Circle], found: Masks, felt: FeltModel, geo: Geometry
-) -> list[Circle]:
+    image: U8, last: F64, balls: list[Circle], found: Masks, felt: FeltModel, geo: Geometry,
+    smeared: bool = False,
+) -> list[Circle]:  # fmt: skip
     """The previous frame's balls (``last``, full-res centres) that none of ``balls`` explains,
     fitted again where they were. A ball at rest stays put, and one of the cloth's colour,
     which the felt score barely sees, is judged on its rim: kept if its circle stays within
@@ -210,8 +216,9 @@ def _recalled(
         gap = np.hypot(*(last[:, None, :] - done[None, :, :2]).transpose(2, 0, 1))
         free &= (gap >= APART * done[None, :, 2]).all(axis=1)
     again = _judged(
-        image, last[free], found, felt, geo, evidence.LEFTOVER, least=RECALLED, stay=STAY
-    )
+        image, last[free], found, felt, geo, evidence.LEFTOVER, least=RECALLED, stay=STAY,
+        smeared=smeared,
+    )  # fmt: skip
     return [c for c in again if _clear(c, balls)]
 
 
@@ -223,17 +230,18 @@ def _clear(circle: Circle, others: list[Circle]) -> bool:
 def _judged(
     image: U8, seeds: F64, found: Masks, felt: FeltModel, geo: Geometry, model: F64,
     moved: list[F64] | None = None, least: float | None = None, stay: float | None = None,
+    smeared: bool = False,
 ) -> list[Circle]:  # fmt: skip
     """Fit circles at full-res ``seeds`` and keep those the evidence ``model`` believes at
     least ``least`` (``MIN_CONFIDENCE`` if None) and, with ``stay``, whose circles moved less
     than that many radii from their seeds; the centres of rejected circles that moved far
-    from their seeds go to ``moved``."""
+    from their seeds go to ``moved``; ``smeared``: as :func:`rim.find`."""
     if len(seeds) == 0:
         return []
     least = MIN_CONFIDENCE if least is None else least
     radii = geo.expected_radius(seeds)
     log_felt = felt_log(felt, geo.to_small(seeds)) * np.float32(40.0)
-    fit = fit_circles(image, seeds, radii, log_felt)
+    fit = fit_circles(image, seeds, radii, log_felt, smeared)
     small = geo.to_small(fit.centre)
     play = _at(geo.play, small)  # not in a pocket's mouth or on a rail
     if not play.any():
@@ -270,13 +278,16 @@ def _judged(
     ]  # fmt: skip
 
 
-def fit_circles(image: U8, seeds: F64, radii: F64, log_felt: F32) -> circle.Fit:
+def fit_circles(
+    image: U8, seeds: F64, radii: F64, log_felt: F32, smeared: bool = False
+) -> circle.Fit:
     """Circles of the expected radius (the calibration knows it to 0.1 %, and holding it keeps
     a half-hidden ball from shrinking onto its visible part), in two rounds: rims searched
-    widely around the seeds, then close to the first circle."""
-    rims = rim.find(image, seeds, radii, log_felt, WIDE)
+    widely around the seeds, then close to the first circle (``smeared``: as
+    :func:`rim.find`)."""
+    rims = rim.find(image, seeds, radii, log_felt, WIDE, smeared=smeared)
     first = circle.fit(rims.points, rims.ok, seeds, radii)
-    rims = rim.find(image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES)
+    rims = rim.find(image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES, smeared)
     return circle.fit(rims.points, rims.ok, first.centre, radii, 3)
 
 

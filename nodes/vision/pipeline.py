@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from nodes.vision import cue as cue_stick
-from nodes.vision import detector, palette, symmetry
+from nodes.vision import detector, edge, palette, symmetry
 from nodes.vision.calibration import TableCalibration
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
@@ -61,6 +61,7 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.geometry: Geometry | None = None
         self.felt: FeltModel | None = None
+        self.smeared = False  # the frames' chroma was subsampled (measured with the felt)
         self.frames = 0
         self.last = np.zeros((0, 2))  # full-res centres of the balls of the previous frame
         self.last_cue: tuple[int, cue_stick.CueLine] | None = None  # frame index, line
@@ -103,6 +104,7 @@ class Pipeline:
         small = geo.crop_of(whole)
         if self.felt is None:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
+            self.smeared = min(edge.chroma_detail(image)) < edge.SUBSAMPLED
         felt = self.felt
         score = felt.score(small)
         raw = np.asarray(
@@ -115,7 +117,7 @@ class Pipeline:
             score, grey, geo.radius_map, geo.roi, geo.noise_at, geo.rim_length
         )
         timer.mark("seeds")
-        circles = detector.find_balls(image, acc, found, felt, geo, self.last)
+        circles = detector.find_balls(image, acc, found, felt, geo, self.last, self.smeared)
         balls, circles = self._balls(image, circles, geo, felt)
         self.last = np.array([[c.x, c.y] for c in circles]).reshape(-1, 2)
         timer.mark("balls")

@@ -6,8 +6,9 @@ the felt), weighted by a prior around the expected radius and counted three time
 lies just beyond it. The outermost step close to the strongest is the silhouette (a ball's
 stripe and number lie inside it); once the circle is nearly known, the next strongest steps
 are kept too, and the fit takes the one nearest the circle (where balls touch, the outermost
-step may be the neighbour's). Between two balls, the darkest point of the crevice is where
-they touch.
+step may be the neighbour's). Between two balls the rim is placed as any other step, half way
+(the darkest point of the crevice between them was tried: it lies off both silhouettes, and
+the centres came out worse, touching balls 0.53 -> 0.49 px on nine bench scenes without it).
 
 The step is placed where the luma is half way from half a pixel inside to a pixel outside:
 close enough to the silhouette that the darkening towards a lit sphere's limb does not pull the
@@ -17,7 +18,11 @@ resolution (demosaicing blurs it too), which smears a colour edge over 2-3 px an
 up to 1-2 px, most where the ball's colour is the felt's; Y' (Rec. 601 on the sRGB bytes, what
 JPEG keeps at full resolution) is left sharp. On the bench's JPEG scenes the centre error was
 twice that of the same frames uncompressed. Where the luma hardly changes across the step (a
-ball as bright as the felt), the colour's crossing is used, in linear light.
+ball as bright as the felt), the colour's crossing is used, in linear light; on frames whose
+chroma was subsampled its levels are read beyond the smear, 1.5 px inside and 2 px outside
+(half a pixel inside and one outside, the levels lie on the smeared ramp, and the crossing
+follows the step found rather than the edge: such rims lay 0.39 px outside the silhouette on
+average on the bench's JPEG scenes).
 
 The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
@@ -42,13 +47,12 @@ Bools = NDArray[np.bool_]
 
 HALF = 2  # samples either side of a point for its step (1 px)
 INSIDE, OUTSIDE = 1, 2  # samples from the step to the colours it lies between
+SMEARED_INSIDE, SMEARED_OUTSIDE = 3, 4  # ... in colour, where the chroma was subsampled
 FELT_BONUS = 2.0  # a step with felt 1-2.5 px beyond it counts this much more
 LEAVE = 2.0  # a step out of the felt's colour counts this much more than its colour change
 OUTERMOST = 0.7  # the rim is the outermost step this close to the ray's strongest...
 RATIO = 0.35  # ... else (where balls touch) one of the others this strong, nearest the circle
 CANDIDATES = 3  # steps kept per ray when the circle is nearly known
-VALLEY = 3  # samples inside a step onto another ball where the crevice between them is sought
-DEEP = 0.8  # a crevice is this much darker than both balls
 MIN_STEP = 8.0  # log units x 40, summed over B, G, R: weaker steps are noise
 NOISE_STEPS = 2.0  # ... and so are steps (in sRGB levels) under this many times the median
 MIN_PLAIN = 6.0  # step on bare felt (or this many levels when too little felt is seen)
@@ -75,19 +79,21 @@ class Rims:
 
 
 def find(
-    image: U8, centres: F64, radii: F64, log_felt: F32, spread: float, candidates: int = 1
-) -> Rims:
+    image: U8, centres: F64, radii: F64, log_felt: F32, spread: float, candidates: int = 1,
+    smeared: bool = False,
+) -> Rims:  # fmt: skip
     """Rims around ``centres`` (B, 2) of balls of expected ``radii`` (B,) (full-res px);
     ``log_felt`` (B, 3) is the felt's colour near each ball as 40 log(BGR + 6).
 
     ``spread`` is how far (in radii) the rim may lie from the expected radius around this
-    centre: wide for a seed, narrow once the centre is known.
+    centre: wide for a seed, narrow once the centre is known. ``smeared``: the frame's chroma
+    was subsampled (:func:`nodes.vision.edge.chroma_detail`).
     """
     pixels, frac = ray.sample(image, centres, radii)
     size = len(frac)
     felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)  # (N, 3)
     prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
-    pos, ok, strength = _search(pixels, felt, prior, candidates)
+    pos, ok, strength = _search(pixels, felt, prior, candidates, smeared)
     shape = (len(centres), RAYS, candidates)
     along = INNER + pos * (OUTER - INNER) / (size - 1)
     dist = along.reshape(shape) * radii[:, None, None]
@@ -103,17 +109,19 @@ _F0, _F1 = np.float32(0.0), np.float32(1.0)
 _CHROMA, _DARK, _LIGHT = (np.float32(v) for v in (FELT_CHROMA, *FELT_BRIGHT))
 _THIRD, _QUARTER = np.float32(1 / 3), np.float32(1 / (2 * HALF))
 _LEAVE, _BONUS = np.float32(LEAVE), np.float32(FELT_BONUS)
-_OUTERMOST, _RATIO, _DEEP = np.float32(OUTERMOST), np.float32(RATIO), np.float32(DEEP)
+_OUTERMOST, _RATIO = np.float32(OUTERMOST), np.float32(RATIO)
 _TINY, _HALF_WAY, _SHARE = np.float32(1e-6), np.float32(0.5), np.float32(LUMA_SHARE)
 _Y0, _Y1, _Y2 = (np.float32(w) for w in LUMA[0])
 _MIN_STEP = np.float32(MIN_STEP)
 
 
 @numba.njit(cache=True, nogil=True)
-def _search(pixels: U8, felt: F32, prior: F32, candidates: int) -> tuple[F64, Bools, F64]:
+def _search(
+    pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool
+) -> tuple[F64, Bools, F64]:
     """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (N, 3) near it and
     the ``prior`` (S,) on where the rim lies: ``candidates`` steps (N, candidates) as sample
-    positions, whether each is a valid rim, and its strength."""
+    positions, whether each is a valid rim, and its strength (``smeared``: as :func:`find`)."""
     count, size = pixels.shape[0], pixels.shape[1]
     looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
     ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out
@@ -161,10 +169,7 @@ def _search(pixels: U8, felt: F32, prior: F32, candidates: int) -> tuple[F64, Bo
             if not good or _levels(pixels, n, k + HALF, k - HALF) <= NOISE_STEPS * noise:
                 continue
             ok[n, j] = True
-            pos[n, j] = _half_way(pixels, n, k)
-            # where felt does not lie just beyond, the step may be onto another ball
-            if ahead[n, k] < 0.5:
-                pos[n, j] = _valley(pixels, n, k, pos[n, j])
+            pos[n, j] = _half_way(pixels, n, k, smeared)
     return pos, ok, strength
 
 
@@ -235,19 +240,16 @@ def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_way(pixels: U8, n: int, k: int) -> float:
+def _half_way(pixels: U8, n: int, k: int, smeared: bool) -> float:
     """Sub-sample position where ray ``n`` crosses half way between its values ``INSIDE``
     samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself when it does not
     cross): in luma, or in colour (linear light) where the luma changes less than
-    ``LUMA_SHARE`` of the colour."""
+    ``LUMA_SHARE`` of the colour, between ``SMEARED_INSIDE`` and ``SMEARED_OUTSIDE`` samples
+    where the chroma was subsampled (``smeared``)."""
     size = pixels.shape[1]
     kk = min(max(k, 3), size - 4)
-    inner, outer = kk - INSIDE, kk + OUTSIDE
-    d0 = _LINEAR[pixels[n, outer, 0]] - _LINEAR[pixels[n, inner, 0]]
-    d1 = _LINEAR[pixels[n, outer, 1]] - _LINEAR[pixels[n, inner, 1]]
-    d2 = _LINEAR[pixels[n, outer, 2]] - _LINEAR[pixels[n, inner, 2]]
-    norm = d0 * d0 + d1 * d1 + d2 * d2
-    if norm <= 1.0:
+    inner, outer, reach = kk - INSIDE, kk + OUTSIDE, 3  # the crossing is sought within reach
+    if _contrast(pixels, n, inner, outer) <= 1.0:
         return float(k)
     jump = _F0
     for c in range(3):
@@ -256,52 +258,39 @@ def _half_way(pixels: U8, n: int, k: int) -> float:
     base = _luma(pixels, n, inner)
     change = _luma(pixels, n, outer) - base
     bright = change * change > _SHARE * jump
+    if smeared and not bright:
+        reach = SMEARED_OUTSIDE + 1
+        kk = min(max(k, reach), size - 1 - reach)
+        inner, outer = kk - SMEARED_INSIDE, kk + SMEARED_OUTSIDE
+    norm = max(_contrast(pixels, n, inner, outer), _TINY)
     before = _F0
-    for j in range(7):
-        at = kk - 3 + j
+    for at in range(kk - reach, kk + reach + 1):
         if bright:
             t = (_luma(pixels, n, at) - base) / change
         else:
-            t = (_LINEAR[pixels[n, at, 0]] - _LINEAR[pixels[n, inner, 0]]) * d0
-            t += (_LINEAR[pixels[n, at, 1]] - _LINEAR[pixels[n, inner, 1]]) * d1
-            t += (_LINEAR[pixels[n, at, 2]] - _LINEAR[pixels[n, inner, 2]]) * d2
-            t /= max(norm, _TINY)
-        if j and before < _HALF_WAY <= t:
+            t = _F0
+            for c in range(3):
+                lo = _LINEAR[pixels[n, inner, c]]
+                t += (_LINEAR[pixels[n, at, c]] - lo) * (_LINEAR[pixels[n, outer, c]] - lo)
+            t /= norm
+        if at > kk - reach and before < _HALF_WAY <= t:
             frac = min(max((_HALF_WAY - before) / max(t - before, _TINY), _F0), _F1)
-            return float(kk - 4 + j + frac)
+            return float(at - 1 + frac)
         before = t
     return float(k)
+
+
+@numba.njit(cache=True, nogil=True)
+def _contrast(pixels: U8, n: int, a: int, b: int) -> np.float32:
+    """Squared distance between samples ``a`` and ``b`` of ray ``n`` in linear light."""
+    total = _F0
+    for c in range(3):
+        d = _LINEAR[pixels[n, b, c]] - _LINEAR[pixels[n, a, c]]
+        total += d * d
+    return np.float32(total)
 
 
 @numba.njit(cache=True, nogil=True)
 def _luma(pixels: U8, n: int, s: int) -> np.float32:
     """Y' of sample ``s`` of ray ``n``."""
     return np.float32(pixels[n, s, 0] * _Y0 + pixels[n, s, 1] * _Y1 + pixels[n, s, 2] * _Y2)
-
-
-@numba.njit(cache=True, nogil=True)
-def _valley(pixels: U8, n: int, k: int, pos: float) -> float:
-    """Where the rim lies between two balls, the darkest point of the crevice just inside
-    the step onto the other ball is where they touch (the step itself is the other ball's):
-    ``pos`` moved there, if there is such a crevice."""
-    kk = min(max(k, VALLEY + 1), pixels.shape[1] - 3)
-    first = kk - VALLEY  # the samples searched: VALLEY inside ``kk`` to one outside
-    j, darkest = 0, np.float32(np.inf)
-    for i in range(VALLEY + 2):
-        value = _light(pixels, n, first + i)
-        if value < darkest:
-            j, darkest = i, value
-    edges = min(_light(pixels, n, first - 1), _light(pixels, n, first + VALLEY + 2))
-    if not (0 < j < VALLEY + 1 and darkest < _DEEP * edges):
-        return pos
-    v0, v1, v2 = _light(pixels, n, first + j - 1), darkest, _light(pixels, n, first + j + 1)
-    curve = v0 - np.float32(2.0) * v1 + v2
-    shift = np.float32(0.5) * (v0 - v2) / max(curve, _TINY) if curve > 1e-6 else _F0
-    return float(first + j + min(max(shift, np.float32(-0.5)), _HALF_WAY))
-
-
-@numba.njit(cache=True, nogil=True)
-def _light(pixels: U8, n: int, s: int) -> np.float32:
-    """Sample ``s`` of ray ``n`` in linear light, summed over B, G, R."""
-    light = _F0 + _LINEAR[pixels[n, s, 0]] + _LINEAR[pixels[n, s, 1]] + _LINEAR[pixels[n, s, 2]]
-    return np.float32(light)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -65,3 +66,15 @@ def test_stage_timings_are_reported(calibrated):
     found = Pipeline(calibrated).process(frame.image, 0, 0, "cam0")
     assert set(found.timings_ms) == {"felt", "seeds", "balls", "cue"}
     assert all(ms >= 0 for ms in found.timings_ms.values())
+
+
+def test_the_pipeline_tells_frames_whose_chroma_was_subsampled(calibrated):
+    # the rims' colour levels are read further out there (rim.find's ``smeared``)
+    image = scenes.render("ideal", [(0, -0.6, 0.1)]).image
+    noise = np.random.default_rng(0).normal(0.0, 3.0, image.shape)
+    noisy = np.asarray(np.clip(image + noise, 0, 255), np.uint8)  # a camera's fine noise
+    _, data = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    for frame, smeared in ((noisy, False), (cv2.imdecode(data, cv2.IMREAD_COLOR), True)):
+        pipeline = Pipeline(calibrated)
+        pipeline.process(frame, 0, 0, "cam0")
+        assert pipeline.smeared is smeared

@@ -26,7 +26,7 @@ def smeared_step(size: int = 24, at: int = 12) -> np.ndarray:
 def test_a_step_whose_colour_is_smeared_is_placed_where_its_luma_steps():
     # placed by colour, this step lands a whole sample (half a pixel) out, on the smear
     flat = smeared_step()
-    pos = rim._half_way(flat[None], 0, 12)  # ray 0 of one, the step found at sample 12
+    pos = rim._half_way(flat[None], 0, 12, False)  # ray 0 of one, the step found at 12
     assert abs(pos - 11.5) < 0.1
 
 
@@ -35,5 +35,16 @@ def test_a_step_without_a_luma_change_is_placed_by_its_colour():
     felt = FELT + (BALL @ luma - FELT @ luma)  # the cloth's colour at the ball's luma
     s = np.arange(24)[:, None]
     flat = np.asarray(np.rint(np.where(s < 12, BALL, felt)), np.uint8)
-    pos = rim._half_way(flat[None], 0, 12)  # ray 0 of one, the step found at sample 12
+    pos = rim._half_way(flat[None], 0, 12, False)  # ray 0 of one, the step found at 12
     assert abs(pos - 11.5) < 0.1
+
+
+def test_where_the_chroma_was_subsampled_a_colour_step_is_placed_between_its_plateaux():
+    luma = np.asarray(rim.LUMA[0], np.float64)
+    felt = FELT + (BALL @ luma - FELT @ luma)  # the cloth's colour at the ball's luma
+    share = np.clip((np.arange(24) - 8.5) / 6, 0.0, 1.0)[:, None]  # smeared over 3 px
+    ramp = np.asarray(np.rint((1 - share) * BALL + share * felt), np.uint8)
+    # the step found a sample outside the ramp's middle (11.5), as felt beyond pulls it: the
+    # levels half a pixel inside and a pixel outside lie on the ramp and follow the step
+    assert rim._half_way(ramp[None], 0, 13, False) > 12.5
+    assert abs(rim._half_way(ramp[None], 0, 13, True) - 11.5) < 0.1
