@@ -122,14 +122,14 @@ def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
     big[0] = False
     player = big & reaching
     long = big & ~reaching & (stats[:, cv2.CC_STAT_AREA] > ARM_AREA * ball)
-    # few blobs (most often none): compare the labels with each, not a lookup per pixel
+    # few blobs (most often none): compare the labels with each within its bounding box, not
+    # a lookup per pixel
     out = np.zeros(labels.shape, bool)
-    for label in np.flatnonzero(player).tolist():
-        out |= labels == label
-    for label in np.flatnonzero(long).tolist():
-        blob = labels == label
-        if elongation(blob) >= ARM_ELONGATION:
-            out |= blob
+    for label in np.flatnonzero(player | long).tolist():
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        blob = labels[y : y + h, x : x + w] == label
+        if player[label] or elongation(blob) >= ARM_ELONGATION:
+            out[y : y + h, x : x + w] |= blob
     return out
 
 
