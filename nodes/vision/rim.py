@@ -193,16 +193,16 @@ def _noise(pixels: U8, looks: Bools, ahead: F32) -> float:
                 seen += 1
     if seen <= MIN_BARE:
         return MIN_PLAIN
-    return (_rank(histogram, (seen - 1) // 2) + _rank(histogram, seen // 2)) / 2
+    return (rank(histogram, (seen - 1) // 2) + rank(histogram, seen // 2)) / 2
 
 
 @numba.njit(cache=True, nogil=True)
-def _rank(histogram: NDArray[np.int64], rank: int) -> float:
-    """The value of the ``rank``-th smallest (from 0) count in ``histogram``."""
+def rank(histogram: NDArray[np.int64], order: int) -> float:
+    """The value of the ``order``-th smallest (from 0) count in ``histogram``."""
     below = 0
     for value in range(len(histogram)):
         below += histogram[value]
-        if below > rank:
+        if below > order:
             return float(value)
     return float(len(histogram) - 1)
 
