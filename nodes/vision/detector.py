@@ -411,8 +411,19 @@ def dedupe(circles: list[Circle]) -> list[Circle]:
     apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) > 1.2 * np.minimum(
         r[:, None], r[None, :]
     )
-    kept: list[int] = []
-    for i in range(len(ordered)):
-        if apart[i, kept].all():
-            kept.append(i)
-    return [ordered[i] for i in kept]
+    return [ordered[i] for i in np.flatnonzero(_greedy(apart))]
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(apart: Bools) -> Bools:
+    """Which of the circles (best first) are kept: each one ``apart`` from every one kept
+    before it (compiled: a Python loop over the rows cost as much as the rest of a dedupe)."""
+    count = apart.shape[0]
+    kept = np.zeros(count, np.bool_)
+    for i in range(count):
+        kept[i] = True
+        for j in range(i):
+            if kept[j] and not apart[i, j]:
+                kept[i] = False
+                break
+    return kept

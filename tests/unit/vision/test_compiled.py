@@ -19,6 +19,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.felt._score",
         "nodes.vision.felt._median_offset",
         "nodes.vision.detector._disc_share",
+        "nodes.vision.detector._greedy",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -54,6 +55,6 @@ def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
 def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
-    for name in ("_search", "_fit", "_cast", "_score", "_median_offset", "_disc_share"):
+    for name in ("_search", "_fit", "_cast", "_score", "_median_offset", "_disc_share", "_greedy"):
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name
