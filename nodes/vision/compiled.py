@@ -1,7 +1,7 @@
 """The detector's compiled loops (numba): compiled before the first frame, and compiled again
 when their cache cannot be read.
 
-numba compiles each ``@njit(cache=True)`` function of :mod:`rim`, :mod:`circle`,
+numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
 :mod:`symmetry`, :mod:`felt` and :mod:`detector` on its first call (about 6 s for all of them,
 once per install) and keeps the machine code in the package's ``__pycache__`` (or in a per-user
 folder where that is read-only); later processes load it in a fraction of a second. numba
@@ -21,11 +21,11 @@ import cv2
 import numba
 import numpy as np
 
-from nodes.vision import circle, detector, felt, rim, symmetry
+from nodes.vision import circle, detector, felt, ray, rim, symmetry
 
 log = logging.getLogger(__name__)
 
-MODULES: tuple[ModuleType, ...] = (rim, circle, symmetry, felt, detector)
+MODULES: tuple[ModuleType, ...] = (ray, rim, circle, symmetry, felt, detector)
 
 
 def dispatchers() -> list[numba.core.registry.CPUDispatcher]:

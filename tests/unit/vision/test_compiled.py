@@ -13,7 +13,9 @@ from nodes.vision import compiled
 def test_every_compiled_loop_of_the_detector_is_known():
     names = {f"{d.py_func.__module__}.{d.py_func.__name__}" for d in compiled.dispatchers()}
     assert {
+        "nodes.vision.ray._coordinates",
         "nodes.vision.rim._search",
+        "nodes.vision.rim._points",
         "nodes.vision.circle._fit",
         "nodes.vision.symmetry._cast",
         "nodes.vision.felt._score",
@@ -55,6 +57,7 @@ def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
 def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
-    for name in ("_search", "_fit", "_cast", "_score", "_median_offset", "_disc_share", "_greedy"):
+    names = ("_coordinates", "_search", "_points", "_fit", "_cast", "_score", "_median_offset")
+    for name in (*names, "_disc_share", "_greedy"):
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name
