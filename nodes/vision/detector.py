@@ -118,8 +118,7 @@ def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
     count, labels, stats = components(pooled)
     ball = np.pi * small_r * small_r
     big = stats[:, cv2.CC_STAT_AREA] > OCCLUDER_AREA * ball
-    reaching = np.zeros(count, dtype=bool)
-    reaching[labels.ravel()[band]] = True  # the background's label 0 is cleared below
+    reaching = _labelled(labels.ravel(), band, count)  # the background's label 0 is cleared below
     big[0] = False
     player = big & reaching
     long = big & ~reaching & (stats[:, cv2.CC_STAT_AREA] > ARM_AREA * ball)
@@ -132,6 +131,17 @@ def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
         if player[label] or elongation(blob) >= ARM_ELONGATION:
             out[y : y + h, x : x + w] |= blob
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _labelled(labels: NDArray[np.integer[Any]], at: NDArray[np.intp], count: int) -> Bools:
+    """Which of ``count`` labels occur at the flat indices ``at`` of ``labels`` (compiled: the
+    rail band holds thousands of pixels, and numpy's gather and scatter each made an array of
+    them)."""
+    seen = np.zeros(count, np.bool_)
+    for i in at:
+        seen[labels[i]] = True
+    return seen
 
 
 def elongation(blob: Bools) -> float:

@@ -24,6 +24,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.felt._median_offset",
         "nodes.vision.detector._disc_share",
         "nodes.vision.detector._greedy",
+        "nodes.vision.detector._labelled",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -60,6 +61,6 @@ def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
     names = ("_coordinates", "_search", "_points", "_fit", "_cast", "_score", "_median_offset")
-    for name in (*names, "_disc_share", "_greedy", "shine", "largest_gap"):
+    for name in (*names, "_disc_share", "_greedy", "_labelled", "shine", "largest_gap"):
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name
