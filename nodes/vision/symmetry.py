@@ -70,14 +70,37 @@ def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
     their strengths."""
     size = max(3, round(1.4 * radius) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    top = cv2.dilate(acc, kernel)
-    keep = cv2.bitwise_and(
-        cv2.compare(acc, top, cv2.CMP_GE), cv2.compare(acc, np.array(threshold), cv2.CMP_GT)
-    )
-    if cv2.countNonZero(keep) == 0:
-        return np.zeros((0, 2)), np.zeros(0)
-    points = np.asarray(cv2.findNonZero(keep), np.intp).reshape(-1, 2)
+    ys, xs = np.nonzero(kernel)
+    points = _maxima(acc, np.column_stack([ys, xs]) - size // 2, threshold)
     return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _maxima(acc: F32, offsets: NDArray[np.intp], threshold: float) -> NDArray[np.intp]:
+    """(x, y) of the pixels above ``threshold`` that no pixel at ``offsets`` (dy, dx: the
+    kernel of a grey dilation, which ignores what lies past the border) exceeds, row by row.
+    Compiled: only the few pixels above the threshold are looked around, where a dilation of
+    the whole accumulator visited every one."""
+    h, w = acc.shape
+    out = np.empty((min(h * w, 1024), 2), np.intp)
+    found = 0
+    for y in range(h):
+        for x in range(w):
+            value = acc[y, x]
+            if not np.float64(value) > threshold:
+                continue
+            top = True
+            for k in range(len(offsets)):
+                yy, xx = y + offsets[k, 0], x + offsets[k, 1]
+                if 0 <= yy < h and 0 <= xx < w and acc[yy, xx] > value:
+                    top = False
+                    break
+            if top:
+                if found == len(out):
+                    out = np.concatenate((out, np.empty_like(out)))
+                out[found, 0], out[found, 1] = x, y
+                found += 1
+    return out[:found]
 
 
 def _votes(

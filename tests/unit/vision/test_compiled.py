@@ -20,6 +20,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.evidence.largest_gap",
         "nodes.vision.circle._fit",
         "nodes.vision.symmetry._cast",
+        "nodes.vision.symmetry._maxima",
         "nodes.vision.felt._score",
         "nodes.vision.felt._median_offset",
         "nodes.vision.detector._disc_share",
@@ -61,6 +62,6 @@ def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
     names = ("_coordinates", "_search", "_points", "_fit", "_cast", "_score", "_median_offset")
-    for name in (*names, "_disc_share", "_greedy", "_labelled", "shine", "largest_gap"):
+    for name in (*names, "_disc_share", "_greedy", "_labelled", "shine", "largest_gap", "_maxima"):
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name
