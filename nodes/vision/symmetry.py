@@ -115,28 +115,27 @@ def _votes(
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
     noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
-    strong = np.asarray(
-        cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi), np.uint8
-    )
-    _cast(counts, strong, gx, gy, mag, radius, np.float32(limit), signed, scale)
+    _cast(counts, roi, gx, gy, mag, radius, limit, signed, scale)
 
 
 @numba.njit(cache=True, nogil=True)
 def _cast(
-    counts: F64, strong: U8, gx: F32, gy: F32, mag: F32, radius: F32, limit: np.float32,
+    counts: F64, roi: U8, gx: F32, gy: F32, mag: F32, radius: F32, limit: float,
     signed: bool, scale: float,
 ) -> None:  # fmt: skip
-    """The votes of the ``strong`` pixels (a compiled loop: a frame has 10-20 thousand)."""
-    h, w = strong.shape
-    most = np.float32(MAX_WEIGHT)
+    """The votes of the strong pixels in ``roi``, whose gradient is above ``limit`` (a
+    compiled loop: a frame has 10-20 thousand; the test is made here, not on whole images
+    first)."""
+    h, w = roi.shape
+    most, level = np.float32(MAX_WEIGHT), np.float32(limit)
     for y in range(h):
         for x in range(w):
-            if not strong[y, x]:
-                continue
             m = mag[y, x]
+            if not (roi[y, x] and np.float64(m) > limit):
+                continue
             reach = radius[y, x] / m
             dx, dy = gx[y, x] * reach, gy[y, x] * reach
-            weight = float(min(m / limit, most)) * scale
+            weight = float(min(m / level, most)) * scale
             for sign in (np.float32(1.0), np.float32(-1.0)):
                 px, py = int(np.rint(x + sign * dx)), int(np.rint(y + sign * dy))
                 if 0 <= px < w and 0 <= py < h:
