@@ -296,10 +296,9 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
     if len(seeds) == 0:
         return seeds
     rest = erase_discs(found.raw, balls, 1.0, geo)
-    opened = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
     # a ball nearly the felt's colour is a patchy blob that opening erases: its disc counts
     radius = geo.radius_map[_rows(seeds, geo)].astype(np.float64)
-    keep = _at(opened > 0, seeds) | (_inside(rest, seeds, radius) >= UNLIKE)
+    keep = _opened_at(rest, np.ascontiguousarray(seeds)) | (_inside(rest, seeds, radius) >= UNLIKE)
     if balls:
         done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])
@@ -366,6 +365,27 @@ def _rows(points: F64, geo: Geometry) -> tuple[NDArray[np.intp], NDArray[np.intp
     x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
     y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
     return y, x
+
+
+@numba.njit(cache=True, nogil=True)
+def _opened_at(mask: U8, points: F64) -> Bools:
+    """Where the opening of ``mask`` by a 3 x 3 square is set at working-res points (nearest
+    pixel, clipped): some 3 x 3 square around the pixel is set all over (the part of it in
+    the image, as OpenCV's erosion and dilation take the border). Compiled: a few seeds are
+    looked at, where opening the whole mask visited every pixel."""
+    h, w = mask.shape
+    out = np.zeros(len(points), np.bool_)
+    for i in range(len(points)):
+        x = min(max(int(np.rint(points[i, 0])), 0), w - 1)
+        y = min(max(int(np.rint(points[i, 1])), 0), h - 1)
+        for cy in range(max(y - 1, 0), min(y + 2, h)):
+            for cx in range(max(x - 1, 0), min(x + 2, w)):
+                whole = True
+                for ry in range(max(cy - 1, 0), min(cy + 2, h)):
+                    for rx in range(max(cx - 1, 0), min(cx + 2, w)):
+                        whole &= mask[ry, rx] != 0
+                out[i] |= whole
+    return out
 
 
 def _at(image: U8 | Bools, points: F64) -> Bools:

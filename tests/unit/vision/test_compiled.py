@@ -26,6 +26,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._disc_share",
         "nodes.vision.detector._greedy",
         "nodes.vision.detector._labelled",
+        "nodes.vision.detector._opened_at",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -61,7 +62,11 @@ def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
 def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
-    names = ("_coordinates", "_search", "_points", "_fit", "_cast", "_score", "_median_offset")
-    for name in (*names, "_disc_share", "_greedy", "_labelled", "shine", "largest_gap", "_maxima"):
+    entry_points = (
+        "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
+        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "shine",
+        "largest_gap",
+    )  # fmt: skip
+    for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name
