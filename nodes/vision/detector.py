@@ -79,24 +79,21 @@ class Circle:
 
 @dataclass(frozen=True, slots=True)
 class Masks:
-    """Working-resolution views of one frame: pixels unlike the felt (and opened), and the
-    hand-arm-cue blobs."""
+    """Working-resolution views of one frame: pixels unlike the felt, and the hand-arm-cue
+    blobs."""
 
     raw: U8
-    opened: U8
     player: Bools  # at half the working resolution
     neckless: Bools  # the player without the cue's thin front, at half the working resolution
 
 
 def masks(raw: U8, geo: Geometry) -> Masks:
-    """The opened mask and the player's blobs: large, and reaching in past the rails (the
-    bridge hand through the cue that rests on it). Found at half the working resolution,
-    where two of four pixels unlike the felt mark the pooled pixel (a thin cue stays
-    connected, noise does not join a ball to the player). ``neckless`` is the same with the
-    thin parts opened away first: there the ball the cue's tip touches (the cue ball while
-    aiming) is not the player's; nor are the fingers, so only a circle with a ball's full
-    evidence is judged on it."""
-    opened = np.asarray(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
+    """The player's blobs: large, and reaching in past the rails (the bridge hand through the cue
+    that rests on it). Found at half the working resolution, where two of four pixels unlike the
+    felt mark the pooled pixel (a thin cue stays connected, noise does not join a ball to the
+    player). ``neckless`` is the same with the thin parts opened away first: there the ball the
+    cue's tip touches (the cue ball while aiming) is not the player's; nor are the fingers, so only
+    a circle with a ball's full evidence is judged on it."""
     h, w = raw.shape
     # pooled over whole 2 x 2 blocks (an odd last row or column, outside the table, dropped)
     even = raw[: 2 * (h // 2), : 2 * (w // 2)]
@@ -108,7 +105,7 @@ def masks(raw: U8, geo: Geometry) -> Masks:
     neckless: U8 = np.asarray(
         cv2.morphologyEx(pooled, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8
     )
-    return Masks(raw, opened, player, _player(neckless, band, small_r))
+    return Masks(raw, player, _player(neckless, band, small_r))
 
 
 def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:

@@ -116,7 +116,7 @@ class Pipeline:
         on_table = np.array([[b.x, b.y] for b in balls])
         cue = self._cue(image, whole, raw, circles, geo, felt, on_table, found.neckless)
         timer.mark("cue")
-        self._refresh(small, found.opened, circles, geo)
+        self._refresh(small, found.raw, geo)
         return balls, cue
 
     def _balls(
@@ -210,11 +210,14 @@ class Pipeline:
             confidence=float(round(line.confidence, 3)),
         )
 
-    def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
+    def _refresh(self, small: U8, raw: U8, geo: Geometry) -> None:
+        """Every ``refresh_frames`` frames, blend into the felt model the felt seen away from
+        what the mask of pixels unlike it (``raw``, opened: specks of noise are felt) covers."""
         self.frames += 1
         if self.felt is None or self.frames % self.config.refresh_frames:
             return
-        grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
+        opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        grown = cv2.dilate(opened, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
 
