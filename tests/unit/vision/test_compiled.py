@@ -18,6 +18,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.rim._points",
         "nodes.vision.evidence.shine",
         "nodes.vision.evidence.largest_gap",
+        "nodes.vision.evidence._measure",
         "nodes.vision.circle._fit",
         "nodes.vision.symmetry._cast",
         "nodes.vision.symmetry._maxima",
@@ -66,7 +67,7 @@ def test_warm_up_runs_the_real_loops():
     entry_points = (
         "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
         "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "shine",
-        "largest_gap", "_run",
+        "_measure", "_run",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
