@@ -56,7 +56,8 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    player's blobs, the dedupe and the cue's longest run once each."""
+    player's blobs, the spots between balls, the dedupe and the cue's longest run once
+    each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -67,6 +68,7 @@ def exercise() -> None:
     felt.FeltModel.from_image(image, roi).score(image)
     detector._inside(roi, np.array([[32.0, 32.0]]), np.array([5.0]))
     detector._opened_at(roi, np.array([[32.0, 32.0]]))
+    detector._merged(detector._between(np.array([[0.0, 0.0], [2.0, 0.0]]), np.ones(2)), 1.0)
     detector._player(roi, np.zeros(1, np.intp), 1.0)
     detector.dedupe([detector.Circle(32.0, 32.0, 10.0, 1.0, 0.0, 1.0)] * 2)
     cue._run(np.arange(4.0), 1.5)

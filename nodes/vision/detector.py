@@ -312,18 +312,7 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
         return np.zeros((0, 2))
     done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
     radius = geo.radius_map[_rows(done, geo)].astype(np.float64)
-    i, j = np.triu_indices(len(done), 1)
-    gap = np.hypot(*(done[j] - done[i]).T)
-    reach = radius[i] + radius[j]  # two radii
-    near = (gap < 2 * reach) & (gap > 0.5 * reach)
-    i, j, gap, reach = i[near], j[near], gap[near], reach[near]
-    if len(i) == 0:
-        return np.zeros((0, 2))
-    mid = (done[i] + done[j]) / 2
-    along = (done[j] - done[i]) / gap[:, None]
-    side = np.sqrt(np.maximum(reach * reach - gap * gap / 4, 0.0))
-    normal = np.column_stack([-along[:, 1], along[:, 0]]) * side[:, None]
-    spots = np.concatenate([mid + normal, mid - normal])
+    spots = _between(done, radius)
     spots = spots[_at(geo.play, spots)]
     if len(spots) == 0:
         return spots
@@ -333,15 +322,56 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
     return _merged(spots[keep], 0.5 * geo.radius / geo.factor)
 
 
+@numba.njit(cache=True, nogil=True)
+def _between(done: F64, radius: F64) -> F64:
+    """For each pair of ``done`` (working px, ball ``radius``) between one and four radii
+    apart, in order, the two points two radii from both: first every pair's on the left of
+    the line from the first to the second, then every pair's on the right (compiled: a few
+    dozen pairs, where numpy's calls cost more than the work)."""
+    count = len(done)
+    left = np.empty((count * (count - 1) // 2, 2))
+    right = np.empty_like(left)
+    found = 0
+    for i in range(count):
+        for j in range(i + 1, count):
+            dx, dy = done[j, 0] - done[i, 0], done[j, 1] - done[i, 1]
+            gap = np.hypot(dx, dy)
+            reach = radius[i] + radius[j]  # two radii
+            if not (gap < 2 * reach and gap > 0.5 * reach):
+                continue
+            mid_x, mid_y = (done[i, 0] + done[j, 0]) / 2, (done[i, 1] + done[j, 1]) / 2
+            side = np.sqrt(max(reach * reach - gap * gap / 4, 0.0))
+            normal_x, normal_y = -(dy / gap) * side, (dx / gap) * side
+            left[found, 0], left[found, 1] = mid_x + normal_x, mid_y + normal_y
+            right[found, 0], right[found, 1] = mid_x - normal_x, mid_y - normal_y
+            found += 1
+    return np.concatenate((left[:found], right[:found]))
+
+
+@numba.njit(cache=True, nogil=True)
 def _merged(points: F64, within: float) -> F64:
-    """Points closer than ``within`` to an earlier one replaced by their mean."""
-    out: list[F64] = []
-    left = points
-    while len(left):
-        close = np.hypot(*(left - left[0]).T) < within
-        out.append(left[close].mean(axis=0))
-        left = left[~close]
-    return np.array(out).reshape(-1, 2)
+    """Points closer than ``within`` to an earlier one replaced by their mean (compiled: a
+    loop over a few points, each step a handful of numpy calls)."""
+    count = len(points)
+    taken = np.zeros(count, np.bool_)
+    out = np.empty((count, 2))
+    merged = 0
+    for i in range(count):
+        if taken[i]:
+            continue
+        x, y, n = 0.0, 0.0, 0
+        for j in range(i, count):
+            if taken[j]:
+                continue
+            if np.hypot(points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]) < within:
+                taken[j] = True
+                x, y = (
+                    (points[j, 0], points[j, 1]) if n == 0 else (x + points[j, 0], y + points[j, 1])
+                )
+                n += 1
+        out[merged, 0], out[merged, 1] = x / n, y / n
+        merged += 1
+    return out[:merged]
 
 
 def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> U8:
