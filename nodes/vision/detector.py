@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cv2
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -78,24 +79,21 @@ class Circle:
 
 @dataclass(frozen=True, slots=True)
 class Masks:
-    """Working-resolution views of one frame: pixels unlike the felt (and opened), and the
-    hand-arm-cue blobs."""
+    """Working-resolution views of one frame: pixels unlike the felt, and the hand-arm-cue
+    blobs."""
 
     raw: U8
-    opened: U8
     player: Bools  # at half the working resolution
     neckless: Bools  # the player without the cue's thin front, at half the working resolution
 
 
 def masks(raw: U8, geo: Geometry) -> Masks:
-    """The opened mask and the player's blobs: large, and reaching in past the rails (the
-    bridge hand through the cue that rests on it). Found at half the working resolution,
-    where two of four pixels unlike the felt mark the pooled pixel (a thin cue stays
-    connected, noise does not join a ball to the player). ``neckless`` is the same with the
-    thin parts opened away first: there the ball the cue's tip touches (the cue ball while
-    aiming) is not the player's; nor are the fingers, so only a circle with a ball's full
-    evidence is judged on it."""
-    opened = np.asarray(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
+    """The player's blobs: large, and reaching in past the rails (the bridge hand through the cue
+    that rests on it). Found at half the working resolution, where two of four pixels unlike the
+    felt mark the pooled pixel (a thin cue stays connected, noise does not join a ball to the
+    player). ``neckless`` is the same with the thin parts opened away first: there the ball the
+    cue's tip touches (the cue ball while aiming) is not the player's; nor are the fingers, so only
+    a circle with a ball's full evidence is judged on it."""
     h, w = raw.shape
     # pooled over whole 2 x 2 blocks (an odd last row or column, outside the table, dropped)
     even = raw[: 2 * (h // 2), : 2 * (w // 2)]
@@ -107,7 +105,7 @@ def masks(raw: U8, geo: Geometry) -> Masks:
     neckless: U8 = np.asarray(
         cv2.morphologyEx(pooled, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8
     )
-    return Masks(raw, opened, player, _player(neckless, band, small_r))
+    return Masks(raw, player, _player(neckless, band, small_r))
 
 
 def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
@@ -117,20 +115,30 @@ def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
     count, labels, stats = components(pooled)
     ball = np.pi * small_r * small_r
     big = stats[:, cv2.CC_STAT_AREA] > OCCLUDER_AREA * ball
-    reaching = np.zeros(count, dtype=bool)
-    reaching[labels.ravel()[band]] = True  # the background's label 0 is cleared below
+    reaching = _labelled(labels.ravel(), band, count)  # the background's label 0 is cleared below
     big[0] = False
     player = big & reaching
     long = big & ~reaching & (stats[:, cv2.CC_STAT_AREA] > ARM_AREA * ball)
-    # few blobs (most often none): compare the labels with each, not a lookup per pixel
+    # few blobs (most often none): compare the labels with each within its bounding box, not
+    # a lookup per pixel
     out = np.zeros(labels.shape, bool)
-    for label in np.flatnonzero(player).tolist():
-        out |= labels == label
-    for label in np.flatnonzero(long).tolist():
-        blob = labels == label
-        if elongation(blob) >= ARM_ELONGATION:
-            out |= blob
+    for label in np.flatnonzero(player | long).tolist():
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        blob = labels[y : y + h, x : x + w] == label
+        if player[label] or elongation(blob) >= ARM_ELONGATION:
+            out[y : y + h, x : x + w] |= blob
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _labelled(labels: NDArray[np.integer[Any]], at: NDArray[np.intp], count: int) -> Bools:
+    """Which of ``count`` labels occur at the flat indices ``at`` of ``labels`` (compiled: the
+    rail band holds thousands of pixels, and numpy's gather and scatter each made an array of
+    them)."""
+    seen = np.zeros(count, np.bool_)
+    for i in at:
+        seen[labels[i]] = True
+    return seen
 
 
 def elongation(blob: Bools) -> float:
@@ -296,10 +304,9 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
     if len(seeds) == 0:
         return seeds
     rest = erase_discs(found.raw, balls, 1.0, geo)
-    opened = np.asarray(cv2.morphologyEx(rest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
     # a ball nearly the felt's colour is a patchy blob that opening erases: its disc counts
     radius = geo.radius_map[_rows(seeds, geo)].astype(np.float64)
-    keep = _at(opened > 0, seeds) | (_inside(rest, seeds, radius) >= UNLIKE)
+    keep = _opened_at(rest, np.ascontiguousarray(seeds)) | (_inside(rest, seeds, radius) >= UNLIKE)
     if balls:
         done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
         gap = np.hypot(seeds[:, None, 0] - done[None, :, 0], seeds[:, None, 1] - done[None, :, 1])
@@ -316,18 +323,7 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
         return np.zeros((0, 2))
     done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
     radius = geo.radius_map[_rows(done, geo)].astype(np.float64)
-    i, j = np.triu_indices(len(done), 1)
-    gap = np.hypot(*(done[j] - done[i]).T)
-    reach = radius[i] + radius[j]  # two radii
-    near = (gap < 2 * reach) & (gap > 0.5 * reach)
-    i, j, gap, reach = i[near], j[near], gap[near], reach[near]
-    if len(i) == 0:
-        return np.zeros((0, 2))
-    mid = (done[i] + done[j]) / 2
-    along = (done[j] - done[i]) / gap[:, None]
-    side = np.sqrt(np.maximum(reach * reach - gap * gap / 4, 0.0))
-    normal = np.column_stack([-along[:, 1], along[:, 0]]) * side[:, None]
-    spots = np.concatenate([mid + normal, mid - normal])
+    spots = _between(done, radius)
     spots = spots[_at(geo.play, spots)]
     if len(spots) == 0:
         return spots
@@ -337,15 +333,56 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
     return _merged(spots[keep], 0.5 * geo.radius / geo.factor)
 
 
+@numba.njit(cache=True, nogil=True)
+def _between(done: F64, radius: F64) -> F64:
+    """For each pair of ``done`` (working px, ball ``radius``) between one and four radii
+    apart, in order, the two points two radii from both: first every pair's on the left of
+    the line from the first to the second, then every pair's on the right (compiled: a few
+    dozen pairs, where numpy's calls cost more than the work)."""
+    count = len(done)
+    left = np.empty((count * (count - 1) // 2, 2))
+    right = np.empty_like(left)
+    found = 0
+    for i in range(count):
+        for j in range(i + 1, count):
+            dx, dy = done[j, 0] - done[i, 0], done[j, 1] - done[i, 1]
+            gap = np.hypot(dx, dy)
+            reach = radius[i] + radius[j]  # two radii
+            if not (gap < 2 * reach and gap > 0.5 * reach):
+                continue
+            mid_x, mid_y = (done[i, 0] + done[j, 0]) / 2, (done[i, 1] + done[j, 1]) / 2
+            side = np.sqrt(max(reach * reach - gap * gap / 4, 0.0))
+            normal_x, normal_y = -(dy / gap) * side, (dx / gap) * side
+            left[found, 0], left[found, 1] = mid_x + normal_x, mid_y + normal_y
+            right[found, 0], right[found, 1] = mid_x - normal_x, mid_y - normal_y
+            found += 1
+    return np.concatenate((left[:found], right[:found]))
+
+
+@numba.njit(cache=True, nogil=True)
 def _merged(points: F64, within: float) -> F64:
-    """Points closer than ``within`` to an earlier one replaced by their mean."""
-    out: list[F64] = []
-    left = points
-    while len(left):
-        close = np.hypot(*(left - left[0]).T) < within
-        out.append(left[close].mean(axis=0))
-        left = left[~close]
-    return np.array(out).reshape(-1, 2)
+    """Points closer than ``within`` to an earlier one replaced by their mean (compiled: a
+    loop over a few points, each step a handful of numpy calls)."""
+    count = len(points)
+    taken = np.zeros(count, np.bool_)
+    out = np.empty((count, 2))
+    merged = 0
+    for i in range(count):
+        if taken[i]:
+            continue
+        x, y, n = 0.0, 0.0, 0
+        for j in range(i, count):
+            if taken[j]:
+                continue
+            if np.hypot(points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]) < within:
+                taken[j] = True
+                x, y = (
+                    (points[j, 0], points[j, 1]) if n == 0 else (x + points[j, 0], y + points[j, 1])
+                )
+                n += 1
+        out[merged, 0], out[merged, 1] = x / n, y / n
+        merged += 1
+    return out[:merged]
 
 
 def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> U8:
@@ -368,6 +405,27 @@ def _rows(points: F64, geo: Geometry) -> tuple[NDArray[np.intp], NDArray[np.intp
     return y, x
 
 
+@numba.njit(cache=True, nogil=True)
+def _opened_at(mask: U8, points: F64) -> Bools:
+    """Where the opening of ``mask`` by a 3 x 3 square is set at working-res points (nearest
+    pixel, clipped): some 3 x 3 square around the pixel is set all over (the part of it in
+    the image, as OpenCV's erosion and dilation take the border). Compiled: a few seeds are
+    looked at, where opening the whole mask visited every pixel."""
+    h, w = mask.shape
+    out = np.zeros(len(points), np.bool_)
+    for i in range(len(points)):
+        x = min(max(int(np.rint(points[i, 0])), 0), w - 1)
+        y = min(max(int(np.rint(points[i, 1])), 0), h - 1)
+        for cy in range(max(y - 1, 0), min(y + 2, h)):
+            for cx in range(max(x - 1, 0), min(x + 2, w)):
+                whole = True
+                for ry in range(max(cy - 1, 0), min(cy + 2, h)):
+                    for rx in range(max(cx - 1, 0), min(cx + 2, w)):
+                        whole &= mask[ry, rx] != 0
+                out[i] |= whole
+    return out
+
+
 def _at(image: U8 | Bools, points: F64) -> Bools:
     """Where ``image`` is set at working-res points (nearest pixel, clipped)."""
     h, w = image.shape[:2]
@@ -379,13 +437,27 @@ def _at(image: U8 | Bools, points: F64) -> Bools:
 
 def _inside(mask: U8 | Bools, centres: F64, radii: F64) -> F64:
     """Share of each disc (inside 0.7 radii) where ``mask`` is set; working px."""
-    xs = centres[:, 0, None] + radii[:, None] * INSIDE[None, :, 0]
-    ys = centres[:, 1, None] + radii[:, None] * INSIDE[None, :, 1]
+    flat = np.ascontiguousarray(mask).view(np.uint8)
+    return _disc_share(flat, np.ascontiguousarray(centres), np.ascontiguousarray(radii), INSIDE)
+
+
+@numba.njit(cache=True, nogil=True)
+def _disc_share(mask: U8, centres: F64, radii: F64, pattern: F64) -> F64:
+    """:func:`_inside`'s loop (compiled: it runs ten times a frame on a few discs, where
+    numpy's calls cost more than the work): the share of the ``pattern``'s points (offsets in
+    radii) around each centre that fall (nearest pixel, clipped) on a set pixel."""
     h, w = mask.shape
-    x = np.minimum(np.maximum(np.rint(xs).astype(np.intp), 0), w - 1)
-    y = np.minimum(np.maximum(np.rint(ys).astype(np.intp), 0), h - 1)
-    values = mask.ravel()[y * w + x]
-    return np.asarray(np.count_nonzero(values, axis=1) / values.shape[1], np.float64)
+    out = np.zeros(len(centres))
+    for b in range(len(centres)):
+        seen = 0
+        for k in range(len(pattern)):
+            x = np.rint(centres[b, 0] + radii[b] * pattern[k, 0])
+            y = np.rint(centres[b, 1] + radii[b] * pattern[k, 1])
+            col = min(max(int(x), 0), w - 1)
+            row = min(max(int(y), 0), h - 1)
+            seen += mask[row, col] != 0
+        out[b] = seen / len(pattern)
+    return out
 
 
 def felt_log(felt: FeltModel, points: F64) -> F32:
@@ -407,8 +479,19 @@ def dedupe(circles: list[Circle]) -> list[Circle]:
     apart = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) > 1.2 * np.minimum(
         r[:, None], r[None, :]
     )
-    kept: list[int] = []
-    for i in range(len(ordered)):
-        if apart[i, kept].all():
-            kept.append(i)
-    return [ordered[i] for i in kept]
+    return [ordered[i] for i in np.flatnonzero(_greedy(apart))]
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy(apart: Bools) -> Bools:
+    """Which of the circles (best first) are kept: each one ``apart`` from every one kept
+    before it (compiled: a Python loop over the rows cost as much as the rest of a dedupe)."""
+    count = apart.shape[0]
+    kept = np.zeros(count, np.bool_)
+    for i in range(count):
+        kept[i] = True
+        for j in range(i):
+            if kept[j] and not apart[i, j]:
+                kept[i] = False
+                break
+    return kept

@@ -16,10 +16,15 @@ each channel's median log ratio over the table.
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import rim
+
 F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I16 = NDArray[np.int16]
 U8 = NDArray[np.uint8]
 
 LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0).reshape(1, 256).astype(np.float32)
@@ -67,28 +72,21 @@ class FeltModel:
         1 / ``SCORE_UNIT`` log: the larger of the chroma spread, the brightening past
         ``BRIGHT`` and the darkening past ``DARK``.
 
-        Fixed point: log values times 64 in int16, so every step is one OpenCV call.
+        Fixed point: log values times 64, small integers, in one compiled pass (numba): as
+        a dozen OpenCV calls, each read and wrote the whole image.
         """
         felt16 = self.log_felt16
         # the frame's exposure and colour offset from the sampled pixels alone...
-        seen = LOG_LUT16[0][small.reshape(-1, 3)[self.sample]] - self._felt_sampled
-        self.offset = (_median_columns(seen) / FIXED).astype(np.float32)
-        shift = np.round(self.offset * FIXED).astype(np.int16)
+        flat = small.reshape(-1, 3)
+        self.offset = (_median_offset(flat, self.sample, self._felt_sampled) / FIXED).astype(
+            np.float32
+        )
+        shift = np.round(self.offset * FIXED).astype(np.int32)
         # ... then log(frame) - offset - log(felt), as (log(frame) - base) - (log(felt) - base
         # + offset): small integers, exactly
-        logs = np.asarray(cv2.LUT(small, LOG_LUT8), dtype=np.uint8)
-        less = cv2.add(felt16, (*(float(v) - LOG_BASE for v in shift), 0.0))
-        diff = np.subtract(logs, np.asarray(less, np.int16), dtype=np.int16)
-        b, g, r = cv2.split(diff)
-        spread = cv2.subtract(cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r))
-        total = cv2.add(cv2.add(b, g), r)  # 3 x brightness
-        # brighter by more than BRIGHT or darker by more than DARK, at once: total - 58 and
-        # -154 - total (the limits rounded to integers) are |total + 48| - 106 at their larger
-        # (a float scalar: OpenCV keeps int16; the stubs only know arrays)
-        away = cv2.absdiff(total, _MIDDLE)  # type: ignore[call-overload]
-        brightness = cv2.subtract(away, _REACH)
-        out = cv2.max(cv2.multiply(spread, _THREE), brightness)
-        return np.asarray(out, dtype=np.int16)
+        out = np.empty(small.shape[:2], np.int16)
+        _score(small, felt16, shift - LOG_BASE, out)
+        return out
 
     def mask(self, small: U8, threshold: float) -> U8:
         """255 where a working-resolution BGR frame is unlike the felt (score > threshold)."""
@@ -105,20 +103,50 @@ class FeltModel:
 
 _BRIGHT_AT = round(3 * BRIGHT * FIXED)  # 58: brightening (score units) that starts to count
 _DARK_AT = round(3 * DARK * FIXED)  # 154: and darkening
-_MIDDLE = float(-(_DARK_AT - _BRIGHT_AT) // 2)  # -48: half way between the two (a scalar)
-_REACH = np.array(float((_DARK_AT + _BRIGHT_AT) // 2))  # 106: from there to either limit
-_THREE = np.array(3.0)
+_MIDDLE = -(_DARK_AT - _BRIGHT_AT) // 2  # -48: half way between the two
+_REACH = (_DARK_AT + _BRIGHT_AT) // 2  # 106: from there to either limit
+_LUT8 = LOG_LUT8.ravel()
+_LUT16 = LOG_LUT16.ravel().astype(np.int32)
+_SPAN = 2 * 256  # fixed-point logs lie in [LOG_BASE, LOG_BASE + 241]: differences within this
 
 
-def _median_columns(values: NDArray[np.int16]) -> NDArray[np.float64]:
-    """``np.median(values, axis=0)`` of (N, 3) integers, by one partition of their rows."""
-    rows = np.ascontiguousarray(values.T)
-    n = rows.shape[1]
+@numba.njit(cache=True, nogil=True)
+def _score(small: U8, felt16: NDArray[np.int16], less: NDArray[np.int32], out: I16) -> None:
+    """Into ``out``, the score of each pixel of ``small`` (BGR) against the felt's fixed-point
+    log image ``felt16`` less ``less`` (per channel, the offset less ``LOG_BASE``): the larger
+    of three times the chroma spread and the brightness past ``BRIGHT`` or ``DARK``. Integer
+    arithmetic throughout (the values stay far inside int16), one pass instead of a dozen
+    OpenCV calls on whole images."""
+    h, w = out.shape
+    for y in range(h):
+        for x in range(w):
+            b = np.int32(_LUT8[small[y, x, 0]]) - np.int32(felt16[y, x, 0]) - less[0]
+            g = np.int32(_LUT8[small[y, x, 1]]) - np.int32(felt16[y, x, 1]) - less[1]
+            r = np.int32(_LUT8[small[y, x, 2]]) - np.int32(felt16[y, x, 2]) - less[2]
+            spread = max(max(b, g), r) - min(min(b, g), r)
+            # brighter by more than BRIGHT or darker by more than DARK, at once: total - 58
+            # and -154 - total (the limits rounded to integers) are |total + 48| - 106 at
+            # their larger
+            brightness = abs(b + g + r - _MIDDLE) - _REACH
+            out[y, x] = max(3 * spread, brightness)
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_offset(flat: U8, sample: NDArray[np.intp], felt: NDArray[np.int16]) -> F64:
+    """Per channel, the median of the fixed-point log of the ``sample`` pixels of ``flat``
+    ((N, 3) BGR) less the felt's there (``felt``, (len(sample), 3)), from a histogram of the
+    integer differences."""
+    out = np.zeros(3)
+    n = len(sample)
     if n == 0:
-        return np.zeros(rows.shape[0])
-    middle = [(n - 1) // 2, n // 2]
-    part = np.partition(rows, middle, axis=1)
-    return (part[:, middle[0]].astype(np.float64) + part[:, middle[1]]) / 2
+        return out
+    for c in range(3):
+        histogram = np.zeros(2 * _SPAN, np.int64)
+        for i in range(n):
+            at = _LUT16[flat[sample[i], c]] - felt[i, c] + _SPAN
+            histogram[min(max(at, 0), 2 * _SPAN - 1)] += 1  # (never clipped: memory safety)
+        out[c] = (rim.rank(histogram, (n - 1) // 2) + rim.rank(histogram, n // 2) - 2 * _SPAN) / 2
+    return out
 
 
 def _smooth(log_img: F32, mask: U8) -> F32:

@@ -126,7 +126,7 @@ class Pipeline:
         self.last_cue = None if line is None else (index, line)
         cue = None if line is None else self._cue(line, geo, on_table)
         timer.mark("cue")
-        self._refresh(small, found.opened, circles, geo)
+        self._refresh(small, found.raw, geo)
         return balls, cue
 
     def _balls(
@@ -240,11 +240,14 @@ class Pipeline:
         normal = np.array([-line.direction[1], line.direction[0]])
         return abs(float((last.tip - line.tip) @ normal)) < 2 * geo.radius
 
-    def _refresh(self, small: U8, mask: U8, circles: list[detector.Circle], geo: Geometry) -> None:
+    def _refresh(self, small: U8, raw: U8, geo: Geometry) -> None:
+        """Every ``refresh_frames`` frames, blend into the felt model the felt seen away from
+        what the mask of pixels unlike it (``raw``, opened: specks of noise are felt) covers."""
         self.frames += 1
         if self.felt is None or self.frames % self.config.refresh_frames:
             return
-        grown = cv2.dilate(mask, np.ones((5, 5), np.uint8))
+        opened = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        grown = cv2.dilate(opened, np.ones((5, 5), np.uint8))
         bare = np.asarray(cv2.bitwise_and(geo.roi, cv2.bitwise_not(grown)), np.uint8)
         self.felt.refresh(small, bare)
 

@@ -63,6 +63,8 @@ LOG_SCALE = 40.0
 FELT_CHROMA = 0.3 * LOG_SCALE  # a sample within this log chroma of the felt is felt...
 FELT_BRIGHT = (-1.2 * LOG_SCALE, 0.45 * LOG_SCALE)  # ... if this much darker or brighter
 
+_PRIORS: dict[tuple[int, float], F32] = {}  # the prior on where the rim lies, per (samples, spread)
+
 LOG_LUT: F32 = np.log(np.arange(256, dtype=np.float32) + 6.0) * np.float32(LOG_SCALE)
 """sRGB byte -> 40 log(v + 6): a dark ball against its dark shadow still shows its step."""
 _LINEAR: F32 = edge.LINEAR_LUT.ravel()  # sRGB byte -> linear light (0-255)
@@ -90,18 +92,33 @@ def find(
     was subsampled (:func:`nodes.vision.edge.chroma_detail`).
     """
     pixels, frac = ray.sample(image, centres, radii)
-    size = len(frac)
-    felt = np.repeat(np.asarray(log_felt, np.float32), RAYS, axis=0)  # (N, 3)
-    prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
+    felt = np.ascontiguousarray(log_felt, np.float32)
+    prior = _PRIORS.get((len(frac), spread))
+    if prior is None:
+        prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
+        _PRIORS[len(frac), spread] = prior
     pos, ok, strength = _search(pixels, felt, prior, candidates, smeared)
     shape = (len(centres), RAYS, candidates)
-    along = INNER + pos * (OUTER - INNER) / (size - 1)
-    dist = along.reshape(shape) * radii[:, None, None]
-    points = np.empty((*shape, 2))  # centre + dist * direction, one coordinate at a time
-    for axis in (0, 1):
-        np.multiply(dist, DIRS[None, :, None, axis], out=points[..., axis])
-        points[..., axis] += centres[:, None, None, axis]
-    return Rims(points, ok.reshape(shape), strength.reshape(shape))
+    centres = np.ascontiguousarray(centres, np.float64)
+    points = _points(pos, centres, radii.astype(np.float64), len(frac))
+    return Rims(points.reshape(*shape, 2), ok.reshape(shape), strength.reshape(shape))
+
+
+@numba.njit(cache=True, nogil=True)
+def _points(pos: F64, centres: F64, radii: F64, size: int) -> F64:
+    """Image points (N, candidates, 2) of the steps at sample positions ``pos`` (N = B * RAYS
+    rays, ``candidates`` each; ``size`` samples from ``INNER`` to ``OUTER`` radii): the
+    centre plus the distance times the ray's direction (compiled: a handful of numpy calls on
+    a few hundred numbers cost more than the work)."""
+    rays, candidates = pos.shape
+    out = np.empty((rays, candidates, 2))
+    for n in range(rays):
+        b, r = n // RAYS, n % RAYS
+        for j in range(candidates):
+            dist = (INNER + pos[n, j] * (OUTER - INNER) / (size - 1)) * radii[b]
+            out[n, j, 0] = dist * DIRS[r, 0] + centres[b, 0]
+            out[n, j, 1] = dist * DIRS[r, 1] + centres[b, 1]
+    return out
 
 
 # float32 constants: numba keeps float32 arithmetic float32 only against float32 operands
@@ -119,9 +136,10 @@ _MIN_STEP = np.float32(MIN_STEP)
 def _search(
     pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool
 ) -> tuple[F64, Bools, F64]:
-    """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (N, 3) near it and
-    the ``prior`` (S,) on where the rim lies: ``candidates`` steps (N, candidates) as sample
-    positions, whether each is a valid rim, and its strength (``smeared``: as :func:`find`)."""
+    """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (B, 3) near its
+    ball (ray ``n`` is ball ``n // RAYS``'s) and the ``prior`` (S,) on where the rim lies:
+    ``candidates`` steps (N, candidates) as sample positions, whether each is a valid rim, and
+    its strength (``smeared``: as :func:`find`)."""
     count, size = pixels.shape[0], pixels.shape[1]
     looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
     ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out
@@ -133,7 +151,7 @@ def _search(
             hi, lo, total = -np.inf, np.inf, _F0
             for c in range(3):
                 logs[s, c] = LOG_LUT[pixels[n, s, c]]
-                rel = logs[s, c] - felt[n, c]
+                rel = logs[s, c] - felt[n // RAYS, c]
                 hi, lo, total = max(hi, rel), min(lo, rel), total + rel
             spread = np.float32(hi - lo)
             bright = total * _THIRD
@@ -198,16 +216,16 @@ def _noise(pixels: U8, looks: Bools, ahead: F32) -> float:
                 seen += 1
     if seen <= MIN_BARE:
         return MIN_PLAIN
-    return (_rank(histogram, (seen - 1) // 2) + _rank(histogram, seen // 2)) / 2
+    return (rank(histogram, (seen - 1) // 2) + rank(histogram, seen // 2)) / 2
 
 
 @numba.njit(cache=True, nogil=True)
-def _rank(histogram: NDArray[np.int64], rank: int) -> float:
-    """The value of the ``rank``-th smallest (from 0) count in ``histogram``."""
+def rank(histogram: NDArray[np.int64], order: int) -> float:
+    """The value of the ``order``-th smallest (from 0) count in ``histogram``."""
     below = 0
     for value in range(len(histogram)):
         below += histogram[value]
-        if below > rank:
+        if below > order:
             return float(value)
     return float(len(histogram) - 1)
 

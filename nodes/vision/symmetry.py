@@ -70,14 +70,37 @@ def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
     their strengths."""
     size = max(3, round(1.4 * radius) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    top = cv2.dilate(acc, kernel)
-    keep = cv2.bitwise_and(
-        cv2.compare(acc, top, cv2.CMP_GE), cv2.compare(acc, np.array(threshold), cv2.CMP_GT)
-    )
-    if cv2.countNonZero(keep) == 0:
-        return np.zeros((0, 2)), np.zeros(0)
-    points = np.asarray(cv2.findNonZero(keep), np.intp).reshape(-1, 2)
+    ys, xs = np.nonzero(kernel)
+    points = _maxima(acc, np.column_stack([ys, xs]) - size // 2, threshold)
     return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _maxima(acc: F32, offsets: NDArray[np.intp], threshold: float) -> NDArray[np.intp]:
+    """(x, y) of the pixels above ``threshold`` that no pixel at ``offsets`` (dy, dx: the
+    kernel of a grey dilation, which ignores what lies past the border) exceeds, row by row.
+    Compiled: only the few pixels above the threshold are looked around, where a dilation of
+    the whole accumulator visited every one."""
+    h, w = acc.shape
+    out = np.empty((min(h * w, 1024), 2), np.intp)
+    found = 0
+    for y in range(h):
+        for x in range(w):
+            value = acc[y, x]
+            if not np.float64(value) > threshold:
+                continue
+            top = True
+            for k in range(len(offsets)):
+                yy, xx = y + offsets[k, 0], x + offsets[k, 1]
+                if 0 <= yy < h and 0 <= xx < w and acc[yy, xx] > value:
+                    top = False
+                    break
+            if top:
+                if found == len(out):
+                    out = np.concatenate((out, np.empty_like(out)))
+                out[found, 0], out[found, 1] = x, y
+                found += 1
+    return out[:found]
 
 
 def _votes(
@@ -92,28 +115,27 @@ def _votes(
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
     noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
-    strong = np.asarray(
-        cv2.bitwise_and(cv2.compare(mag, np.array(limit), cv2.CMP_GT), roi), np.uint8
-    )
-    _cast(counts, strong, gx, gy, mag, radius, np.float32(limit), signed, scale)
+    _cast(counts, roi, gx, gy, mag, radius, limit, signed, scale)
 
 
 @numba.njit(cache=True, nogil=True)
 def _cast(
-    counts: F64, strong: U8, gx: F32, gy: F32, mag: F32, radius: F32, limit: np.float32,
+    counts: F64, roi: U8, gx: F32, gy: F32, mag: F32, radius: F32, limit: float,
     signed: bool, scale: float,
 ) -> None:  # fmt: skip
-    """The votes of the ``strong`` pixels (a compiled loop: a frame has 10-20 thousand)."""
-    h, w = strong.shape
-    most = np.float32(MAX_WEIGHT)
+    """The votes of the strong pixels in ``roi``, whose gradient is above ``limit`` (a
+    compiled loop: a frame has 10-20 thousand; the test is made here, not on whole images
+    first)."""
+    h, w = roi.shape
+    most, level = np.float32(MAX_WEIGHT), np.float32(limit)
     for y in range(h):
         for x in range(w):
-            if not strong[y, x]:
-                continue
             m = mag[y, x]
+            if not (roi[y, x] and np.float64(m) > limit):
+                continue
             reach = radius[y, x] / m
             dx, dy = gx[y, x] * reach, gy[y, x] * reach
-            weight = float(min(m / limit, most)) * scale
+            weight = float(min(m / level, most)) * scale
             for sign in (np.float32(1.0), np.float32(-1.0)):
                 px, py = int(np.rint(x + sign * dx)), int(np.rint(y + sign * dy))
                 if 0 <= px < w and 0 <= py < h:

@@ -13,9 +13,24 @@ from nodes.vision import compiled
 def test_every_compiled_loop_of_the_detector_is_known():
     names = {f"{d.py_func.__module__}.{d.py_func.__name__}" for d in compiled.dispatchers()}
     assert {
+        "nodes.vision.ray._coordinates",
         "nodes.vision.rim._search",
+        "nodes.vision.rim._points",
+        "nodes.vision.evidence.shine",
+        "nodes.vision.evidence.largest_gap",
+        "nodes.vision.evidence._measure",
         "nodes.vision.circle._fit",
         "nodes.vision.symmetry._cast",
+        "nodes.vision.symmetry._maxima",
+        "nodes.vision.felt._score",
+        "nodes.vision.felt._median_offset",
+        "nodes.vision.detector._disc_share",
+        "nodes.vision.detector._greedy",
+        "nodes.vision.detector._labelled",
+        "nodes.vision.detector._opened_at",
+        "nodes.vision.detector._between",
+        "nodes.vision.detector._merged",
+        "nodes.vision.cue._run",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -51,6 +66,11 @@ def test_a_failure_that_compiling_again_does_not_cure_is_raised(monkeypatch):
 def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
-    for name in ("_search", "_fit", "_cast"):
+    entry_points = (
+        "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
+        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "shine",
+        "_measure", "_run", "_between", "_merged",
+    )  # fmt: skip
+    for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
         assert dispatcher.signatures, name

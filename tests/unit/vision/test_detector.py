@@ -110,7 +110,7 @@ def test_a_ball_between_two_found_ones_is_sought_where_it_touches_both():
         for t in frame.truth.balls[:2]
     ]
     raw = np.full(geo.roi.shape, 255, np.uint8)
-    masks = detector.Masks(raw, raw, raw > 0, raw > 0)
+    masks = detector.Masks(raw, raw > 0, raw > 0)
     spots = geo.to_full(detector._touching(found, masks, geo))
     third = frame.truth.balls[2]
     miss = np.hypot(spots[:, 0] - third.centroid_x_px, spots[:, 1] - third.centroid_y_px)
@@ -130,9 +130,9 @@ def test_a_weak_seed_on_a_patchy_blob_is_still_fitted(lone):
     ys, xs = np.mgrid[0:h, 0:w]
     disc = np.hypot(xs - w / 2, ys - h / 2) < radius
     raw = np.where(disc & (xs % 2 == 0), 255, 0).astype(np.uint8)  # every other column
-    masks = detector.Masks(raw, raw, raw > 0, raw > 0)
+    masks = detector.Masks(raw, raw > 0, raw > 0)
     assert len(detector._leftover(seed, [], masks, geo)) == 1
-    masks = detector.Masks(raw * 0, raw * 0, raw < 0, raw < 0)
+    masks = detector.Masks(raw * 0, raw < 0, raw < 0)
     assert len(detector._leftover(seed, [], masks, geo)) == 0
 
 
@@ -170,7 +170,7 @@ def _views(frame, player: bool) -> tuple[Geometry, FeltModel, detector.Masks]:
     raw = np.asarray(cv2.bitwise_and(threshold_score(felt.score(small), SCORE_THRESHOLD), geo.roi))
     h, w = raw.shape
     blob = np.full(((h + 1) // 2, (w + 1) // 2), player)
-    return geo, felt, detector.Masks(raw, raw, blob, blob)
+    return geo, felt, detector.Masks(raw, blob, blob)
 
 
 def test_a_ball_with_its_whole_rim_is_a_ball_even_in_the_players_blob(lone, monkeypatch):
