@@ -88,3 +88,29 @@ def test_the_misses_bench_runs_a_scene_and_says_where_each_miss_was_lost():
     unseeded = vision_misses.Miss(**fields, seed_radii=2.0, accepted=True)
     assert rejected.lost_in.startswith("judging") and unseeded.lost_in.startswith("seeding")
     assert rejected.around == "the cloth's colour"
+
+
+def test_the_centre_bench_finds_the_true_silhouette_where_the_pipeline_expects_it():
+    import math
+
+    import vision_centre
+
+    from nodes.vision.synthetic.camera import CameraModel
+
+    camera = CameraModel(width=1280, height=720, fx=600.0, fy=600.0, cx=640.0, cy=360.0)
+    radius = 0.028575
+    # under the camera the outline is centred on the ball's projection
+    below = vision_centre.silhouette(camera, np.array([0.0, 0.0, radius]), radius)
+    assert below == pytest.approx([640.0, 360.0], abs=1e-6)
+    # off the axis it lies further out, where pipeline.silhouette_to_centre undoes it:
+    # at theta off the axis and angular radius alpha the midpoint is at
+    # sin(2 theta) / (cos(2 theta) + cos(2 alpha))
+    centre = np.array([1.0, 0.0, radius])
+    found = vision_centre.silhouette(camera, centre, radius)
+    x, y, z = camera.to_camera(centre[None])[0]
+    assert y == pytest.approx(0.0)
+    theta = math.atan(x / z)
+    alpha = math.asin(radius / math.hypot(x, z))
+    expected = 640.0 + 600.0 * math.sin(2 * theta) / (math.cos(2 * theta) + math.cos(2 * alpha))
+    assert found[0] == pytest.approx(expected, abs=0.01)  # a circle fitted to an ellipse
+    assert found[0] > camera.project(centre[None])[0][0]
