@@ -22,7 +22,8 @@ ball as bright as the felt), the colour's crossing is used, in linear light; on 
 chroma was subsampled its levels are read beyond the smear, 1.5 px inside and 2 px outside
 (half a pixel inside and one outside, the levels lie on the smeared ramp, and the crossing
 follows the step found rather than the edge: such rims lay 0.39 px outside the silhouette on
-average on the bench's JPEG scenes).
+average on the bench's JPEG scenes). There, too, the felt beyond a step is sought half a
+pixel further out, past the ball's colour smeared onto it.
 
 The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
@@ -49,6 +50,7 @@ HALF = 2  # samples either side of a point for its step (1 px)
 INSIDE, OUTSIDE = 1, 2  # samples from the step to the colours it lies between
 SMEARED_INSIDE, SMEARED_OUTSIDE = 3, 4  # ... in colour, where the chroma was subsampled
 FELT_BONUS = 2.0  # a step with felt 1-2.5 px beyond it counts this much more
+SMEARED_BEYOND = 1  # ... and samples further out where the chroma was subsampled
 LEAVE = 2.0  # a step out of the felt's colour counts this much more than its colour change
 OUTERMOST = 0.7  # the rim is the outermost step this close to the ray's strongest...
 RATIO = 0.35  # ... else (where balls touch) one of the others this strong, nearest the circle
@@ -142,7 +144,8 @@ def _search(
     its strength (``smeared``: as :func:`find`)."""
     count, size = pixels.shape[0], pixels.shape[1]
     looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
-    ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out
+    ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out...
+    beyond = SMEARED_BEYOND if smeared else 0  # ... or 1.5-3 px, past the smeared colour
     step = np.zeros((count, size), np.float32)
     logs = np.empty((size, 3), np.float32)
     away = np.empty(size, np.float32)  # how far from the felt (log units x 40)
@@ -165,7 +168,7 @@ def _search(
             step[n, s] = change + _LEAVE * max(away[s - HALF] - away[s + HALF], _F0)
         for s in range(size):
             seen = 0
-            for shift in range(HALF, 3 * HALF):
+            for shift in range(HALF + beyond, 3 * HALF + beyond):
                 if s + shift < size and looks[n, s + shift]:
                     seen += 1
             ahead[n, s] = np.float32(seen) * _QUARTER
