@@ -128,19 +128,24 @@ def calibrate_views(boards: list[Any], image: Any, model: CameraModel) -> TableC
     return found
 
 
+def match(balls: list[Any], found: list[Any]) -> list[tuple[int, int]]:
+    """(ball, detection) index pairs: each detection within ``MATCH_M`` of a ball's centre is
+    that ball, assigned as a whole (Hungarian)."""
+    if not balls or not found:
+        return []
+    cost = np.array([[math.hypot(d.x - b.x, d.y - b.y) for d in found] for b in balls])
+    # pairs beyond the gate cost the same, so an optimal assignment never gives up a true
+    # match to pair a far-off false detection with some ball
+    rows, cols = linear_sum_assignment(np.where(cost < MATCH_M, cost, 1.0))
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < MATCH_M]
+
+
 def score_frame(detections: Any, truth: Any, tally: Tally) -> None:
     """Match detections to truth balls and count."""
     tally.frames += 1
     balls = [b for b in truth.balls if not b.pocketed]
     dets = detections.balls
-    if balls and dets:
-        cost = np.array([[math.hypot(d.x - b.x, d.y - b.y) for d in dets] for b in balls])
-        # pairs beyond the gate cost the same, so an optimal assignment never gives up a true
-        # match to pair a far-off false detection with some ball
-        rows, cols = linear_sum_assignment(np.where(cost < MATCH_M, cost, 1.0))
-        pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < MATCH_M]
-    else:
-        pairs = []
+    pairs = match(balls, dets)
     matched_det = {c for _, c in pairs}
     matched_truth = {r: c for r, c in pairs}
     for i, b in enumerate(balls):

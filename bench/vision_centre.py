@@ -31,12 +31,10 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -111,7 +109,9 @@ def scene_balls(seed: int, args: argparse.Namespace) -> list[Ball]:
     for number, (image, truth) in enumerate(scene.frames):
         detections = pipeline.process(image, truth.frame, 0, "cam0")
         present = [b for b in truth.balls if not b.pocketed]
-        for b, d in _matched(present, detections.balls):
+        expected = [b for b in present if b.visible_fraction >= va.VISIBLE]
+        for i, j in va.match(expected, detections.balls):
+            b, d = expected[i], detections.balls[j]
             if math.hypot(b.vx, b.vy) > va.MOVING:
                 continue
             true = silhouette(scene.camera, np.array([b.x, b.y, radius]), radius)
@@ -130,18 +130,6 @@ def scene_balls(seed: int, args: argparse.Namespace) -> list[Ball]:
                 )
             )  # fmt: skip
     return out
-
-
-def _matched(balls: list[Any], found: list[Any]) -> list[tuple[Any, Any]]:
-    """(truth, detection) pairs of the balls the accuracy bench expects, matched as it does."""
-    balls = [b for b in balls if b.visible_fraction >= va.VISIBLE]
-    if not balls or not found:
-        return []
-    cost = np.array([[math.hypot(d.x - b.x, d.y - b.y) for d in found] for b in balls])
-    rows, cols = linear_sum_assignment(np.where(cost < va.MATCH_M, cost, 1.0))
-    return [
-        (balls[r], found[c]) for r, c in zip(rows, cols, strict=True) if cost[r, c] < va.MATCH_M
-    ]
 
 
 def report(balls: list[Ball], listed: int) -> None:

@@ -32,7 +32,6 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -159,7 +158,7 @@ def scene_misses(seed: int, args: argparse.Namespace) -> tuple[list[Miss], int]:
             seen = internals.seen
             balls = [b for b in truth.balls if not b.pocketed and b.visible_fraction >= va.VISIBLE]
             expected += len(balls)
-            matched = _matched(balls, detections.balls)
+            matched = {i for i, _ in va.match(balls, detections.balls)}
             if not seen or len(matched) == len(balls):
                 continue
             geo = seen["geo"]
@@ -193,15 +192,6 @@ def scene_misses(seed: int, args: argparse.Namespace) -> tuple[list[Miss], int]:
                     )
                 )  # fmt: skip
     return out, expected
-
-
-def _matched(balls: list[Any], found: list[Any]) -> set[int]:
-    """Indices of the ``balls`` matched by a detection within ``MATCH_M`` (Hungarian)."""
-    if not balls or not found:
-        return set()
-    cost = np.array([[math.hypot(d.x - b.x, d.y - b.y) for d in found] for b in balls])
-    rows, cols = linear_sum_assignment(np.where(cost < va.MATCH_M, cost, 1.0))
-    return {int(r) for r, c in zip(rows, cols, strict=True) if cost[r, c] < va.MATCH_M}
 
 
 def main() -> int:
