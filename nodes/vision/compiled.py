@@ -2,12 +2,12 @@
 when their cache cannot be read.
 
 numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
-:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector` and :mod:`cue` on its first call
-(about 11 s for all of them, once per install) and keeps the machine code in the package's
-``__pycache__`` (or in a per-user folder where that is read-only); later processes load it in a
-fraction of a second. numba writes those files whole (a temporary file, then a rename), but a
-cache file that cannot be read (a disk that filled up, a file damaged by hand) makes it raise
-instead of compiling again: :func:`warm_up` then empties the caches' indexes and compiles
+:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`cue` and :mod:`palette` on
+its first call (about 11 s for all of them, once per install) and keeps the machine code in the
+package's ``__pycache__`` (or in a per-user folder where that is read-only); later processes load
+it in a fraction of a second. numba writes those files whole (a temporary file, then a rename),
+but a cache file that cannot be read (a disk that filled up, a file damaged by hand) makes it
+raise instead of compiling again: :func:`warm_up` then empties the caches' indexes and compiles
 afresh, so detection never dies of it.
 """
 
@@ -21,11 +21,13 @@ import cv2
 import numba
 import numpy as np
 
-from nodes.vision import circle, cue, detector, evidence, felt, ray, rim, symmetry
+from nodes.vision import circle, cue, detector, evidence, felt, palette, ray, rim, symmetry
 
 log = logging.getLogger(__name__)
 
-MODULES: tuple[ModuleType, ...] = (ray, rim, circle, evidence, symmetry, felt, detector, cue)
+MODULES: tuple[ModuleType, ...] = (
+    ray, rim, circle, evidence, symmetry, felt, detector, cue, palette,
+)  # fmt: skip
 
 
 def dispatchers() -> list[numba.core.registry.CPUDispatcher]:
@@ -56,13 +58,14 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    player's blobs, the spots between balls, the dedupe and the cue's longest run once
-    each."""
+    player's blobs, the spots between balls, the dedupe, the cue's longest run and the balls'
+    kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
     fit = detector.fit_circles(image, np.array([[32.0, 32.0]]), np.array([10.0]), log_felt)
     evidence.features(fit, fit.centre, np.zeros(1), np.zeros(1), image[None, 0])
+    palette.classify_all(palette.disc_samples(image, fit.centre, fit.radius), np.zeros((1, 3)))
     grey = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
     roi = np.full(grey.shape, 255, np.uint8)
     felt.FeltModel.from_image(image, roi).score(image)

@@ -123,7 +123,7 @@ def shine(disc: U8) -> F64:
 
 @numba.njit(cache=True, nogil=True)
 def _quantile(histogram: NDArray[np.int64], size: int, q: float) -> np.float32:
-    """:func:`palette.quantile_rows` of the ``size`` values counted in ``histogram``
+    """:func:`palette._quantile` of the ``size`` values counted in ``histogram``
     (float32 arithmetic, as numpy does it on float32 values with a Python float)."""
     at = (size - 1) * q
     lo = int(np.floor(at))

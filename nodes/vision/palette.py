@@ -22,9 +22,9 @@ whites tinted nearly to the limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -78,128 +78,261 @@ def disc_samples(image: U8, centres: F64, radii: F64) -> U8:
 
 def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     """Kind and colour of each ball from its disc samples (B, P, 3); ``felt_bgr`` (B, 3) is the
-    felt's colour near each ball, so whites and darks are judged against the lighting there."""
+    felt's colour near each ball, so whites and darks are judged against the lighting there.
+
+    Per ball, the samples' HSV values (the brightest 4 % dropped: the lamp's highlight) are
+    white: well above the felt's grey level (a saturated cloth has a high HSV value) and less
+    saturated than a limit that the lamp's cast raises (the least saturated bright pixels of all
+    the balls in the frame: cue ball, stripes' caps, number circles, show how much); dark; or
+    coloured (see :func:`_shares`, a compiled loop over the samples)."""
     if len(samples) == 0:
         return []
-    hsv = np.asarray(cv2.cvtColor(samples, cv2.COLOR_BGR2HSV), dtype=np.float64)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    use = val <= quantile_rows(np.sort(val, axis=1), 0.96)[:, None]  # drop the lamp's highlight
+    hsv = np.asarray(cv2.cvtColor(samples, cv2.COLOR_BGR2HSV), np.uint8)
     felt = np.asarray(felt_bgr, dtype=np.float64).reshape(-1, 3)
-    ref = np.maximum(felt.max(axis=1), 20.0)[:, None]  # the felt's HSV value
-    level = np.maximum(felt.mean(axis=1), 15.0)[:, None]  # and its grey level
-    # white: well above the felt's grey level (a saturated cloth has a high HSV value)
-    bright = use & (val > 1.6 * level) & (val > 0.9 * ref)
-    # warm or cool light tints the whites: the least saturated bright pixels of all the balls
-    # in the frame (cue ball, stripes' caps, number circles) show how much
-    lit = sat[bright]
-    cast = float(quantile_rows(np.sort(lit)[None, :], 0.15)[0]) if lit.size >= 20 else 0.0
-    limit = max(70.0, cast + 40.0)
-    white = bright & (sat < limit)
-    dark = use & (((val < 0.45 * ref) & (sat < 150)) | (val < 0.25 * ref))
-    coloured = use & ~white & ~dark & (sat >= 70)
-    n = np.maximum(use.sum(axis=1), 1)
-    w, d, c = white.sum(axis=1) / n, dark.sum(axis=1) / n, coloured.sum(axis=1) / n
-    e = _off_white_share(hsv, white, bright, coloured, n, felt, limit)
-    names, margins = _colours(hue, val / ref, coloured)
-    return [
-        _decide(float(w[i]), float(d[i]), float(c[i]), float(e[i]), *(
-            (names[i], float(margins[i])) if c[i] > 0.04 else (None, 0.0)))
-        for i in range(len(samples))
-    ]  # fmt: skip
-
-
-def _off_white_share(
-    hsv: F64, white: Mask, bright: Mask, coloured: Mask, n: F64, felt: F64, limit: float
-) -> F64:
-    """Per ball, the share of its ``n`` samples that read as coloured but are white seen through
-    blur or a cast (see :func:`_off_white`), where they tell a cue ball (see :func:`_decide`),
-    else 0. Blurred ones must be more than the outermost ring of samples holds (a stripe seen
-    along its axis shows its band only there, in the cloth's hue if it is the cloth's colour)
-    and leave the centre (inside 0.43 radii, the two inner rings) white: blur mixes a disc with
-    the cloth from its edge, while a moving stripe's band, blurred into its caps, crosses the
-    middle. Cast ones must be a quarter of the disc or ``TINTED`` of its coloured samples, with
-    the ball's white pixels themselves within 20 of the white limit on average: a cast tints
-    all of a ball's white, while a pale band blurred into a stripe's caps is a second
-    population beside clean whites. Looked for only where they could make a cue ball."""
-    w, c = white.sum(axis=1) / n, coloured.sum(axis=1) / n
-    e = np.zeros(len(n))
-    rows = np.flatnonzero((w >= 0.3) & (c * n > len(SPOKES)) & (w + c > 0.8))
-    if len(rows):
-        blur, tint = _off_white(hsv[rows], white[rows], bright[rows], felt[rows], limit)
-        blur, tint = blur & coloured[rows], tint & coloured[rows]
-        centre = coloured[rows, : 2 * len(SPOKES)].sum(axis=1) <= 0.1 * 2 * len(SPOKES)
-        whites = (hsv[rows, :, 1] * white[rows]).sum(axis=1) / np.maximum(
-            white[rows].sum(axis=1), 1
-        )
-        tinted = tint.sum(axis=1)
-        cast = (tinted >= 0.25 * n[rows]) | (tinted >= TINTED * coloured[rows].sum(axis=1))
-        enough = ((blur.sum(axis=1) > len(SPOKES)) & centre) | (cast & (whites >= limit - 20))
-        e[rows] = np.where(enough, (blur | tint).sum(axis=1) / n[rows], 0.0)
-    return e
-
-
-def _off_white(hsv: F64, white: Mask, bright: Mask, felt: F64, limit: float) -> tuple[Mask, Mask]:
-    """Pixels (B, P) that would be white but for blur, and but for the lamp's cast. Blur: of the
-    felt's hue, at most 0.6 of its saturation and brighter than it (white mixed with the cloth
-    along a fast ball's path; the ball's own colour mixed with the cloth stays as saturated as
-    the paint). Cast: bright, of the hue of the ball's white pixels and less than 45 above the
-    white limit (the cast on an unclipped white; paint is far more saturated)."""
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     cloth = np.asarray(
-        cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0],
-        np.float64,
-    )[:, :, None]
-    blur = (_hue_gap(hue, cloth[:, 0]) < 12) & (sat < 0.6 * cloth[:, 1]) & (val > cloth[:, 2])
-    angle = hue * (np.pi / 90)  # OpenCV hue (0-180) to radians
-    whites = np.arctan2((np.sin(angle) * white).sum(axis=1), (np.cos(angle) * white).sum(axis=1))
-    cast = bright & (_hue_gap(hue, whites[:, None] * (90 / np.pi)) < 12) & (sat < limit + 45)
-    return np.asarray(blur), np.asarray(cast)
-
-
-def _hue_gap(a: F64, b: F64) -> F64:
-    """Distance between OpenCV hues (0-180, a circle), broadcast."""
-    gap = np.abs(a - b) % 180
-    return np.asarray(np.minimum(gap, 180 - gap))
-
-
-def quantile_rows(ordered: NDArray[Any], q: float) -> NDArray[Any]:
-    """``np.quantile(x, q, axis=1)`` (linear, bit for bit) of rows already sorted: one column
-    or two instead of numpy's general machinery."""
-    n = ordered.shape[1]
-    at = (n - 1) * q
-    lo = int(np.floor(at))
-    gamma = at - lo
-    a, b = ordered[:, lo], ordered[:, min(lo + 1, n - 1)]
-    diff = b - a
-    return np.asarray(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+        cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0], np.float64
+    )
+    shares, hues, values = _shares(hsv, felt, cloth, TINTED)
+    best, margins = _colours(hues, values)
+    looks = []
+    rows = zip(shares.tolist(), best.tolist(), margins.tolist(), strict=True)
+    for (w, d, c, e), name, margin in rows:
+        colour, sure = (_NAMES[name], margin) if c > 0.04 else (None, 0.0)
+        looks.append(_decide(w, d, c, e, colour, sure))
+    return looks
 
 
 _NAMES = list(COLOURS)
 _REF_HUE = np.array([h for h, _ in COLOURS.values()], np.float64)
 _REF_VALUE = np.array([v for _, v in COLOURS.values()], np.float64)
+# sin and cos of each OpenCV hue (0-180) as numpy gives them, at the two scales used: the
+# circular means of hues (doubled: 180 is a full turn) and of whites' hues
+_HUES = np.arange(256, dtype=np.float64)
+_SIN2, _COS2 = np.sin(_HUES * (2 * np.pi / 180)), np.cos(_HUES * (2 * np.pi / 180))
+_SIN, _COS = np.sin(_HUES * (np.pi / 90)), np.cos(_HUES * (np.pi / 90))
 
 
-def _colours(hue: F64, rel_value: F64, sel: NDArray[np.bool_]) -> tuple[list[str], F64]:
-    """Per ball (rows), the nearest reference colour to the selected pixels' mean hue (on the
-    circle) and median value, and the margin to the second nearest (rows with nothing
-    selected give rubbish, which the caller ignores)."""
-    count = np.maximum(sel.sum(axis=1), 1)
-    angle = hue * (2 * np.pi / 180)
-    sin = (np.sin(angle) * sel).sum(axis=1) / count
-    cos = (np.cos(angle) * sel).sum(axis=1) / count
-    h = (np.arctan2(sin, cos) % (2 * np.pi)) * 180 / (2 * np.pi)
-    # median: the middle one or two of the selected values, the others sorted past them
-    ordered = np.sort(np.where(sel, rel_value, np.inf), axis=1)
-    rows = np.arange(len(ordered))
-    v = (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / 2
-    v = np.where(sel.any(axis=1), v, 1.0)
+@numba.njit(cache=True, nogil=True)
+def _sum(values: F64, lo: int, n: int) -> float:
+    """``values[lo:lo + n].sum()`` as numpy adds a contiguous float64 vector, bit for bit:
+    blocks of up to 128 with eight accumulators (:func:`_block`), longer runs split in two
+    (at a multiple of 8) and the halves' sums added. The recursion is a loop over a stack
+    (numba's cache cannot load recursive functions)."""
+    los = np.empty(64, np.int64)
+    lengths = np.empty(64, np.int64)
+    stages = np.empty(64, np.int64)
+    sums = np.empty(64)
+    top, done = 0, 0
+    los[0], lengths[0], stages[0] = lo, n, 0
+    while top >= 0:
+        start, length = los[top], lengths[top]
+        if length <= 128:
+            sums[done] = _block(values, start, length)
+            done += 1
+            top -= 1
+            continue
+        half = length // 2
+        half -= half % 8
+        if stages[top] < 2:  # the left half, then the right one
+            stages[top] += 1
+            first = stages[top] == 1
+            top += 1
+            los[top] = start if first else start + half
+            lengths[top] = half if first else length - half
+            stages[top] = 0
+        else:
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+            top -= 1
+    return float(sums[0])
+
+
+@numba.njit(cache=True, nogil=True)
+def _block(values: F64, lo: int, n: int) -> float:
+    """numpy's sum of up to 128 contiguous float64 values (see :func:`_sum`)."""
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += values[lo + i]
+        return total
+    r = values[lo : lo + 8].copy()
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += values[lo + i + j]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        total += values[lo + i]
+        i += 1
+    return float(total)
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantile(histogram: NDArray[np.int64], n: int, q: float) -> float:
+    """``np.quantile(x, q)`` (linear, bit for bit) of the ``n`` values 0-255 counted in
+    ``histogram``: one element or two instead of sorting."""
+    at = (n - 1) * q
+    lo = int(np.floor(at))
+    gamma = at - lo
+    a, b = float(_kth(histogram, lo)), float(_kth(histogram, min(lo + 1, n - 1)))
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+@numba.njit(cache=True, nogil=True)
+def _kth(histogram: NDArray[np.int64], k: int) -> int:
+    """The ``k``-th smallest (from 0) of the values counted in ``histogram``."""
+    seen = 0
+    for value in range(len(histogram)):
+        seen += histogram[value]
+        if seen > k:
+            return value
+    return len(histogram) - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _hue_gap1(a: float, b: float) -> float:
+    """Distance between two OpenCV hues (0-180, a circle)."""
+    gap = abs(a - b) % 180
+    return min(gap, 180 - gap)
+
+
+@numba.njit(cache=True, nogil=True)
+def _shares(hsv: U8, felt: F64, cloth: F64, tinted: float) -> tuple[F64, F64, F64]:
+    """Per ball (rows of ``hsv``, (B, P, 3)): the shares of white, dark and coloured samples
+    and of off-white ones (:func:`_off_white`); the mean sine and cosine of the coloured
+    samples' hues (doubled: OpenCV's 180 is a full turn) and their median value relative to
+    the felt's, for :func:`_colours`. ``felt``: the felt's BGR near each ball, ``cloth`` its
+    HSV; ``tinted``: ``TINTED``. The numbers of the numpy code this replaced, bit for bit: its
+    sums are numpy's pairwise ones, its sines numpy's (from a table) and its quantiles are
+    read from histograms of the 8-bit values."""
+    balls, count = hsv.shape[0], hsv.shape[1]
+    val = np.empty((balls, count))
+    sat = np.empty((balls, count))
+    use = np.zeros((balls, count), np.bool_)
+    bright = np.zeros((balls, count), np.bool_)
+    ref = np.empty(balls)
+    lit = np.zeros(256, np.int64)  # the saturations of the bright samples
+    found = 0
+    for i in range(balls):
+        levels = np.zeros(256, np.int64)
+        for k in range(count):
+            val[i, k], sat[i, k] = hsv[i, k, 2], hsv[i, k, 1]
+            levels[hsv[i, k, 2]] += 1
+        top = _quantile(levels, count, 0.96)  # drop the lamp's highlight
+        ref[i] = max(max(max(felt[i, 0], felt[i, 1]), felt[i, 2]), 20.0)  # the felt's value
+        level = max((felt[i, 0] + felt[i, 1] + felt[i, 2]) / 3, 15.0)  # and grey level
+        for k in range(count):
+            use[i, k] = val[i, k] <= top
+            bright[i, k] = use[i, k] and val[i, k] > 1.6 * level and val[i, k] > 0.9 * ref[i]
+            if bright[i, k]:
+                lit[hsv[i, k, 1]] += 1
+                found += 1
+    cast = _quantile(lit, found, 0.15) if found >= 20 else 0.0
+    limit = max(70.0, cast + 40.0)
+    shares = np.zeros((balls, 4))
+    hues = np.zeros((balls, 2))
+    values = np.ones(balls)
+    white = np.zeros(count, np.bool_)
+    coloured = np.zeros(count, np.bool_)
+    terms = np.empty(count)
+    terms2 = np.empty(count)
+    for i in range(balls):
+        used = whites = darks = colours = 0
+        for k in range(count):
+            v, s = val[i, k], sat[i, k]
+            white[k] = bright[i, k] and s < limit
+            dark = use[i, k] and ((v < 0.45 * ref[i] and s < 150) or v < 0.25 * ref[i])
+            coloured[k] = use[i, k] and not white[k] and not dark and s >= 70
+            used += use[i, k]
+            whites += white[k]
+            darks += dark
+            colours += coloured[k]
+        n = max(used, 1)
+        w, c = whites / n, colours / n
+        shares[i, 0], shares[i, 1], shares[i, 2] = w, darks / n, c
+        if w >= 0.3 and c * n > 24 and w + c > 0.8:
+            shares[i, 3] = _off_white(hsv[i], val[i], sat[i], white, bright[i], coloured,
+                                      cloth[i], limit, tinted, n, terms, terms2)  # fmt: skip
+        # the colour: the coloured samples' mean hue (on the circle) and median value
+        chosen = max(colours, 1)
+        levels = np.zeros(256, np.int64)
+        for k in range(count):
+            hue = hsv[i, k, 0]
+            terms[k] = _SIN2[hue] * coloured[k]
+            terms2[k] = _COS2[hue] * coloured[k]
+            levels[hsv[i, k, 2]] += coloured[k]
+        hues[i, 0], hues[i, 1] = _sum(terms, 0, count) / chosen, _sum(terms2, 0, count) / chosen
+        if colours:  # the median (the middle one or two) of value / the felt's value
+            low, high = _kth(levels, (chosen - 1) // 2), _kth(levels, chosen // 2)
+            values[i] = (low / ref[i] + high / ref[i]) / 2
+    return shares, hues, values
+
+
+@numba.njit(cache=True, nogil=True)
+def _off_white(
+    hsv: U8, val: F64, sat: F64, white: Mask, bright: Mask, coloured: Mask, cloth: F64,
+    limit: float, share: float, n: int, terms: F64, terms2: F64,
+) -> float:  # fmt: skip
+    """One ball's share of its ``n`` samples that read as coloured but are white seen through
+    blur or under the lamp's cast, where they tell a cue ball, else 0.
+
+    Blur: of the felt's hue (``cloth``: its HSV), at most 0.6 of its saturation and brighter
+    than it (white mixed with the cloth along a fast ball's path; the ball's own colour mixed
+    with the cloth stays as saturated as the paint). Cast: bright, of the hue of the ball's
+    white samples and less than 45 above the white ``limit`` (the cast on an unclipped white;
+    paint is far more saturated).
+
+    Blurred ones must be more than the outermost ring of samples holds (a stripe seen along
+    its axis shows its band only there, in the cloth's hue if it is the cloth's colour) and
+    leave the centre (inside 0.43 radii, the two inner rings) white: blur mixes a disc with
+    the cloth from its edge, while a moving stripe's band, blurred into its caps, crosses the
+    middle. Cast ones must be a quarter of the disc or ``share`` of its coloured samples,
+    with the ball's white samples themselves within 20 of the white limit on average: a cast
+    tints all of a ball's white, while a pale band blurred into a stripe's caps is a second
+    population beside clean whites."""
+    count = len(val)
+    spokes = len(SPOKES)
+    for k in range(count):
+        terms[k] = _SIN[hsv[k, 0]] * white[k]
+        terms2[k] = _COS[hsv[k, 0]] * white[k]
+    # (the C library's arctan2 may differ from numpy's in the last bit: this hue is only
+    # compared with others 12 apart)
+    whites_hue = np.arctan2(_sum(terms, 0, count), _sum(terms2, 0, count)) * (90 / np.pi)
+    blurred = tinted = either = colours = inner = whites = 0
+    for k in range(count):
+        hue = float(hsv[k, 0])
+        blur = coloured[k] and (_hue_gap1(hue, cloth[0]) < 12 and sat[k] < 0.6 * cloth[1]
+                                and val[k] > cloth[2])  # fmt: skip
+        tint = coloured[k] and (bright[k] and _hue_gap1(hue, whites_hue) < 12
+                                and sat[k] < limit + 45)  # fmt: skip
+        blurred += blur
+        tinted += tint
+        either += blur or tint
+        colours += coloured[k]
+        inner += coloured[k] and k < 2 * spokes
+        whites += white[k]
+        terms[k] = sat[k] * white[k]
+    centre = inner <= 0.1 * 2 * spokes
+    saturation = _sum(terms, 0, count) / max(whites, 1)
+    cast = tinted >= 0.25 * n or tinted >= share * colours
+    if (blurred > spokes and centre) or (cast and saturation >= limit - 20):
+        return either / n
+    return 0.0
+
+
+def _colours(hues: F64, values: F64) -> tuple[NDArray[np.intp], F64]:
+    """Per ball, the nearest reference colour (an index into ``COLOURS``) to the mean hue
+    (``hues``: its sine and cosine) and median relative value of its coloured samples, and
+    the margin to the second nearest (numpy's arctan2 and log, as before :func:`_shares`)."""
+    h = (np.arctan2(hues[:, 0], hues[:, 1]) % (2 * np.pi)) * 180 / (2 * np.pi)
     dh = np.abs(h[:, None] - _REF_HUE[None, :])
     dh = np.minimum(dh, 180 - dh)
-    cost = dh / 10.0 + np.abs(np.log(np.maximum(v, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
-    best = np.argmin(cost, axis=1)
+    cost = dh / 10.0 + np.abs(np.log(np.maximum(values, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
     two = np.sort(cost, axis=1)
     margin = np.minimum(np.maximum((two[:, 1] - two[:, 0]) / 1.5, 0.0), 1.0)
-    return [_NAMES[i] for i in best], np.asarray(margin, np.float64)
+    return np.argmin(cost, axis=1), np.asarray(margin, np.float64)
 
 
 def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: float) -> Look:

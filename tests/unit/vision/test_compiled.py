@@ -31,6 +31,8 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._between",
         "nodes.vision.detector._merged",
         "nodes.vision.cue._run",
+        "nodes.vision.palette._shares",
+        "nodes.vision.palette._off_white",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -69,7 +71,7 @@ def test_warm_up_runs_the_real_loops():
     entry_points = (
         "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
         "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "shine",
-        "_measure", "_run", "_between", "_merged",
+        "_measure", "_run", "_between", "_merged", "_shares",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]

@@ -93,3 +93,17 @@ def test_an_eight_under_a_blue_cast_is_the_eight_and_the_blue_two_is_not(monkeyp
     monkeypatch.setattr(palette, "EIGHT_DARK", 0.4)  # the rule before: 40 % dark
     monkeypatch.setattr(palette, "EIGHT_COLOURED", 0.6)
     assert kind(balls, grey) == ["stripe", "solid", "solid"]
+
+
+def test_the_compiled_sums_and_quantiles_are_numpys_bit_for_bit():
+    # the kinds were decided by numpy before they were compiled: the same numbers, the same
+    # decisions at every threshold
+    rng = np.random.default_rng(3)
+    for n in [*range(0, 300), 1000, 4097]:
+        values = rng.standard_normal(n + 2) * 10 ** rng.uniform(-3, 3, n + 2)
+        assert palette._sum(values, 2, n) == values[2:].sum()
+        if n:
+            levels = rng.integers(0, 256, n)
+            histogram = np.bincount(levels, minlength=256).astype(np.int64)
+            for q in (0.15, 0.5, 0.96):
+                assert palette._quantile(histogram, n, q) == np.quantile(levels.astype(float), q)
