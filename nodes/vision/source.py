@@ -336,7 +336,9 @@ def _request_format(capture: cv2.VideoCapture, spec: SourceSpec) -> None:
 
 
 class FolderSource(FrameSource):
-    """Images of a folder in name order, at ``fps``; unreadable files are skipped."""
+    """Images of a folder in name order, at ``fps``; unreadable files are skipped, and not read
+    again on the next loops unless they change (each read of a damaged JPEG makes libjpeg
+    print a warning)."""
 
     def __init__(self, spec: SourceSpec, clock: Clock) -> None:
         self.spec, self.clock = spec, clock
@@ -350,6 +352,7 @@ class FolderSource(FrameSource):
         self.position = 0
         self.number = 0
         self.skipped = 0
+        self.unreadable: dict[Path, tuple[int, int]] = {}  # path -> (mtime_ns, size) when read
 
     def _list(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -368,7 +371,7 @@ class FolderSource(FrameSource):
                 self.files = self._relist()
             path = self.files[self.position]
             self.position += 1
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = self._image(path)
             if image is not None:
                 break
             misses += 1
@@ -377,6 +380,23 @@ class FolderSource(FrameSource):
         frame = Frame(np.asarray(image, np.uint8), self.number, stamp)
         self.number += 1
         return frame
+
+    def _image(self, path: Path) -> NDArray[np.uint8] | None:
+        """The image at ``path``, or None if it cannot be read (as it could not be last time,
+        unchanged since)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        seen = (stat.st_mtime_ns, stat.st_size)
+        if self.unreadable.get(path) == seen:
+            return None
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            self.unreadable[path] = seen
+        else:
+            self.unreadable.pop(path, None)
+        return None if image is None else np.asarray(image, np.uint8)
 
     def _relist(self) -> list[Path]:
         try:

@@ -149,6 +149,29 @@ def test_image_folder_is_read_in_name_order_loops_and_skips_unreadable_files(tmp
     assert source.skipped == 2
 
 
+def test_an_unreadable_image_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
+    folder = tmp_path / "shots"
+    make_folder(folder, 2)
+    bad = folder / "img_00b.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 cut short")  # libjpeg warns on every read of it
+    reads: list[str] = []
+    imread = cv2.imread
+
+    def counted(path: str, flags: int) -> np.ndarray | None:
+        reads.append(path)
+        return imread(path, flags)
+
+    monkeypatch.setattr(cv2, "imread", counted)
+    source = open_source(str(folder), realtime=False)
+    levels = [level(source.read()) for _ in range(6)]
+    assert levels == pytest.approx([50, 100] * 3)
+    assert reads.count(str(bad)) == 1
+    assert isinstance(source, FolderSource) and source.skipped == 3
+    cv2.imwrite(str(bad), np.full((20, 30, 3), 75, np.uint8))  # fixed: read again
+    levels = [level(source.read()) for _ in range(3)]
+    assert levels == pytest.approx([50, 75, 100])
+
+
 def test_image_folder_once_ends_and_a_removed_folder_is_lost(tmp_path):
     folder = tmp_path / "shots"
     make_folder(folder, 2)
