@@ -47,6 +47,10 @@ SHAFT_RADIUS = 0.007  # m: the cue's radius a hand's width behind the tip
 # height, is put up to 0.2 m further off along the line
 REACH = 0.9
 MAX_ELEVATION = 35.0  # degrees: steeper is a masse shot, which this does not model
+# radii: a cue found on the felt is no wider (4 standard deviations across its axis): the butt
+# is a ball's radius across and its shadow on the cloth beside it joins it in the mask where the
+# cue is raised; an arm is more than twice as wide
+WIDEST = 1.5
 RUN_PX = 2.0  # the tip walk crosses only what is unlike the felt for this long
 UNLIKE_FELT = 0.32  # log colour distance from the felt above which a sample is the cue's
 
@@ -120,7 +124,7 @@ def _axis(points: F64, edge: U8, radius: float) -> CueLine | None:
     normal = np.array([-direction[1], direction[0]])
     across = (on - centre) @ normal
     width = float(4 * np.std(across))
-    if width > 1.2 * radius:
+    if width > WIDEST * radius:
         return None
     ends = [centre + lo * direction, centre + hi * direction]
     tip_hi = _tip_is_hi(ends, along, across, lo, hi, edge)

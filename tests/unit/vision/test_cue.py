@@ -100,6 +100,23 @@ def test_a_tip_walked_off_the_table_turns_the_cue_round(monkeypatch):
     assert abs(error) < 1.0  # (without the bridge hand walked over, the tip is short of it)
 
 
+@pytest.mark.parametrize(("across", "found"), [(4, True), (5, True), (12, False)])
+def test_a_cue_with_its_shadow_beside_it_is_a_cue_and_an_arm_is_not(across, found):
+    # working resolution, a ball's radius 4.27 px: the butt's end is about a radius across, and
+    # where the cue is raised its shadow on the cloth joins it in the mask (1.2-1.6 radii in
+    # scenes 4007, 5007, 5008 and 5010, where the cue was lost); a forearm is 2.8 radii across
+    radius = 4.27
+    mask = np.zeros((200, 400), np.uint8)
+    mask[100 : 100 + across, 60:300] = 255
+    edge = np.zeros_like(mask)
+    edge[:, 290:] = 255  # the butt's end leaves the table on the right
+    line = cue_stick.find_cue(mask, edge, radius, 2.0)
+    assert (line is not None) == found
+    if line is not None:
+        assert line.direction == pytest.approx([-1.0, 0.0], abs=1e-6)
+        assert line.tip[0] == pytest.approx((60 + 0.5) * 2 - 0.5, abs=2.0)  # full-res px
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_the_tip_walk_stops_at_the_tip_on_a_noisy_cloth(seed):
     # a cue 4 px wide ending at x = 200, on a dark cloth as noisy as scene 1007's, where the
