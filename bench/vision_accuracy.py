@@ -9,6 +9,11 @@ focal length), the table is found from the felt in the first frame, and the head
 given (one image cannot tell the ends apart). The camera model is used only to render and to
 score, never by the pipeline.
 
+A cue counts when at least 30 % of it is in view: ``cue_found`` is the share of those found.
+The node reports a cue only while its tip is over the cloth or a cushion (drawn back until the
+tip is over the rail or the floor, it aims at nothing), so ``cue_found_over_table`` is the share
+found of the cues whose true tip is there: what the node promises.
+
     python bench/vision_accuracy.py                      # 12 scenes x 24 frames at 1280x720
     python bench/vision_accuracy.py --scenes 40 --json results.json
     python bench/vision_accuracy.py --cache .bench-cache # render once, then only detect
@@ -53,6 +58,7 @@ from nodes.vision.synthetic.feed import SyntheticCamera
 MATCH_M = 0.03  # a detection within 30 mm of a ball's centre is that ball
 VISIBLE = 0.6  # balls with less of their silhouette visible are not expected to be found
 MOVING = 0.05  # m/s
+SPEC = TableSpec()  # the synthetic table
 
 
 @dataclass
@@ -69,6 +75,10 @@ class Tally:
     cue_tip_mm: list[float] = field(default_factory=list)
     cue_truth: int = 0
     cue_found: int = 0
+    # of those, the cues whose tip is over the cloth or a cushion: the node reports only those
+    # (a cue drawn back until its tip is over the rail or the floor is not aiming at anything)
+    cue_over_table: int = 0
+    cue_found_over_table: int = 0
     cue_absent: int = 0  # frames without a cue in view
     cue_false: int = 0  # ... where one was reported
     cpu_ms: list[float] = field(default_factory=list)
@@ -117,7 +127,7 @@ def calibrate_views(boards: list[Any], image: Any, model: CameraModel) -> TableC
     intrinsics: Intrinsics | None = None
     if boards:
         intrinsics = calibrate_images(boards, (9, 6), 1.0).intrinsics
-    found = table.calibrate(image, TableSpec(), intrinsics)
+    found = table.calibrate(image, SPEC, intrinsics)
     if found is None:
         return None
     head = model.project(np.array([[-1.0, 0.0, 0.0]]))[0]
@@ -181,9 +191,13 @@ def _score_cue(detections: Any, truth: Any, tally: Tally) -> None:
     if cue.visible_fraction < 0.3:
         return
     tally.cue_truth += 1
+    over = abs(cue.tip_x) <= SPEC.length / 2 + SPEC.cushion_width
+    over &= abs(cue.tip_y) <= SPEC.width / 2 + SPEC.cushion_width
+    tally.cue_over_table += over
     if detections.cue is None:
         return
     tally.cue_found += 1
+    tally.cue_found_over_table += over
     diff = (detections.cue.direction_deg - cue.direction_deg + 180) % 360 - 180
     tally.cue_errors.append(abs(diff))
     # the tip on the table (x, y): where a projector starts the aiming line
@@ -297,6 +311,7 @@ def summary(tally: Tally) -> dict[str, Any]:
         out[f"kind_{kind}"] = percent(sum(hits), len(hits))
     cue = np.array(tally.cue_errors) if tally.cue_errors else np.zeros(1)
     out["cue_found"] = percent(tally.cue_found, tally.cue_truth)
+    out["cue_found_over_table"] = percent(tally.cue_found_over_table, tally.cue_over_table)
     out["cue_false"] = percent(tally.cue_false, tally.cue_absent)
     out["cue_angle_deg"] = {
         "mean": round(float(cue.mean()), 3),
