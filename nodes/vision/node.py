@@ -21,6 +21,7 @@ from nodes.vision import chessboard
 from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.config import VisionConfig
 from nodes.vision.encoder import FrameEncoder, Job
+from nodes.vision.geometry import SMALLEST_RADIUS, ball_radius
 from nodes.vision.pipeline import PipelineConfig
 from nodes.vision.rendition import Encoded, Rendition
 from nodes.vision.source import Frame
@@ -53,6 +54,7 @@ class VisionNode:
         self._rate = (time.monotonic(), 0)
         self._failed_seen = 0  # detection failures already reported in the status
         self.calibration: TableCalibration | None = None
+        self.ball_px = 0.0  # a ball's radius in the image with this calibration
 
     async def run(self) -> int:
         """Serve until SIGINT/SIGTERM; returns the exit status."""
@@ -137,11 +139,22 @@ class VisionNode:
         self.counts["calibrations"] += 1
         message = calibration.message(self.camera)
         self.node.publisher.publish(topics.vision_calibration(self.camera), message)
+        self.ball_px = ball_radius(calibration)
         log.info(
-            "calibration (%s, %s intrinsics): corners %s",
+            "calibration (%s, %s intrinsics): corners %s, balls %.1f px in radius",
             calibration.method,
             calibration.intrinsics.source,
             [[round(v, 1) for v in c] for c in message.corners_px],
+            self.ball_px,
+        )
+        if self.ball_px < SMALLEST_RADIUS:
+            log.warning("%s", self._too_small())
+
+    def _too_small(self) -> str:
+        return (
+            f"balls are {self.ball_px:.1f} px in radius, under the {SMALLEST_RADIUS:.0f} px "
+            "detection is measured at: expect missed and false balls (a camera of 1280x720 or "
+            "more, or closer to the table)"
         )
 
     def _source_state(self, ok: bool, message: str, details: dict[str, Any]) -> None:
@@ -281,6 +294,8 @@ class VisionNode:
         if self.worker.failed > self._failed_seen:
             self._failed_seen = self.worker.failed
             return "degraded", f"detection failed on {self.worker.failed} frames (see the log)"
+        if self.ball_px < SMALLEST_RADIUS:
+            return "degraded", self._too_small()
         return "ok", None
 
 

@@ -130,6 +130,30 @@ async def test_a_video_file_source_works_and_its_removal_raises_an_alert(bus, tm
     assert code == 0
 
 
+async def test_a_camera_too_coarse_for_the_balls_is_reported(bus, tmp_path):
+    # 640x360 over a 9-ft table: balls 4-6 px in radius, where detection misses one in ten
+    from nodes.vision.synthetic.feed import SyntheticCamera
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    image = SyntheticCamera.from_seed(0).next_frame().image
+    cv2.imwrite(
+        str(folder / "frame.png"), cv2.resize(image, (640, 360), interpolation=cv2.INTER_AREA)
+    )
+    proc = start(tmp_path, str(folder), "--fps", "5")
+    inbox = Inbox(bus, tmp_path, topics.vision_detections("cam0"))
+    try:
+        await inbox.first(lambda e: e.message().calibrated, START_S)
+        status = (await inbox.sub.control("vision").request("status")).value
+        assert status["status"] == "degraded"
+        assert "px in radius" in status["reason"] and "1280x720" in status["reason"]
+    finally:
+        inbox.close()
+        code = proc.stop()
+    assert code == 0
+    assert "balls are" in proc.output() and "px in radius, under the 7 px" in proc.output()
+
+
 async def test_calibrate_and_set_source_requests(bus, tmp_path):
     proc = start(tmp_path, "synthetic")
     inbox = Inbox(
