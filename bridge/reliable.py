@@ -236,8 +236,12 @@ class ReliableStream(Stream):
         self.replaying, self.next = False, None
 
     def check_tip(self, epoch: str, seq: int) -> None:
-        """The publisher says the topic reached ``seq``: fetch what we have not seen."""
-        if self.next is not None and epoch == self.epoch and seq >= self.next:
+        """The publisher says the topic reached ``seq``: fetch what we have not seen. A stream
+        started before the topic had any history (epoch "") takes the first history's tip: its
+        first messages may have been published before the bus subscription reached the
+        publisher, and a heartbeat may be the only sign of them."""
+        same = epoch == self.epoch or not self.epoch
+        if self.next is not None and same and seq >= self.next:
             self._want_history()
 
     # -- acks and redelivery ---------------------------------------------------------------
