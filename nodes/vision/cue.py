@@ -20,6 +20,7 @@ ray at the height that elevation implies, so the direction is the horizontal one
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -164,20 +165,11 @@ def find_cue_wide(
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
     as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
     """
-    # the floor's texture and the sensor's noise set the level: four times the median
-    counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
-    if counts.sum() == 0:
-        counts = np.ones(256)
-    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
-    level = max(0.25 * LOG_UNITS, 4.0 * median)
+    outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
+    level = _level(ridge, outside)
     _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
-    size = 2 * round(0.75 * radius) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    lines = np.asarray(
-        cv2.subtract(above, cv2.morphologyEx(above, cv2.MORPH_OPEN, kernel)), np.uint8
-    )
-    outside = cv2.bitwise_not(roi)
+    lines = thinner(np.asarray(above, np.uint8), 2 * round(0.75 * radius) + 1)
     mask = np.asarray(cv2.bitwise_or(cv2.bitwise_and(lines, outside), thin), np.uint8)
     # candidates only: every line is fitted again to its pixels
     segments = cv2.HoughLinesP(
@@ -209,6 +201,64 @@ def find_cue_wide(
         return None
     # the lamp lights one side of the shaft: for its middle take all of its width
     return _full(_middle(best, _loose(best, thin, ridge, roi, 0.5 * level)), scale)
+
+
+def _level(ridge: U8, outside: U8) -> float:
+    """The ridge level above which an off-table pixel (``outside``) may be the cue's: the
+    floor's texture and the sensor's noise set it, four times their median, and at least
+    ``0.25 * LOG_UNITS``. That least level wins whenever half the pixels are below a quarter of
+    it, as in most frames: then two counts stand in for the histogram."""
+    least = 0.25 * LOG_UNITS
+    low = math.ceil(least / 4) - 1  # a median up to this gives the least level
+    off = cv2.countNonZero(outside)
+    if off:
+        _, high = cv2.threshold(ridge, low, 255, cv2.THRESH_BINARY)
+        if off - cv2.countNonZero(cv2.bitwise_and(high, outside)) >= 0.5 * off:
+            return least
+    counts = cv2.calcHist([ridge], [0], outside, [256], [0, 256]).ravel()
+    if counts.sum() == 0:
+        counts = np.ones(256)
+    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+    return max(least, 4.0 * median)
+
+
+@functools.lru_cache(maxsize=8)
+def _elliptic(size: int) -> tuple[U8, U8]:
+    """The elliptic kernel ``size`` px across and the largest square inside it (both odd and
+    centred)."""
+    kernel = np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)), np.uint8)
+    c = k = size // 2
+    while k > 0 and not kernel[c - k : c + k + 1, c - k : c + k + 1].all():
+        k -= 1
+    return kernel, np.ones((2 * k + 1, 2 * k + 1), np.uint8)
+
+
+def thinner(mask: U8, size: int) -> U8:
+    """What of a binary ``mask`` is thinner than a disc ``size`` (odd) px across: the mask less
+    its opening by the elliptic kernel, as ``cv2.subtract(mask, cv2.morphologyEx(mask,
+    cv2.MORPH_OPEN, kernel))`` gives it, pixel for pixel, but opened only where the opening can
+    be non-zero. The erosion by the kernel lies within the erosion by the square inside it (a
+    fifth of the cost), which is empty in most masks (then the opening is) and small in the
+    rest; the opening lies within the kernel's reach of that, and a box three reaches larger
+    gives it exactly there (the box's own borders reach two in). The mask itself is returned
+    when its opening is empty."""
+    kernel, square = _elliptic(size)
+    core = cv2.erode(mask, square)
+    if cv2.countNonZero(core) == 0:
+        return mask
+    reach = size // 2
+    height, width = mask.shape
+    x, y, w, h = cv2.boundingRect(core)
+    bx0, by0 = max(x - 3 * reach, 0), max(y - 3 * reach, 0)
+    bx1, by1 = min(x + w + 3 * reach, width), min(y + h + 3 * reach, height)
+    opened = cv2.morphologyEx(mask[by0:by1, bx0:bx1], cv2.MORPH_OPEN, kernel)
+    x0, y0 = max(x - reach, 0), max(y - reach, 0)
+    x1, y1 = min(x + w + reach, width), min(y + h + reach, height)
+    out = mask.copy()
+    out[y0:y1, x0:x1] = cv2.subtract(
+        mask[y0:y1, x0:x1], opened[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+    )
+    return out
 
 
 def _loose(line: CueLine, thin: U8, ridge: U8, roi: U8, level: float) -> F64:

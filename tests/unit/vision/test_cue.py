@@ -8,6 +8,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
@@ -153,3 +154,32 @@ def test_a_cue_found_pointing_back_along_the_last_frames_cue_is_turned_round():
     assert not pipe._turned(line((700.0, 340.0), (1.0, 0.0)), 101, geo)  # another line
     assert not pipe._turned(backwards, 100 + pipeline.TURN_FRAMES + 1, geo)  # long ago
     assert not pipe._turned(backwards, 99, geo)  # a source started again
+
+
+@pytest.mark.parametrize("size", [3, 7, 9, 11])
+def test_the_thin_part_of_a_mask_is_the_mask_less_its_opening_pixel_for_pixel(size):
+    rng = np.random.default_rng(size)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    for trial in range(60):
+        height, width = (180, 320) if trial % 2 else rng.integers(5, 60, 2)
+        mask = ((rng.random((height, width)) < 0.02) * 255).astype(np.uint8)
+        for _ in range(trial % 4):  # blobs and lines, some across the borders
+            centre = (int(rng.integers(-5, width + 5)), int(rng.integers(-5, height + 5)))
+            cv2.circle(mask, centre, int(rng.integers(1, 20)), 255, -1)
+            end = (int(rng.integers(-5, width + 5)), int(rng.integers(-5, height + 5)))
+            cv2.line(mask, centre, end, 255, int(rng.integers(1, 8)))
+        expected = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel))
+        assert np.array_equal(cue_stick.thinner(mask, size), expected)
+
+
+def test_the_ridge_level_is_the_histograms_wherever_the_median_is():
+    rng = np.random.default_rng(3)
+    outside = np.zeros((90, 160), np.uint8)
+    outside[:, :60] = 255
+    for scale in (1, 3, 5, 8, 20, 60):
+        ridge = np.minimum(rng.exponential(scale, outside.shape), 255).astype(np.uint8)
+        counts = cv2.calcHist([ridge], [0], outside, [256], [0, 256]).ravel()
+        median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+        expected = max(0.25 * cue_stick.LOG_UNITS, 4.0 * median)
+        assert cue_stick._level(ridge, outside) == expected
+    assert cue_stick._level(ridge, np.zeros_like(outside)) == 4.0 * 127  # nothing off the table
