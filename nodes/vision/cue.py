@@ -294,20 +294,23 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     centre = 0.5 * (a + b)
     direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
     keep = np.zeros(len(pixels), dtype=bool)
+    on = pixels
     for band in (2.0, 1.5, 1.5):
         normal = np.array([-direction[1], direction[0]])
-        near = np.abs((pixels - centre) @ normal) <= band
-        along = (pixels - centre) @ direction
-        if near.sum() < 10:
+        offsets = pixels - centre
+        near = np.abs(offsets @ normal) <= band
+        along = offsets @ direction
+        if np.count_nonzero(near) < 10:
             return None
         lo, hi = _run(along[near], gap=1.5 * radius)
         keep = near & (along >= lo) & (along <= hi)
-        if keep.sum() < 10:
+        if np.count_nonzero(keep) < 10:
             return None
-        centre = pixels[keep].mean(axis=0)
-        direction = _principal(pixels[keep] - centre)
-    on = pixels[keep]
-    along = (on - centre) @ direction
+        on = pixels[keep]
+        centre = on.mean(axis=0)
+        direction = _principal(on - centre)
+    offsets = on - centre
+    along = offsets @ direction
     lo, hi = float(along.min()), float(along.max())
     if hi - lo < 6 * radius:
         return None
@@ -315,11 +318,11 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     filled = len(np.unique(np.floor(along))) / (hi - lo + 1)
     cols, rows = np.rint(on[:, 0]).astype(np.intp), np.rint(on[:, 1]).astype(np.intp)
     outside = roi[rows, cols] == 0
-    span = float(np.ptp(along[outside])) if outside.sum() > 1 else 0.0
+    span = float(np.ptp(along[outside])) if np.count_nonzero(outside) > 1 else 0.0
     if filled < 0.7 or span < 4 * radius:
         return None
     normal = np.array([-direction[1], direction[0]])
-    width = float(4 * np.std((on - centre) @ normal))
+    width = float(4 * np.std(offsets @ normal))
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
@@ -390,16 +393,32 @@ def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> ND
     """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
     sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
     within ``10 * radius`` of it and not beyond the table's corners."""
-    starts = sides[:, :2]
-    vectors = sides[:, 2:] - starts
-    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
-    units = vectors / np.maximum(lengths, 1e-9)[:, None]
-    parallel = np.abs(directions @ units.T) >= math.cos(math.radians(10.0))  # (N, sides)
+    starts, units, lengths, real = _side_frames(sides)
+    parallel = np.abs(directions @ units.T) >= _PARALLEL  # (N, sides)
     offsets = centres[:, None, :] - starts[None, :, :]
     along = np.einsum("nsk,sk->ns", offsets, units)
     across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
     near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
-    return np.asarray(np.any(parallel & near & (lengths[None, :] > 1e-9), axis=1), bool)
+    return np.asarray(np.any(parallel & near & real, axis=1), bool)
+
+
+_PARALLEL = math.cos(math.radians(10.0))
+_SIDE_FRAMES: dict[bytes, tuple[F64, F64, F64, NDArray[np.bool_]]] = {}
+
+
+def _side_frames(sides: F64) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """The sides' starts, unit directions, lengths and which are longer than nothing (kept:
+    a camera's sides are the same in every frame)."""
+    key = sides.tobytes()
+    if key not in _SIDE_FRAMES:
+        if len(_SIDE_FRAMES) > 8:
+            _SIDE_FRAMES.clear()
+        starts = np.array(sides[:, :2])
+        vectors = sides[:, 2:] - starts
+        lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+        units = vectors / np.maximum(lengths, 1e-9)[:, None]
+        _SIDE_FRAMES[key] = (starts, units, lengths, lengths[None, :] > 1e-9)
+    return _SIDE_FRAMES[key]
 
 
 def _principal(points: F64) -> F64:
