@@ -490,6 +490,9 @@ def refine_tip(
     if len(balls):
         centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
         radii = np.array([ball.r for ball in balls], np.float64)
+        # only the balls near the walk's segment can stop it
+        near = _segment_distance(centres, points[0], points[-1]) <= radii + 1.001
+        centres, radii = centres[near], radii[near]
         apart = np.hypot(
             points[:, 0, None] - centres[None, :, 0], points[:, 1, None] - centres[None, :, 1]
         )
@@ -502,6 +505,15 @@ def refine_tip(
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+def _segment_distance(points: F64, a: F64, b: F64) -> F64:
+    """Distance of each point (N, 2) from the segment a-b."""
+    span = b - a
+    length2 = float(span @ span)
+    t = np.clip((points - a) @ span / max(length2, 1e-12), 0.0, 1.0)
+    closest = a[None, :] + t[:, None] * span[None, :]
+    return np.asarray(np.hypot(*(points - closest).T), np.float64)
 
 
 def _runs(on: NDArray[np.bool_], least: int) -> NDArray[np.bool_]:
@@ -642,12 +654,12 @@ def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
     point of the axis behind it, for :func:`table_pose`."""
     if line.support is None or len(line.support) < 10:
         return line
-    flat = intrinsics.undistort(line.support)
+    both = intrinsics.undistort(np.vstack([line.support, line.tip[None]]))  # point by point
+    flat, tip = both[:-1], both[-1]
     centre = flat.mean(axis=0)
     direction = _principal(flat - centre)
     if direction @ line.direction < 0:
         direction = -direction
-    tip = intrinsics.undistort(line.tip[None])[0]
     tip = centre + float((tip - centre) @ direction) * direction
     span = max(line.length_px * 0.8, 20.0)
     bent = intrinsics.distort(np.vstack([tip, tip - 4.0 * direction, tip - span * direction]))
