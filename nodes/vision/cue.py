@@ -74,11 +74,12 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
 
     ``radius`` is a ball's radius in working px; ``scale`` maps working px to full-res px.
     """
+    if not _may_hold_cue(mask, radius):
+        return None
     _, labels, stats = components(mask)
     best: CueLine | None = None
     # most components are specks: pick the long, big ones in one go
-    longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    big = (longest >= 7 * radius) & (stats[:, cv2.CC_STAT_AREA] >= 4 * radius * radius)
+    big = _long_and_big(stats, radius)
     big[0] = False
     for label in np.flatnonzero(big):
         x, y, w, h, _ = (int(v) for v in stats[label])
@@ -90,6 +91,29 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
     if best is None:
         return None
     return _full(best, scale)
+
+
+_POOL = np.ones((2, 2), np.uint8)
+
+
+def _may_hold_cue(mask: U8, radius: float) -> bool:
+    """Whether ``mask`` may hold a component as long and as big as :func:`find_cue` looks at,
+    judged on the mask pooled 2 x 2 (a quarter of the pixels to label): each component lies
+    within one of the pooled mask's, which is at least half as long and has at least a quarter
+    as many pixels."""
+    pooled = cv2.dilate(mask, _POOL, anchor=(0, 0))[::2, ::2]  # each cell's largest
+    _, _, stats = components(np.ascontiguousarray(pooled))
+    return bool(_long_and_big(stats[1:], radius, cell=2).any())
+
+
+def _long_and_big(stats: NDArray[np.int32], radius: float, cell: int = 1) -> NDArray[np.bool_]:
+    """Which components (OpenCV's stats, of a mask pooled ``cell`` x ``cell``) are long and
+    big enough for :func:`find_cue`: seven ball radii long, four radii squared in pixels."""
+    longest = cell * np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return np.asarray(
+        (longest >= 7 * radius) & (cell * cell * stats[:, cv2.CC_STAT_AREA] >= 4 * radius * radius),
+        bool,
+    )
 
 
 def _full(line: CueLine, scale: float) -> CueLine:

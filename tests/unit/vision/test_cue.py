@@ -183,3 +183,22 @@ def test_the_ridge_level_is_the_histograms_wherever_the_median_is():
         expected = max(0.25 * cue_stick.LOG_UNITS, 4.0 * median)
         assert cue_stick._level(ridge, outside) == expected
     assert cue_stick._level(ridge, np.zeros_like(outside)) == 4.0 * 127  # nothing off the table
+
+
+def test_a_mask_judged_free_of_long_components_on_its_pooled_image_holds_none():
+    rng = np.random.default_rng(7)
+    skipped = 0
+    for trial in range(400):
+        height, width = int(rng.integers(10, 120)), int(rng.integers(10, 200))
+        mask = ((rng.random((height, width)) < rng.random() * 0.3) * 255).astype(np.uint8)
+        for _ in range(trial % 4):
+            ends = rng.integers(0, min(height, width), 4)
+            cv2.line(mask, (int(ends[0]), int(ends[1])), (int(ends[2]), int(ends[3])), 255, 2)
+        radius = float(rng.uniform(1, 8))
+        _, _, stats = cue_stick.components(mask)
+        longest = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+        big = (longest >= 7 * radius) & (stats[1:, cv2.CC_STAT_AREA] >= 4 * radius * radius)
+        if not cue_stick._may_hold_cue(mask, radius):
+            skipped += 1
+            assert not big.any()
+    assert skipped > 20
