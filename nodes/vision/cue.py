@@ -195,9 +195,15 @@ def find_cue_wide(
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
     lines = thinner(np.asarray(above, np.uint8), 2 * round(0.75 * radius) + 1)
     mask = np.asarray(cv2.bitwise_or(cv2.bitwise_and(lines, outside), thin), np.uint8)
-    # candidates only: every line is fitted again to its pixels
+    # candidates only: every line is fitted again to its pixels. Cut past the last pixels on
+    # the right and below, the mask gives the same segments for less (the same points, in the
+    # same order, at the same coordinates; a walk along a line that stopped after a gap there
+    # stops at the border instead, its end the same pixel)
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0:
+        return None
     segments = cv2.HoughLinesP(
-        mask, 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
+        mask[: y + h, : x + w], 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
         maxLineGap=int(radius),
     )  # fmt: skip
     if segments is None:

@@ -202,3 +202,22 @@ def test_a_mask_judged_free_of_long_components_on_its_pooled_image_holds_none():
             skipped += 1
             assert not big.any()
     assert skipped > 20
+
+
+def test_hough_finds_the_same_segments_in_a_mask_cut_past_its_last_pixels():
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        mask = ((rng.random((120, 200)) < 0.01) * 255).astype(np.uint8)
+        for _ in range(1 + trial % 4):
+            ends = rng.integers(0, 200, 4) * np.array([1, 0.6, 1, 0.6])
+            a, b = (int(ends[0]), int(ends[1])), (int(ends[2]), int(ends[3]))
+            cv2.line(mask, a, b, 255, int(rng.integers(1, 3)))
+        mask[int(rng.integers(60, 120)) :, :] = 0  # empty rows and columns past the pixels
+        mask[:, int(rng.integers(100, 200)) :] = 0
+        x, y, w, h = cv2.boundingRect(mask)
+        if w == 0:
+            continue
+        options = {"minLineLength": 25, "maxLineGap": 4}
+        whole = cv2.HoughLinesP(mask, 1, np.pi / 180, 17, **options)
+        cut = cv2.HoughLinesP(mask[: y + h, : x + w], 1, np.pi / 180, 17, **options)
+        assert (whole is None and cut is None) or np.array_equal(whole, cut)
