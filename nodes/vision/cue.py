@@ -20,6 +20,7 @@ ray at the height that elevation implies, so the direction is the horizontal one
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -73,11 +74,12 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
 
     ``radius`` is a ball's radius in working px; ``scale`` maps working px to full-res px.
     """
+    if not _may_hold_cue(mask, radius):
+        return None
     _, labels, stats = components(mask)
     best: CueLine | None = None
     # most components are specks: pick the long, big ones in one go
-    longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    big = (longest >= 7 * radius) & (stats[:, cv2.CC_STAT_AREA] >= 4 * radius * radius)
+    big = _long_and_big(stats, radius)
     big[0] = False
     for label in np.flatnonzero(big):
         x, y, w, h, _ = (int(v) for v in stats[label])
@@ -89,6 +91,29 @@ def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
     if best is None:
         return None
     return _full(best, scale)
+
+
+_POOL = np.ones((2, 2), np.uint8)
+
+
+def _may_hold_cue(mask: U8, radius: float) -> bool:
+    """Whether ``mask`` may hold a component as long and as big as :func:`find_cue` looks at,
+    judged on the mask pooled 2 x 2 (a quarter of the pixels to label): each component lies
+    within one of the pooled mask's, which is at least half as long and has at least a quarter
+    as many pixels."""
+    pooled = cv2.dilate(mask, _POOL, anchor=(0, 0))[::2, ::2]  # each cell's largest
+    _, _, stats = components(np.ascontiguousarray(pooled))
+    return bool(_long_and_big(stats[1:], radius, cell=2).any())
+
+
+def _long_and_big(stats: NDArray[np.int32], radius: float, cell: int = 1) -> NDArray[np.bool_]:
+    """Which components (OpenCV's stats, of a mask pooled ``cell`` x ``cell``) are long and
+    big enough for :func:`find_cue`: seven ball radii long, four radii squared in pixels."""
+    longest = cell * np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return np.asarray(
+        (longest >= 7 * radius) & (cell * cell * stats[:, cv2.CC_STAT_AREA] >= 4 * radius * radius),
+        bool,
+    )
 
 
 def _full(line: CueLine, scale: float) -> CueLine:
@@ -164,24 +189,21 @@ def find_cue_wide(
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
     as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
     """
-    # the floor's texture and the sensor's noise set the level: four times the median
-    counts = cv2.calcHist([ridge], [0], cv2.bitwise_not(roi), [256], [0, 256]).ravel()
-    if counts.sum() == 0:
-        counts = np.ones(256)
-    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
-    level = max(0.25 * LOG_UNITS, 4.0 * median)
+    outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
+    level = _level(ridge, outside)
     _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
-    size = 2 * round(0.75 * radius) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    lines = np.asarray(
-        cv2.subtract(above, cv2.morphologyEx(above, cv2.MORPH_OPEN, kernel)), np.uint8
-    )
-    outside = cv2.bitwise_not(roi)
+    lines = thinner(np.asarray(above, np.uint8), 2 * round(0.75 * radius) + 1)
     mask = np.asarray(cv2.bitwise_or(cv2.bitwise_and(lines, outside), thin), np.uint8)
-    # candidates only: every line is fitted again to its pixels
+    # candidates only: every line is fitted again to its pixels. Cut past the last pixels on
+    # the right and below, the mask gives the same segments for less (the same points, in the
+    # same order, at the same coordinates; a walk along a line that stopped after a gap there
+    # stops at the border instead, its end the same pixel)
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0:
+        return None
     segments = cv2.HoughLinesP(
-        mask, 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
+        mask[: y + h, : x + w], 1, np.pi / 180, int(4 * radius), minLineLength=int(6 * radius),
         maxLineGap=int(radius),
     )  # fmt: skip
     if segments is None:
@@ -209,6 +231,64 @@ def find_cue_wide(
         return None
     # the lamp lights one side of the shaft: for its middle take all of its width
     return _full(_middle(best, _loose(best, thin, ridge, roi, 0.5 * level)), scale)
+
+
+def _level(ridge: U8, outside: U8) -> float:
+    """The ridge level above which an off-table pixel (``outside``) may be the cue's: the
+    floor's texture and the sensor's noise set it, four times their median, and at least
+    ``0.25 * LOG_UNITS``. That least level wins whenever half the pixels are below a quarter of
+    it, as in most frames: then two counts stand in for the histogram."""
+    least = 0.25 * LOG_UNITS
+    low = math.ceil(least / 4) - 1  # a median up to this gives the least level
+    off = cv2.countNonZero(outside)
+    if off:
+        _, high = cv2.threshold(ridge, low, 255, cv2.THRESH_BINARY)
+        if off - cv2.countNonZero(cv2.bitwise_and(high, outside)) >= 0.5 * off:
+            return least
+    counts = cv2.calcHist([ridge], [0], outside, [256], [0, 256]).ravel()
+    if counts.sum() == 0:
+        counts = np.ones(256)
+    median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+    return max(least, 4.0 * median)
+
+
+@functools.lru_cache(maxsize=8)
+def _elliptic(size: int) -> tuple[U8, U8]:
+    """The elliptic kernel ``size`` px across and the largest square inside it (both odd and
+    centred)."""
+    kernel = np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)), np.uint8)
+    c = k = size // 2
+    while k > 0 and not kernel[c - k : c + k + 1, c - k : c + k + 1].all():
+        k -= 1
+    return kernel, np.ones((2 * k + 1, 2 * k + 1), np.uint8)
+
+
+def thinner(mask: U8, size: int) -> U8:
+    """What of a binary ``mask`` is thinner than a disc ``size`` (odd) px across: the mask less
+    its opening by the elliptic kernel, as ``cv2.subtract(mask, cv2.morphologyEx(mask,
+    cv2.MORPH_OPEN, kernel))`` gives it, pixel for pixel, but opened only where the opening can
+    be non-zero. The erosion by the kernel lies within the erosion by the square inside it (a
+    fifth of the cost), which is empty in most masks (then the opening is) and small in the
+    rest; the opening lies within the kernel's reach of that, and a box three reaches larger
+    gives it exactly there (the box's own borders reach two in). The mask itself is returned
+    when its opening is empty."""
+    kernel, square = _elliptic(size)
+    core = cv2.erode(mask, square)
+    if cv2.countNonZero(core) == 0:
+        return mask
+    reach = size // 2
+    height, width = mask.shape
+    x, y, w, h = cv2.boundingRect(core)
+    bx0, by0 = max(x - 3 * reach, 0), max(y - 3 * reach, 0)
+    bx1, by1 = min(x + w + 3 * reach, width), min(y + h + 3 * reach, height)
+    opened = cv2.morphologyEx(mask[by0:by1, bx0:bx1], cv2.MORPH_OPEN, kernel)
+    x0, y0 = max(x - reach, 0), max(y - reach, 0)
+    x1, y1 = min(x + w + reach, width), min(y + h + reach, height)
+    out = mask.copy()
+    out[y0:y1, x0:x1] = cv2.subtract(
+        mask[y0:y1, x0:x1], opened[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+    )
+    return out
 
 
 def _loose(line: CueLine, thin: U8, ridge: U8, roi: U8, level: float) -> F64:
@@ -244,20 +324,23 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     centre = 0.5 * (a + b)
     direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
     keep = np.zeros(len(pixels), dtype=bool)
+    on = pixels
     for band in (2.0, 1.5, 1.5):
         normal = np.array([-direction[1], direction[0]])
-        near = np.abs((pixels - centre) @ normal) <= band
-        along = (pixels - centre) @ direction
-        if near.sum() < 10:
+        offsets = pixels - centre
+        near = np.abs(offsets @ normal) <= band
+        along = offsets @ direction
+        if np.count_nonzero(near) < 10:
             return None
         lo, hi = _run(along[near], gap=1.5 * radius)
         keep = near & (along >= lo) & (along <= hi)
-        if keep.sum() < 10:
+        if np.count_nonzero(keep) < 10:
             return None
-        centre = pixels[keep].mean(axis=0)
-        direction = _principal(pixels[keep] - centre)
-    on = pixels[keep]
-    along = (on - centre) @ direction
+        on = pixels[keep]
+        centre = on.mean(axis=0)
+        direction = _principal(on - centre)
+    offsets = on - centre
+    along = offsets @ direction
     lo, hi = float(along.min()), float(along.max())
     if hi - lo < 6 * radius:
         return None
@@ -265,11 +348,11 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     filled = len(np.unique(np.floor(along))) / (hi - lo + 1)
     cols, rows = np.rint(on[:, 0]).astype(np.intp), np.rint(on[:, 1]).astype(np.intp)
     outside = roi[rows, cols] == 0
-    span = float(np.ptp(along[outside])) if outside.sum() > 1 else 0.0
+    span = float(np.ptp(along[outside])) if np.count_nonzero(outside) > 1 else 0.0
     if filled < 0.7 or span < 4 * radius:
         return None
     normal = np.array([-direction[1], direction[0]])
-    width = float(4 * np.std((on - centre) @ normal))
+    width = float(4 * np.std(offsets @ normal))
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
@@ -340,16 +423,32 @@ def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> ND
     """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
     sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
     within ``10 * radius`` of it and not beyond the table's corners."""
-    starts = sides[:, :2]
-    vectors = sides[:, 2:] - starts
-    lengths = np.hypot(vectors[:, 0], vectors[:, 1])
-    units = vectors / np.maximum(lengths, 1e-9)[:, None]
-    parallel = np.abs(directions @ units.T) >= math.cos(math.radians(10.0))  # (N, sides)
+    starts, units, lengths, real = _side_frames(sides)
+    parallel = np.abs(directions @ units.T) >= _PARALLEL  # (N, sides)
     offsets = centres[:, None, :] - starts[None, :, :]
     along = np.einsum("nsk,sk->ns", offsets, units)
     across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
     near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
-    return np.asarray(np.any(parallel & near & (lengths[None, :] > 1e-9), axis=1), bool)
+    return np.asarray(np.any(parallel & near & real, axis=1), bool)
+
+
+_PARALLEL = math.cos(math.radians(10.0))
+_SIDE_FRAMES: dict[bytes, tuple[F64, F64, F64, NDArray[np.bool_]]] = {}
+
+
+def _side_frames(sides: F64) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """The sides' starts, unit directions, lengths and which are longer than nothing (kept:
+    a camera's sides are the same in every frame)."""
+    key = sides.tobytes()
+    if key not in _SIDE_FRAMES:
+        if len(_SIDE_FRAMES) > 8:
+            _SIDE_FRAMES.clear()
+        starts = np.array(sides[:, :2])
+        vectors = sides[:, 2:] - starts
+        lengths = np.hypot(vectors[:, 0], vectors[:, 1])
+        units = vectors / np.maximum(lengths, 1e-9)[:, None]
+        _SIDE_FRAMES[key] = (starts, units, lengths, lengths[None, :] > 1e-9)
+    return _SIDE_FRAMES[key]
 
 
 def _principal(points: F64) -> F64:
@@ -421,6 +520,9 @@ def refine_tip(
     if len(balls):
         centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
         radii = np.array([ball.r for ball in balls], np.float64)
+        # only the balls near the walk's segment can stop it
+        near = _segment_distance(centres, points[0], points[-1]) <= radii + 1.001
+        centres, radii = centres[near], radii[near]
         apart = np.hypot(
             points[:, 0, None] - centres[None, :, 0], points[:, 1, None] - centres[None, :, 1]
         )
@@ -433,6 +535,15 @@ def refine_tip(
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+def _segment_distance(points: F64, a: F64, b: F64) -> F64:
+    """Distance of each point (N, 2) from the segment a-b."""
+    span = b - a
+    length2 = float(span @ span)
+    t = np.clip((points - a) @ span / max(length2, 1e-12), 0.0, 1.0)
+    closest = a[None, :] + t[:, None] * span[None, :]
+    return np.asarray(np.hypot(*(points - closest).T), np.float64)
 
 
 def _runs(on: NDArray[np.bool_], least: int) -> NDArray[np.bool_]:
@@ -511,25 +622,59 @@ def _middles(logs: NDArray[np.float32], radius: float) -> tuple[F64, NDArray[np.
     (the background either side), in its brightest channel, crosses half of its peak. Brighter
     only: the shaft's shadow beside it would widen it to one side. Returns positions in samples
     and which profiles showed one narrow thing clearly."""
-    left, right = logs[:, :3].mean(axis=1), logs[:, -3:].mean(axis=1)
-    signal = np.minimum(_brightest(logs - left[:, None, :]), _brightest(logs - right[:, None, :]))
-    rows, size = signal.shape
-    top = np.argmax(signal, axis=1)
-    peak = signal[np.arange(rows), top]
-    half = 0.5 * peak[:, None]
-    index = np.arange(size)[None, :]
-    below = signal < half
-    lo = np.where(below & (index < top[:, None]), index, -1).max(axis=1)
-    hi = np.where(below & (index > top[:, None]), index, size).min(axis=1)
-    good = (peak > 0.2) & (lo >= 0) & (hi < size)
-    lo, hi = np.clip(lo, 0, size - 2), np.clip(hi, 1, size - 1)
-    at = np.arange(rows)
-    rise = signal[at, lo + 1] - signal[at, lo]
-    fall = signal[at, hi - 1] - signal[at, hi]
-    start = lo + (half[:, 0] - signal[at, lo]) / np.maximum(rise, 1e-6)
-    stop = hi - 1 + (signal[at, hi - 1] - half[:, 0]) / np.maximum(fall, 1e-6)
-    good &= (stop - start) * 0.5 <= 1.2 * radius
-    return np.asarray(0.5 * (start + stop), np.float64), good
+    left = np.asarray(logs[:, :3].mean(axis=1), np.float32)
+    right = np.asarray(logs[:, -3:].mean(axis=1), np.float32)
+    return _edges(np.ascontiguousarray(logs), left, right, float(radius))
+
+
+@numba.njit(cache=True, nogil=True)
+def _edges(
+    logs: NDArray[np.float32], left: NDArray[np.float32], right: NDArray[np.float32], radius: float
+) -> tuple[F64, NDArray[np.bool_]]:
+    """:func:`_middles` for profiles whose ends' means are ``left`` and ``right``, profile by
+    profile. Compiled: numpy's passes over the whole (profiles, samples, 3) array cost four
+    times as much. The same numbers as those passes: 32-bit differences, maxima and halves,
+    the first of equal peaks, 32-bit constants, 64-bit positions."""
+    rows, size = logs.shape[0], logs.shape[1]
+    middle = np.empty(rows, np.float64)
+    good = np.zeros(rows, np.bool_)
+    signal = np.empty(size, np.float32)
+    least, tiny, halve = np.float32(0.2), np.float32(1e-6), np.float32(0.5)
+    for r in range(rows):
+        for k in range(size):
+            a = max(
+                max(logs[r, k, 0] - left[r, 0], logs[r, k, 1] - left[r, 1]),
+                logs[r, k, 2] - left[r, 2],
+            )
+            b = max(
+                max(logs[r, k, 0] - right[r, 0], logs[r, k, 1] - right[r, 1]),
+                logs[r, k, 2] - right[r, 2],
+            )
+            signal[k] = min(a, b)
+        top = 0
+        for k in range(1, size):
+            if signal[k] > signal[top]:
+                top = k
+        peak = signal[top]
+        half = halve * peak
+        lo = -1  # the last sample below half before the peak
+        for k in range(top):
+            if signal[k] < half:
+                lo = k
+        hi = size  # the first after it
+        for k in range(size - 1, top, -1):
+            if signal[k] < half:
+                hi = k
+        clear = peak > least and lo >= 0 and hi < size
+        lo = min(max(lo, 0), size - 2)
+        hi = min(max(hi, 1), size - 1)
+        rise = signal[lo + 1] - signal[lo]
+        fall = signal[hi - 1] - signal[hi]
+        start = np.float64(lo) + np.float64((half - signal[lo]) / max(rise, tiny))
+        stop = np.float64(hi - 1) + np.float64((signal[hi - 1] - half) / max(fall, tiny))
+        good[r] = clear and (stop - start) * 0.5 <= 1.2 * radius
+        middle[r] = 0.5 * (start + stop)
+    return middle, good
 
 
 def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
@@ -539,12 +684,12 @@ def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
     point of the axis behind it, for :func:`table_pose`."""
     if line.support is None or len(line.support) < 10:
         return line
-    flat = intrinsics.undistort(line.support)
+    both = intrinsics.undistort(np.vstack([line.support, line.tip[None]]))  # point by point
+    flat, tip = both[:-1], both[-1]
     centre = flat.mean(axis=0)
     direction = _principal(flat - centre)
     if direction @ line.direction < 0:
         direction = -direction
-    tip = intrinsics.undistort(line.tip[None])[0]
     tip = centre + float((tip - centre) @ direction) * direction
     span = max(line.length_px * 0.8, 20.0)
     bent = intrinsics.distort(np.vstack([tip, tip - 4.0 * direction, tip - span * direction]))

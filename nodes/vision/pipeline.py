@@ -190,11 +190,7 @@ class Pipeline:
         resolution."""
         rest = without_balls(raw, circles, 1.5, geo)
         # keep what is thinner than a ball: the cue, not the hands and arms around it
-        size = 2 * round(0.75 * geo.radius / geo.factor) + 1
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-        thin = np.asarray(
-            cv2.subtract(rest, cv2.morphologyEx(rest, cv2.MORPH_OPEN, kernel)), np.uint8
-        )
+        thin = cue_stick.thinner(rest, 2 * round(0.75 * geo.radius / geo.factor) + 1)
         intrinsics = geo.calibration.intrinsics
         line = wide_cue(whole, thin, geo)
         if line is not None:

@@ -31,6 +31,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._between",
         "nodes.vision.detector._merged",
         "nodes.vision.cue._run",
+        "nodes.vision.cue._edges",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
     } <= names

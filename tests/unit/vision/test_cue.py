@@ -8,6 +8,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
@@ -153,3 +154,70 @@ def test_a_cue_found_pointing_back_along_the_last_frames_cue_is_turned_round():
     assert not pipe._turned(line((700.0, 340.0), (1.0, 0.0)), 101, geo)  # another line
     assert not pipe._turned(backwards, 100 + pipeline.TURN_FRAMES + 1, geo)  # long ago
     assert not pipe._turned(backwards, 99, geo)  # a source started again
+
+
+@pytest.mark.parametrize("size", [3, 7, 9, 11])
+def test_the_thin_part_of_a_mask_is_the_mask_less_its_opening_pixel_for_pixel(size):
+    rng = np.random.default_rng(size)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    for trial in range(60):
+        height, width = (180, 320) if trial % 2 else rng.integers(5, 60, 2)
+        mask = ((rng.random((height, width)) < 0.02) * 255).astype(np.uint8)
+        for _ in range(trial % 4):  # blobs and lines, some across the borders
+            centre = (int(rng.integers(-5, width + 5)), int(rng.integers(-5, height + 5)))
+            cv2.circle(mask, centre, int(rng.integers(1, 20)), 255, -1)
+            end = (int(rng.integers(-5, width + 5)), int(rng.integers(-5, height + 5)))
+            cv2.line(mask, centre, end, 255, int(rng.integers(1, 8)))
+        expected = cv2.subtract(mask, cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel))
+        assert np.array_equal(cue_stick.thinner(mask, size), expected)
+
+
+def test_the_ridge_level_is_the_histograms_wherever_the_median_is():
+    rng = np.random.default_rng(3)
+    outside = np.zeros((90, 160), np.uint8)
+    outside[:, :60] = 255
+    for scale in (1, 3, 5, 8, 20, 60):
+        ridge = np.minimum(rng.exponential(scale, outside.shape), 255).astype(np.uint8)
+        counts = cv2.calcHist([ridge], [0], outside, [256], [0, 256]).ravel()
+        median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
+        expected = max(0.25 * cue_stick.LOG_UNITS, 4.0 * median)
+        assert cue_stick._level(ridge, outside) == expected
+    assert cue_stick._level(ridge, np.zeros_like(outside)) == 4.0 * 127  # nothing off the table
+
+
+def test_a_mask_judged_free_of_long_components_on_its_pooled_image_holds_none():
+    rng = np.random.default_rng(7)
+    skipped = 0
+    for trial in range(400):
+        height, width = int(rng.integers(10, 120)), int(rng.integers(10, 200))
+        mask = ((rng.random((height, width)) < rng.random() * 0.3) * 255).astype(np.uint8)
+        for _ in range(trial % 4):
+            ends = rng.integers(0, min(height, width), 4)
+            cv2.line(mask, (int(ends[0]), int(ends[1])), (int(ends[2]), int(ends[3])), 255, 2)
+        radius = float(rng.uniform(1, 8))
+        _, _, stats = cue_stick.components(mask)
+        longest = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+        big = (longest >= 7 * radius) & (stats[1:, cv2.CC_STAT_AREA] >= 4 * radius * radius)
+        if not cue_stick._may_hold_cue(mask, radius):
+            skipped += 1
+            assert not big.any()
+    assert skipped > 20
+
+
+def test_hough_finds_the_same_segments_in_a_mask_cut_past_its_last_pixels():
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        mask = ((rng.random((120, 200)) < 0.01) * 255).astype(np.uint8)
+        for _ in range(1 + trial % 4):
+            ends = rng.integers(0, 200, 4) * np.array([1, 0.6, 1, 0.6])
+            a, b = (int(ends[0]), int(ends[1])), (int(ends[2]), int(ends[3]))
+            cv2.line(mask, a, b, 255, int(rng.integers(1, 3)))
+        mask[int(rng.integers(60, 120)) :, :] = 0  # empty rows and columns past the pixels
+        mask[:, int(rng.integers(100, 200)) :] = 0
+        x, y, w, h = cv2.boundingRect(mask)
+        if w == 0:
+            continue
+        options = {"minLineLength": 25, "maxLineGap": 4}
+        whole = cv2.HoughLinesP(mask, 1, np.pi / 180, 17, **options)
+        cut = cv2.HoughLinesP(mask[: y + h, : x + w], 1, np.pi / 180, 17, **options)
+        assert (whole is None and cut is None) or np.array_equal(whole, cut)
