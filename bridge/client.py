@@ -228,13 +228,17 @@ class BridgeClient:
                 log.warning("resubscribe to %s failed: %s", sub.topic, exc)
 
     async def close(self) -> None:
-        """Flush acks and close."""
+        """Flush acks and close: returns once the bridge has closed its end too (at most
+        ``timeout`` later), so that no socket is left for the garbage collector."""
         self._closing = True
         if self._ws is not None:
             with contextlib.suppress(tornado.websocket.WebSocketClosedError):
                 await self._flush()
             self._ws.close()
         if self._runner is not None:
+            # the reader sees the bridge's closing handshake and returns
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._runner), self.timeout)
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner

@@ -293,5 +293,10 @@ async def test_python_client_with_saved_positions_gets_everything_after_them(sys
     subscription = await client.subscribe("core.event")
     assert subscription.recovered is True
     got = [await subscription.get(timeout=20) for _ in range(500)]
+    assert client._ws is not None and client._ws.protocol is not None
+    stream = client._ws.protocol.stream  # tornado's socket stream under the WebSocket
     await client.close()
     assert [m.seq for m in got] == list(range(burst["first"], burst["last"] + 1))
+    # the socket is closed when close() returns (one left to the garbage collector made pytest
+    # report an unraisable ResourceWarning now and then)
+    assert stream.closed()
