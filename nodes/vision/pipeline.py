@@ -4,7 +4,8 @@ Stages (their times are in ``Detections.timings_ms``):
 
 - ``felt``: half-resolution frame, felt score, mask of non-felt pixels inside the table;
 - ``seeds``: candidate ball centres in the mask;
-- ``balls``: sub-pixel rims and circles at full resolution, then kinds and colours;
+- ``balls``: sub-pixel rims and circles at full resolution, then kinds and colours, and the
+  circles' centres refined (:func:`detector.refine`);
 - ``cue``: the cue stick in what is left of the mask;
 - ``table``: pixels to table metres (undistort the points, the ball-centre homography).
 
@@ -39,6 +40,7 @@ U8 = NDArray[np.uint8]
 SCORE_THRESHOLD = 0.32
 REFRESH_FRAMES = 15
 TIP_REACH = 30.0  # radii: how far a cue's tip is walked past the end of its coarse line
+REFINE_KEEP = 0.03  # radii: a circle this close to one refined in an earlier frame keeps its centre
 TURN_FRAMES = 30  # a cue does not turn round on its line within this many frames
 TURN_COS = math.cos(math.radians(5.0))  # ... pointing back along it, within 5 degrees
 
@@ -64,6 +66,9 @@ class Pipeline:
         self.smeared = False  # the frames' chroma was subsampled (measured with the felt)
         self.frames = 0
         self.last = np.zeros((0, 2))  # full-res centres of the balls of the previous frame
+        # circles as found when they were last refined, and their refined centres (full-res px)
+        self.refined_at = np.zeros((0, 2))
+        self.refined = np.zeros((0, 2))
         self.last_cue: tuple[int, cue_stick.CueLine] | None = None  # frame index, line
         self.set_calibration(calibration)
 
@@ -72,6 +77,8 @@ class Pipeline:
         self.geometry = Geometry(calibration) if calibration is not None else None
         self.felt = None
         self.last = np.zeros((0, 2))
+        self.refined_at = np.zeros((0, 2))
+        self.refined = np.zeros((0, 2))
         self.last_cue = None
 
     @property
@@ -138,25 +145,46 @@ class Pipeline:
         cal = geo.calibration
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
-        table = ball_table_positions(centres, geo)
+        better = self._refined(image, centres, geo, felt)
+        table = ball_table_positions(better, geo)
         colours = felt_bgr(felt, geo, centres)
         looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
         inset = 0.5 * cal.spec.ball_radius
         half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
         out, kept = [], []
-        for c, (x, y), look in zip(circles, table, looks, strict=True):
+        for c, (x, y), look, (cx, cy) in zip(circles, table, looks, better, strict=True):
             if abs(x) > half[0] or abs(y) > half[1]:
                 continue
             kept.append(c)
             out.append(
                 DetectedBall(
-                    x_px=c.x, y_px=c.y, r_px=c.r, x=float(x), y=float(y), kind=look.kind,
-                    number=look.number, color=look.color,
+                    x_px=float(cx), y_px=float(cy), r_px=c.r, x=float(x), y=float(y),
+                    kind=look.kind, number=look.number, color=look.color,
                     confidence=float(round(c.confidence * (0.5 + 0.5 * look.confidence), 3)),
                 )
             )  # fmt: skip
         return out, kept
+
+    def _refined(self, image: U8, centres: F64, geo: Geometry, felt: FeltModel) -> F64:
+        """The circles' ``centres`` refined (:func:`detector.refine`). A circle found within
+        ``REFINE_KEEP`` radii of one refined in an earlier frame (a ball at rest) keeps the
+        centre refined then: refining costs about a tenth of a frame's time, and a ball at
+        rest stays put. One that moved further is refined again where it lies."""
+        out = np.empty_like(centres)
+        todo = np.ones(len(centres), bool)
+        at = centres.copy()
+        if len(self.refined_at):
+            gap = np.hypot(*(centres[:, None, :] - self.refined_at[None, :, :]).transpose(2, 0, 1))
+            nearest = gap.argmin(axis=1)
+            keep = REFINE_KEEP * geo.expected_radius(centres)
+            todo = gap[np.arange(len(centres)), nearest] >= keep
+            at[~todo] = self.refined_at[nearest[~todo]]
+            out[~todo] = self.refined[nearest[~todo]]
+        if todo.any():
+            out[todo] = detector.refine(image, centres[todo], felt, geo, self.smeared)
+        self.refined_at, self.refined = at, out
+        return out
 
     def _cue(self, line: cue_stick.CueLine, geo: Geometry, balls: F64) -> DetectedCue:
         """The cue found in the image, on the table (``balls``: their table x, y, which the

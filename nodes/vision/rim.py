@@ -84,14 +84,15 @@ class Rims:
 
 def find(
     image: U8, centres: F64, radii: F64, log_felt: F32, spread: float, candidates: int = 1,
-    smeared: bool = False,
+    smeared: bool = False, noise_steps: float = NOISE_STEPS,
 ) -> Rims:  # fmt: skip
     """Rims around ``centres`` (B, 2) of balls of expected ``radii`` (B,) (full-res px);
     ``log_felt`` (B, 3) is the felt's colour near each ball as 40 log(BGR + 6).
 
     ``spread`` is how far (in radii) the rim may lie from the expected radius around this
     centre: wide for a seed, narrow once the centre is known. ``smeared``: the frame's chroma
-    was subsampled (:func:`nodes.vision.edge.chroma_detail`).
+    was subsampled (:func:`nodes.vision.edge.chroma_detail`). ``noise_steps``: a step smaller
+    (in sRGB levels over a pixel) than this many times the median step on bare felt is noise.
     """
     pixels, frac = ray.sample(image, centres, radii)
     felt = np.ascontiguousarray(log_felt, np.float32)
@@ -99,7 +100,7 @@ def find(
     if prior is None:
         prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
         _PRIORS[len(frac), spread] = prior
-    pos, ok, strength = _search(pixels, felt, prior, candidates, smeared)
+    pos, ok, strength = _search(pixels, felt, prior, candidates, smeared, noise_steps)
     shape = (len(centres), RAYS, candidates)
     centres = np.ascontiguousarray(centres, np.float64)
     points = _points(pos, centres, radii.astype(np.float64), len(frac))
@@ -136,12 +137,12 @@ _MIN_STEP = np.float32(MIN_STEP)
 
 @numba.njit(cache=True, nogil=True)
 def _search(
-    pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool
+    pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool, noise_steps: float
 ) -> tuple[F64, Bools, F64]:
     """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (B, 3) near its
     ball (ray ``n`` is ball ``n // RAYS``'s) and the ``prior`` (S,) on where the rim lies:
     ``candidates`` steps (N, candidates) as sample positions, whether each is a valid rim, and
-    its strength (``smeared``: as :func:`find`)."""
+    its strength (``smeared``, ``noise_steps``: as :func:`find`)."""
     count, size = pixels.shape[0], pixels.shape[1]
     looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
     ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out...
@@ -187,7 +188,7 @@ def _search(
             strength[n, j] = step[n, k]
             pos[n, j] = k
             good = valid[j] and step[n, k] > _MIN_STEP and HALF < k < size - HALF - 1
-            if not good or _levels(pixels, n, k + HALF, k - HALF) <= NOISE_STEPS * noise:
+            if not good or _levels(pixels, n, k + HALF, k - HALF) <= noise_steps * noise:
                 continue
             ok[n, j] = True
             pos[n, j] = _half_way(pixels, n, k, smeared)

@@ -279,3 +279,39 @@ def test_the_butt_of_a_cue_on_the_felt_is_the_end_at_the_player(lone):
     butt = pipeline.butt_side(geo, player)
     assert butt[h // 2, w // 2 + 6] > 0  # next to the hand
     assert butt[h // 2, w // 2 - 40] == 0  # further along the cue
+
+
+def test_refining_brings_a_circle_off_its_ball_back_onto_it(lone):
+    """Two fits from either side of a circle that lies off its ball land on the ball."""
+    frame, _ = lone
+    geo, felt, _ = _views(frame, player=False)
+    truth = np.array([[b.centroid_x_px, b.centroid_y_px] for b in frame.truth.balls])
+    off = truth + np.array([0.6, -0.4])
+    refined = detector.refine(frame.image, off, felt, geo)
+    assert refined.shape == truth.shape
+    assert np.hypot(*(refined - truth).T).max() < 0.3
+    assert len(detector.refine(frame.image, np.zeros((0, 2)), felt, geo)) == 0
+
+
+def test_a_ball_at_rest_keeps_its_refined_centre(lone, monkeypatch):
+    """Refining costs time: a circle found where one was refined in an earlier frame keeps
+    the centre refined then, and one found elsewhere is refined again."""
+    frame, _ = lone
+    cal = table.calibrate(frame.image, SPEC, camera_height=2.5)
+    pipe = Pipeline(cal)
+    refined: list[int] = []
+    real = detector.refine
+
+    def counted(image, centres, *args):
+        refined.append(len(centres))
+        return real(image, centres, *args)
+
+    monkeypatch.setattr(detector, "refine", counted)
+    first = pipe.process(frame.image, 0, 0, "cam0")
+    assert refined == [len(LONE)]
+    again = pipe.process(frame.image, 1, 0, "cam0")
+    assert refined == [len(LONE)]
+    assert [(b.x_px, b.y_px) for b in again.balls] == [(b.x_px, b.y_px) for b in first.balls]
+    pipe.refined_at[0] += 2.0  # as if the first ball had rolled here from there
+    pipe.process(frame.image, 2, 0, "cam0")
+    assert refined == [len(LONE), 1]
