@@ -67,10 +67,11 @@ class FeltModel:
         self.log_felt = np.asarray(blend, dtype=np.float32)
         self._fixed = None
 
-    def score(self, small: U8) -> NDArray[np.int16]:
+    def score(self, small: U8, spans: NDArray[np.intp] | None = None) -> NDArray[np.int16]:
         """How unlike the felt each pixel of a working-resolution BGR frame is, in units of
         1 / ``SCORE_UNIT`` log: the larger of the chroma spread, the brightening past
-        ``BRIGHT`` and the darkening past ``DARK``.
+        ``BRIGHT`` and the darkening past ``DARK``. Given ``spans`` (per row, the columns
+        [x0, x1) wanted), only those pixels are scored, the others set to 0.
 
         Fixed point: log values times 64, small integers, in one compiled pass (numba): as
         a dozen OpenCV calls, each read and wrote the whole image.
@@ -84,8 +85,12 @@ class FeltModel:
         shift = np.round(self.offset * FIXED).astype(np.int32)
         # ... then log(frame) - offset - log(felt), as (log(frame) - base) - (log(felt) - base
         # + offset): small integers, exactly
-        out = np.empty(small.shape[:2], np.int16)
-        _score(small, felt16, shift - LOG_BASE, out)
+        h, w = small.shape[:2]
+        if spans is None:
+            spans = np.zeros((h, 2), np.intp)
+            spans[:, 1] = w
+        out = np.empty((h, w), np.int16)
+        _score(np.ascontiguousarray(small), felt16, shift - LOG_BASE, spans, out)
         return out
 
     def mask(self, small: U8, threshold: float) -> U8:
@@ -111,24 +116,40 @@ _SPAN = 2 * 256  # fixed-point logs lie in [LOG_BASE, LOG_BASE + 241]: differenc
 
 
 @numba.njit(cache=True, nogil=True)
-def _score(small: U8, felt16: NDArray[np.int16], less: NDArray[np.int32], out: I16) -> None:
+def _score(
+    small: U8, felt16: NDArray[np.int16], less: NDArray[np.int32], spans: NDArray[np.intp],
+    out: I16,
+) -> None:  # fmt: skip
     """Into ``out``, the score of each pixel of ``small`` (BGR) against the felt's fixed-point
     log image ``felt16`` less ``less`` (per channel, the offset less ``LOG_BASE``): the larger
-    of three times the chroma spread and the brightness past ``BRIGHT`` or ``DARK``. Integer
-    arithmetic throughout (the values stay far inside int16), one pass instead of a dozen
-    OpenCV calls on whole images."""
+    of three times the chroma spread and the brightness past ``BRIGHT`` or ``DARK``; only in
+    each row's span [x0, x1) of ``spans``, 0 elsewhere. Integer arithmetic throughout (the
+    values stay far inside int16), one pass instead of a dozen OpenCV calls on whole images.
+    Row by row, the table lookups first into a buffer, then the arithmetic on it (a loop
+    without lookups, which the compiler vectorises)."""
     h, w = out.shape
+    bytes_, felt = small.reshape(h, 3 * w), felt16.reshape(h, 3 * w)
+    logs = np.empty(3 * w, np.int16)  # log less the felt's, per channel value
     for y in range(h):
-        for x in range(w):
-            b = np.int32(_LUT8[small[y, x, 0]]) - np.int32(felt16[y, x, 0]) - less[0]
-            g = np.int32(_LUT8[small[y, x, 1]]) - np.int32(felt16[y, x, 1]) - less[1]
-            r = np.int32(_LUT8[small[y, x, 2]]) - np.int32(felt16[y, x, 2]) - less[2]
+        x0, x1 = max(spans[y, 0], 0), min(spans[y, 1], w)
+        out[y, :x0] = 0
+        out[y, x1:] = 0
+        # views of the span, indexed from 0: loops the compiler can vectorise (from x0, it
+        # did not)
+        row, felt_row = bytes_[y, 3 * x0 : 3 * x1], felt[y, 3 * x0 : 3 * x1]
+        out_row = out[y, x0:x1]
+        for i in range(len(row)):
+            logs[i] = np.int16(_LUT8[row[i]]) - felt_row[i]
+        for x in range(len(out_row)):
+            b = np.int32(logs[3 * x]) - less[0]
+            g = np.int32(logs[3 * x + 1]) - less[1]
+            r = np.int32(logs[3 * x + 2]) - less[2]
             spread = max(max(b, g), r) - min(min(b, g), r)
             # brighter by more than BRIGHT or darker by more than DARK, at once: total - 58
             # and -154 - total (the limits rounded to integers) are |total + 48| - 106 at
             # their larger
             brightness = abs(b + g + r - _MIDDLE) - _REACH
-            out[y, x] = max(3 * spread, brightness)
+            out_row[x] = max(3 * spread, brightness)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -106,7 +106,7 @@ class Pipeline:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
             self.smeared = min(edge.chroma_detail(image)) < edge.SUBSAMPLED
         felt = self.felt
-        score = felt.score(small)
+        score = felt.score(small, geo.score_spans)  # 0 away from the table: unread
         raw = np.asarray(
             cv2.bitwise_and(threshold_score(score, self.config.score_threshold), geo.roi), np.uint8
         )
