@@ -75,6 +75,16 @@ class FeltModel:
         Fixed point: log values times 64, small integers, in one compiled pass (numba): as
         a dozen OpenCV calls, each read and wrote the whole image.
         """
+        h, w = small.shape[:2]
+        return self.scored(small, np.zeros((h, w), np.uint8), np.inf)[0]
+
+    def scored(
+        self, small: U8, roi: U8, threshold: float, spans: NDArray[np.intp] | None = None
+    ) -> tuple[NDArray[np.int16], U8]:
+        """:meth:`score`, and ``roi`` where the score is above ``threshold`` (log units; 0
+        elsewhere: :func:`threshold_score` and'ed with ``roi``), in the same pass. Given
+        ``spans`` (per row, the columns [x0, x1) wanted, holding all of ``roi``'s pixels),
+        only those pixels are scored, the others set to 0."""
         felt16 = self.log_felt16
         # the frame's exposure and colour offset from the sampled pixels alone...
         flat = small.reshape(-1, 3)
@@ -84,9 +94,15 @@ class FeltModel:
         shift = np.round(self.offset * FIXED).astype(np.int32)
         # ... then log(frame) - offset - log(felt), as (log(frame) - base) - (log(felt) - base
         # + offset): small integers, exactly
-        out = np.empty(small.shape[:2], np.int16)
-        _score(small, felt16, shift - LOG_BASE, out)
-        return out
+        h, w = small.shape[:2]
+        if spans is None:
+            spans = np.zeros((h, 2), np.intp)
+            spans[:, 1] = w
+        out, unlike = np.empty((h, w), np.int16), np.empty((h, w), np.uint8)
+        limit = round(threshold * SCORE_UNIT) if np.isfinite(threshold) else np.iinfo(np.int32).max
+        small, roi = np.ascontiguousarray(small), np.ascontiguousarray(roi)
+        _score(small, felt16, shift - LOG_BASE, spans, roi, limit, out, unlike)
+        return out, unlike
 
     def mask(self, small: U8, threshold: float) -> U8:
         """255 where a working-resolution BGR frame is unlike the felt (score > threshold)."""
@@ -111,24 +127,46 @@ _SPAN = 2 * 256  # fixed-point logs lie in [LOG_BASE, LOG_BASE + 241]: differenc
 
 
 @numba.njit(cache=True, nogil=True)
-def _score(small: U8, felt16: NDArray[np.int16], less: NDArray[np.int32], out: I16) -> None:
+def _score(
+    small: U8, felt16: NDArray[np.int16], less: NDArray[np.int32], spans: NDArray[np.intp],
+    roi: U8, limit: int, out: I16, unlike: U8,
+) -> None:  # fmt: skip
     """Into ``out``, the score of each pixel of ``small`` (BGR) against the felt's fixed-point
     log image ``felt16`` less ``less`` (per channel, the offset less ``LOG_BASE``): the larger
-    of three times the chroma spread and the brightness past ``BRIGHT`` or ``DARK``. Integer
-    arithmetic throughout (the values stay far inside int16), one pass instead of a dozen
-    OpenCV calls on whole images."""
+    of three times the chroma spread and the brightness past ``BRIGHT`` or ``DARK``; only in
+    each row's span [x0, x1) of ``spans``, 0 elsewhere. Integer arithmetic throughout (the
+    values stay far inside int16), one pass instead of a dozen OpenCV calls on whole images.
+    Into ``unlike``, ``roi`` where the score is above ``limit``, 0 elsewhere (all 0 outside
+    the spans).
+    Row by row, the table lookups first into a buffer, then the arithmetic on it (a loop
+    without lookups, which the compiler vectorises)."""
     h, w = out.shape
+    bytes_, felt = small.reshape(h, 3 * w), felt16.reshape(h, 3 * w)
+    logs = np.empty(3 * w, np.int16)  # log less the felt's, per channel value
     for y in range(h):
-        for x in range(w):
-            b = np.int32(_LUT8[small[y, x, 0]]) - np.int32(felt16[y, x, 0]) - less[0]
-            g = np.int32(_LUT8[small[y, x, 1]]) - np.int32(felt16[y, x, 1]) - less[1]
-            r = np.int32(_LUT8[small[y, x, 2]]) - np.int32(felt16[y, x, 2]) - less[2]
+        x0, x1 = max(spans[y, 0], 0), min(spans[y, 1], w)
+        out[y, :x0] = 0
+        out[y, x1:] = 0
+        unlike[y, :x0] = 0
+        unlike[y, x1:] = 0
+        # views of the span, indexed from 0: loops the compiler can vectorise (from x0, it
+        # did not)
+        row, felt_row = bytes_[y, 3 * x0 : 3 * x1], felt[y, 3 * x0 : 3 * x1]
+        out_row, unlike_row, inside = out[y, x0:x1], unlike[y, x0:x1], roi[y, x0:x1]
+        for i in range(len(row)):
+            logs[i] = np.int16(_LUT8[row[i]]) - felt_row[i]
+        for x in range(len(out_row)):
+            b = np.int32(logs[3 * x]) - less[0]
+            g = np.int32(logs[3 * x + 1]) - less[1]
+            r = np.int32(logs[3 * x + 2]) - less[2]
             spread = max(max(b, g), r) - min(min(b, g), r)
             # brighter by more than BRIGHT or darker by more than DARK, at once: total - 58
             # and -154 - total (the limits rounded to integers) are |total + 48| - 106 at
             # their larger
             brightness = abs(b + g + r - _MIDDLE) - _REACH
-            out[y, x] = max(3 * spread, brightness)
+            score = max(3 * spread, brightness)
+            out_row[x] = score
+            unlike_row[x] = inside[x] if score > limit else 0
 
 
 @numba.njit(cache=True, nogil=True)

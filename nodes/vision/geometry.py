@@ -56,6 +56,9 @@ class Geometry:
         self.radius_map = self._radius_map()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
         self.rim_length = symmetry.rim_length(self.radius_map)
+        # the pixels whose felt score the seeds read: the roi's and their 8 neighbours'
+        near = np.asarray(cv2.dilate(self.roi, np.ones((3, 3), np.uint8)), np.uint8)
+        self.score_spans = row_spans(near)
         w, h = self.small
         pooled_edge = self.edge[: 2 * (h // 2) : 2, : 2 * (w // 2) : 2]  # half working res
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
@@ -195,3 +198,16 @@ class Geometry:
         mask = np.zeros((self.small[1], self.small[0]), np.uint8)
         cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
         return mask
+
+
+def row_spans(mask: U8) -> NDArray[np.intp]:
+    """Per row of ``mask``, the columns [x0, x1) from its first set pixel to past its last
+    ((0, 0) in an empty row)."""
+    h, w = mask.shape
+    out = np.zeros((h, 2), np.intp)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows):
+        set_ = mask[rows] > 0
+        out[rows, 0] = set_.argmax(axis=1)
+        out[rows, 1] = w - set_[:, ::-1].argmax(axis=1)
+    return out

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from nodes.vision import cue as cue_stick
 from nodes.vision import detector, edge, palette, symmetry
 from nodes.vision.calibration import TableCalibration
-from nodes.vision.felt import FeltModel, threshold_score
+from nodes.vision.felt import FeltModel
 from nodes.vision.geometry import Geometry
 from nodes.vision.intrinsics import Intrinsics
 from protocol.messages import DetectedBall, DetectedCue, Detections
@@ -113,10 +113,8 @@ class Pipeline:
             self.felt = first_felt(small, geo.roi, self.config.score_threshold)
             self.smeared = min(edge.chroma_detail(image)) < edge.SUBSAMPLED
         felt = self.felt
-        score = felt.score(small)
-        raw = np.asarray(
-            cv2.bitwise_and(threshold_score(score, self.config.score_threshold), geo.roi), np.uint8
-        )
+        # (the score is 0 away from the table, where nothing reads it)
+        score, raw = felt.scored(small, geo.roi, self.config.score_threshold, geo.score_spans)
         found = detector.masks(raw, geo)
         timer.mark("felt")
         grey = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), np.uint8)

@@ -8,6 +8,8 @@ import pytest
 
 from nodes.vision import table
 from nodes.vision.calibration import TableSpec
+from nodes.vision.felt import FeltModel, threshold_score
+from nodes.vision.geometry import row_spans
 from nodes.vision.pipeline import Pipeline, check_frame
 from tests.unit.vision import scenes
 
@@ -78,3 +80,24 @@ def test_the_pipeline_tells_frames_whose_chroma_was_subsampled(calibrated):
         pipeline = Pipeline(calibrated)
         pipeline.process(frame, 0, 0, "cam0")
         assert pipeline.smeared is smeared
+
+
+def test_the_felt_score_within_row_spans_is_the_whole_score_there_and_0_elsewhere() -> None:
+    """The pipeline scores only the pixels its seeds read (the roi and their neighbours):
+    there the score is the whole image's, pixel for pixel; the mask made in the same pass is
+    the thresholded score and'ed with the roi."""
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    roi = np.zeros((40, 64), np.uint8)
+    cv2.fillConvexPoly(roi, np.array([[5, 3], [60, 8], [50, 36], [9, 30]], np.int32), 255)
+    felt = FeltModel.from_image(small, roi)
+    spans = row_spans(roi)
+    whole, (part, unlike) = felt.score(small), felt.scored(small, roi, 0.3, spans)
+    assert np.array_equal(unlike, cv2.bitwise_and(threshold_score(whole, 0.3), roi))
+    assert 0 < np.count_nonzero(unlike) < np.count_nonzero(roi)
+    inside = np.zeros(roi.shape, bool)
+    for y, (x0, x1) in enumerate(spans):
+        inside[y, x0:x1] = True
+    assert inside[roi > 0].all() and not inside.all()
+    assert np.array_equal(part[inside], whole[inside])
+    assert not part[~inside].any()
