@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import edge
+from nodes.vision import edge, rim
 from protocol.messages.vision import BallKind
 
 F64 = NDArray[np.float64]
@@ -175,20 +175,9 @@ def _quantile(histogram: NDArray[np.int64], n: int, q: float) -> float:
     at = (n - 1) * q
     lo = int(np.floor(at))
     gamma = at - lo
-    a, b = float(_kth(histogram, lo)), float(_kth(histogram, min(lo + 1, n - 1)))
+    a, b = rim.rank(histogram, lo), rim.rank(histogram, min(lo + 1, n - 1))
     diff = b - a
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
-
-
-@numba.njit(cache=True, nogil=True)
-def _kth(histogram: NDArray[np.int64], k: int) -> int:
-    """The ``k``-th smallest (from 0) of the values counted in ``histogram``."""
-    seen = 0
-    for value in range(len(histogram)):
-        seen += histogram[value]
-        if seen > k:
-            return value
-    return len(histogram) - 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -265,7 +254,7 @@ def _shares(hsv: U8, felt: F64, cloth: F64, tinted: float) -> tuple[F64, F64, F6
             levels[hsv[i, k, 2]] += coloured[k]
         hues[i, 0], hues[i, 1] = _sum(terms, 0, count) / chosen, _sum(terms2, 0, count) / chosen
         if colours:  # the median (the middle one or two) of value / the felt's value
-            low, high = _kth(levels, (chosen - 1) // 2), _kth(levels, chosen // 2)
+            low, high = rim.rank(levels, (chosen - 1) // 2), rim.rank(levels, chosen // 2)
             values[i] = (low / ref[i] + high / ref[i]) / 2
     return shares, hues, values
 
