@@ -247,9 +247,12 @@ class Session:
         self._enforce_budget()
 
     def check_tip(self, topic: str, epoch: str, seq: int) -> None:
-        """A publisher's heartbeat or welcome says where ``topic`` stands."""
+        """A publisher's heartbeat or welcome says where ``topic`` stands (a reliable topic
+        that no message has brought yet gets its stream here)."""
         for sub in self._route(topic, cache=False):
-            stream = sub.streams.get(topic)
+            if not sub.attached or sub.mode_for(topic) != "reliable":
+                continue
+            stream = sub.stream(topic)
             if isinstance(stream, ReliableStream):
                 stream.check_tip(epoch, seq)
 

@@ -71,10 +71,17 @@ class Subscription:
         return "auto"
 
     def stream(self, topic: str) -> Stream:
-        """The stream of ``topic``, created on first use."""
+        """The stream of ``topic``, created on first use. A reliable topic met only after the
+        subscription began had no history the hub knew of then (the hub knows every
+        publisher's positions before it attaches a subscription): all of its history is new,
+        so its stream starts before any, and asks for what the bus did not bring (its first
+        messages may be published before the bus subscription reaches their publisher)."""
         found = self.streams.get(topic)
         if found is None:
-            found = self._new_stream(topic)
+            if self.attached and self.mode_for(topic) == "reliable":
+                found = self._new_stream(topic, epoch="", next_seq=1)
+            else:
+                found = self._new_stream(topic)
             self.streams[topic] = found
         return found
 

@@ -220,6 +220,22 @@ def test_the_first_message_of_a_topic_lost_on_the_bus_is_fetched_when_its_tip_is
     assert [(m["epoch"], m["seq"]) for m in client.messages()] == [("e1", 1), ("e1", 2)]
 
 
+def test_a_new_topic_under_a_reliable_prefix_loses_no_first_message(client):
+    # the same race under a prefix: the topic did not exist when the client subscribed
+    client.subscribe(topic="system.alert.", mode="reliable")
+    client.read()
+    client.session.check_tip("system.alert.core", "e1", 1)  # a heartbeat: a message we missed
+    (fetch,) = client.fetches()
+    assert (fetch.topic, fetch.epoch, fetch.after) == ("system.alert.core", "", 0)
+    item = make_item(topic="system.alert.core", seq=1)
+    client.session.fetched(fetch, Page([item], complete=True, epoch="e1", tip=1), 0.0)
+    # and a topic whose first message the bus did bring needs no history
+    client.session.offer(make_item(topic="system.alert.vision", seq=1), 0.0)
+    assert not client.fetches()
+    got = [(m["topic"], m["seq"]) for m in client.messages()]
+    assert got == [("system.alert.core", 1), ("system.alert.vision", 1)]
+
+
 def test_loss_on_a_live_stream_is_announced_with_a_gap_notice(client):
     client.subscribe(topic="core.event", tips={"core.event": ("e1", 0)})
     client.read()
