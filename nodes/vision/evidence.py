@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from nodes.vision import ray, rim
 from nodes.vision.circle import Fit
+from nodes.vision.palette import pairwise_sum
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -60,10 +61,11 @@ def _measure(
     few circles, where numpy's calls cost more than the work), with numpy's arithmetic: its
     pairwise sums over the 32 rays and the same ``hypot``."""
     gaps = largest_gap(inlier)
-    weights = np.empty((4, inlier.shape[1]))
+    rays = inlier.shape[1]
+    weights = np.empty((4, rays))
     for b in range(len(out)):
         count = 0.0
-        for i in range(inlier.shape[1]):
+        for i in range(rays):
             w = 1.0 if inlier[b, i] else 0.0
             count += w
             weights[0, i], weights[1, i] = w * _COS[0, i], w * _SIN[0, i]
@@ -73,32 +75,11 @@ def _measure(
         out[b, 1] = rms[b] / expected[b]
         out[b, 2] = abs(sized[b] / expected[b] - 1.0)
         out[b, 3] = gaps[b] / ray.RAYS
-        out[b, 4] = np.hypot(_pairwise(weights[0]), _pairwise(weights[1])) / n
-        out[b, 5] = np.hypot(_pairwise(weights[2]), _pairwise(weights[3])) / n
+        cos, sin = pairwise_sum(weights[0], 0, rays), pairwise_sum(weights[1], 0, rays)
+        out[b, 4] = np.hypot(cos, sin) / n
+        cos, sin = pairwise_sum(weights[2], 0, rays), pairwise_sum(weights[3], 0, rays)
+        out[b, 5] = np.hypot(cos, sin) / n
         out[b, 7] = np.hypot(centre[b, 0] - seeds[b, 0], centre[b, 1] - seeds[b, 1]) / expected[b]
-
-
-@numba.njit(cache=True, nogil=True)
-def _pairwise(values: F64) -> float:
-    """``values.sum()`` as numpy adds a row of at most 128: eight running sums, added in
-    pairs, then the rest one by one."""
-    size = len(values)
-    if size < 8:
-        total = 0.0
-        for i in range(size):
-            total += values[i]
-        return total
-    sums = values[:8].copy()
-    i = 8
-    while i < size - size % 8:
-        for j in range(8):
-            sums[j] += values[i + j]
-        i += 8
-    low = (sums[0] + sums[1]) + (sums[2] + sums[3])
-    total = float(low + ((sums[4] + sums[5]) + (sums[6] + sums[7])))
-    for k in range(i, size):
-        total += values[k]
-    return total
 
 
 @numba.njit(cache=True, nogil=True)

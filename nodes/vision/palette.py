@@ -113,11 +113,13 @@ _SIN, _COS = np.sin(_HUES * (np.pi / 90)), np.cos(_HUES * (np.pi / 90))
 
 
 @numba.njit(cache=True, nogil=True)
-def _sum(values: F64, lo: int, n: int) -> float:
+def pairwise_sum(values: F64, lo: int, n: int) -> float:
     """``values[lo:lo + n].sum()`` as numpy adds a contiguous float64 vector, bit for bit:
     blocks of up to 128 with eight accumulators (:func:`_block`), longer runs split in two
     (at a multiple of 8) and the halves' sums added. The recursion is a loop over a stack
     (numba's cache cannot load recursive functions)."""
+    if n <= 128:
+        return _block(values, lo, n)
     los = np.empty(64, np.int64)
     lengths = np.empty(64, np.int64)
     stages = np.empty(64, np.int64)
@@ -252,7 +254,10 @@ def _shares(hsv: U8, felt: F64, cloth: F64, tinted: float) -> tuple[F64, F64, F6
             terms[k] = _SIN2[hue] * coloured[k]
             terms2[k] = _COS2[hue] * coloured[k]
             levels[hsv[i, k, 2]] += coloured[k]
-        hues[i, 0], hues[i, 1] = _sum(terms, 0, count) / chosen, _sum(terms2, 0, count) / chosen
+        hues[i, 0], hues[i, 1] = (
+            pairwise_sum(terms, 0, count) / chosen,
+            pairwise_sum(terms2, 0, count) / chosen,
+        )
         if colours:  # the median (the middle one or two) of value / the felt's value
             low, high = rim.rank(levels, (chosen - 1) // 2), rim.rank(levels, chosen // 2)
             values[i] = (low / ref[i] + high / ref[i]) / 2
@@ -288,7 +293,9 @@ def _off_white(
         terms2[k] = _COS[hsv[k, 0]] * white[k]
     # (the C library's arctan2 may differ from numpy's in the last bit: this hue is only
     # compared with others 12 apart)
-    whites_hue = np.arctan2(_sum(terms, 0, count), _sum(terms2, 0, count)) * (90 / np.pi)
+    whites_hue = np.arctan2(pairwise_sum(terms, 0, count), pairwise_sum(terms2, 0, count)) * (
+        90 / np.pi
+    )
     blurred = tinted = either = colours = inner = whites = 0
     for k in range(count):
         hue = float(hsv[k, 0])
@@ -304,7 +311,7 @@ def _off_white(
         whites += white[k]
         terms[k] = sat[k] * white[k]
     centre = inner <= 0.1 * 2 * spokes
-    saturation = _sum(terms, 0, count) / max(whites, 1)
+    saturation = pairwise_sum(terms, 0, count) / max(whites, 1)
     cast = tinted >= 0.25 * n or tinted >= share * colours
     if (blurred > spokes and centre) or (cast and saturation >= limit - 20):
         return either / n

@@ -101,7 +101,7 @@ def test_the_compiled_sums_and_quantiles_are_numpys_bit_for_bit():
     rng = np.random.default_rng(3)
     for n in [*range(0, 300), 1000, 4097]:
         values = rng.standard_normal(n + 2) * 10 ** rng.uniform(-3, 3, n + 2)
-        assert palette._sum(values, 2, n) == values[2:].sum()
+        assert palette.pairwise_sum(values, 2, n) == values[2:].sum()
         if n:
             levels = rng.integers(0, 256, n)
             histogram = np.bincount(levels, minlength=256).astype(np.int64)
