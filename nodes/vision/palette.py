@@ -63,6 +63,7 @@ class Look:
 RINGS = np.sqrt((np.arange(7) + 0.5) / 7) * 0.92
 SPOKES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
 EIGHT_DARK, EIGHT_COLOURED = 0.25, 0.75  # the eight: more dark than this, less coloured
+CLOTH_HUE = 10.0  # coloured pixels this close to the cloth's hue (OpenCV's 0-180) may be cloth
 TINTED = 0.75  # a cast: this share of the coloured samples are tinted whites (or a quarter of all)
 PATTERN = np.stack(
     [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
@@ -93,13 +94,53 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
         cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0], np.float64
     )
     shares, hues, values = _shares(hsv, felt, cloth, TINTED)
-    best, margins = _colours(hues, values)
+    mean_hues = _mean_hues(hues)
+    best, margins = _colours(mean_hues, values)
     looks = []
     rows = zip(shares.tolist(), best.tolist(), margins.tolist(), strict=True)
     for (w, d, c, e), name, margin in rows:
         colour, sure = (_NAMES[name], margin) if c > 0.04 else (None, 0.0)
         looks.append(_decide(w, d, c, e, colour, sure))
+    cloth_like = _hue_gaps(mean_hues, cloth[:, 0]) <= CLOTH_HUE
+    return _one_cue(looks, shares, best, cloth_like)
+
+
+def _one_cue(
+    looks: list[Look], shares: F64, best: NDArray[np.intp], cloth_like: Mask
+) -> list[Look]:
+    """The looks with one cue ball at most: of several discs that read as the cue ball, the
+    whitest is; the others are stripes seen on a cap, their band at the edge (92 % to 98 %
+    white where the cue ball, in the same frame, is 99 % to 100 %). Counted as white: the
+    off-white pixels, and the coloured ones when they have the cloth's hue (``cloth_like``:
+    the cloth itself at the disc's edge, or its colour blurred in, not paint). Such a stripe
+    is as sure as it is less white than the cue ball, with the colour of its few coloured
+    pixels when there are enough of them."""
+    cues = [i for i, look in enumerate(looks) if look.kind == "cue"]
+    if len(cues) < 2:
+        return looks
+    whiteness = shares[:, 0] + shares[:, 3] + np.where(cloth_like, shares[:, 2], 0.0)
+    keep = max(cues, key=lambda i: (whiteness[i], -shares[i, 2]))
+    for i in cues:
+        if i == keep:
+            continue
+        w, d, c, _ = shares[i]
+        colour = _NAMES[int(best[i])] if c > 0.04 else None
+        number = None if colour is None else NUMBERS[colour] + 8
+        sure = float(min(1.0, (whiteness[keep] - whiteness[i]) * 10.0))
+        looks[i] = Look("stripe", colour, number, sure, float(w), float(d))
     return looks
+
+
+def _mean_hues(hues: F64) -> F64:
+    """OpenCV hues (0-180) of the mean direction of each ball's coloured samples' hues (their
+    doubled sines and cosines, from :func:`_shares`)."""
+    return np.asarray((np.arctan2(hues[:, 0], hues[:, 1]) % (2 * np.pi)) * 180 / (2 * np.pi))
+
+
+def _hue_gaps(a: F64, b: F64) -> F64:
+    """Distances between OpenCV hues (0-180, a circle), elementwise."""
+    gap = np.abs(a - b) % 180
+    return np.asarray(np.minimum(gap, 180 - gap), np.float64)
 
 
 _NAMES = list(COLOURS)
@@ -320,11 +361,9 @@ def _off_white(
 
 def _colours(hues: F64, values: F64) -> tuple[NDArray[np.intp], F64]:
     """Per ball, the nearest reference colour (an index into ``COLOURS``) to the mean hue
-    (``hues``: its sine and cosine) and median relative value of its coloured samples, and
-    the margin to the second nearest (numpy's arctan2 and log, as before :func:`_shares`)."""
-    h = (np.arctan2(hues[:, 0], hues[:, 1]) % (2 * np.pi)) * 180 / (2 * np.pi)
-    dh = np.abs(h[:, None] - _REF_HUE[None, :])
-    dh = np.minimum(dh, 180 - dh)
+    (``hues``, :func:`_mean_hues`) and median relative value of its coloured samples, and the
+    margin to the second nearest (numpy's arctan2 and log, as before :func:`_shares`)."""
+    dh = _hue_gaps(hues[:, None], _REF_HUE[None, :])
     cost = dh / 10.0 + np.abs(np.log(np.maximum(values, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
     two = np.sort(cost, axis=1)
     margin = np.minimum(np.maximum((two[:, 1] - two[:, 0]) / 1.5, 0.0), 1.0)

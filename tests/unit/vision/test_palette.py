@@ -107,3 +107,15 @@ def test_the_compiled_sums_and_quantiles_are_numpys_bit_for_bit():
             histogram = np.bincount(levels, minlength=256).astype(np.int64)
             for q in (0.15, 0.5, 0.96):
                 assert palette._quantile(histogram, n, q) == np.quantile(levels.astype(float), q)
+
+
+def test_of_two_balls_that_read_as_the_cue_ball_the_less_white_is_a_stripe_on_its_cap():
+    red = np.array([40, 40, 220], np.uint8)
+    band = OUTER & (palette.PATTERN[:, 0] > 0.5)  # a sliver of red band at the edge
+    stripe, cue = disc(red, band), disc(red, np.zeros(len(X), bool))
+    alone = palette.classify_all(stripe, np.tile(np.array(BLUE_CLOTH), (1, 1)))
+    assert [look.kind for look in alone] == ["cue"]  # nothing whiter in the frame
+    both = palette.classify_all(np.concatenate([stripe, cue]), np.tile(BLUE_CLOTH, (2, 1)))
+    assert [look.kind for look in both] == ["stripe", "cue"]
+    assert both[0].number is None or 9 <= both[0].number <= 15  # a stripe's, if any
+    assert 0.0 < both[0].confidence <= 1.0
