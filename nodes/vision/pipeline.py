@@ -151,7 +151,8 @@ class Pipeline:
         inset = 0.5 * cal.spec.ball_radius
         half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
         out, kept = [], []
-        for c, (x, y), look, (cx, cy) in zip(circles, table, looks, better, strict=True):
+        rows = zip(circles, table.tolist(), looks, better.tolist(), strict=True)  # Python floats
+        for c, (x, y), look, (cx, cy) in rows:
             if abs(x) > half[0] or abs(y) > half[1]:
                 continue
             kept.append(c)
