@@ -58,8 +58,8 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    player's blobs, the spots between balls, the dedupe, the cue's longest run and middles
-    across it and the balls' kinds once each."""
+    player's blobs, the spots between balls, the dedupe, the cue's longest run, candidate lines,
+    robust fits, cross-sections and middles across it and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -75,6 +75,10 @@ def exercise() -> None:
     detector._player(roi, np.zeros(1, np.intp), 1.0)
     detector.dedupe([detector.Circle(32.0, 32.0, 10.0, 1.0, 0.0, 1.0)] * 2)
     cue._run(np.arange(4.0), 1.5)
+    line = np.column_stack([np.arange(12.0), np.zeros(12)])
+    cue._band_fit(line, line[0], line[-1], 1.5)  # and the principal axis
+    cue._robust_fit(line[:, 0], line[:, 1], 1.0)
+    cue._sections(line[:, 0], line[:, 1])
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)

@@ -321,24 +321,10 @@ def _pixels(mask: U8) -> F64:
 
 
 def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) -> CueLine | None:
-    centre = 0.5 * (a + b)
-    direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
-    keep = np.zeros(len(pixels), dtype=bool)
-    on = pixels
-    for band in (2.0, 1.5, 1.5):
-        normal = np.array([-direction[1], direction[0]])
-        offsets = pixels - centre
-        near = np.abs(offsets @ normal) <= band
-        along = offsets @ direction
-        if np.count_nonzero(near) < 10:
-            return None
-        lo, hi = _run(along[near], gap=1.5 * radius)
-        keep = near & (along >= lo) & (along <= hi)
-        if np.count_nonzero(keep) < 10:
-            return None
-        on = pixels[keep]
-        centre = on.mean(axis=0)
-        direction = _principal(on - centre)
+    keep, centre, direction = _band_fit(pixels, a, b, 1.5 * radius)
+    if not keep.any():
+        return None
+    on = pixels[keep]
     offsets = on - centre
     along = offsets @ direction
     lo, hi = float(along.min()), float(along.max())
@@ -377,33 +363,37 @@ def _middle(line: CueLine, pixels: F64, reach: float = 3.0) -> CueLine:
     near = (np.abs(across) <= reach) & (along <= 0.0) & (along >= -line.length_px)
     if near.sum() < 10:
         return line
-    bins = np.floor(along[near]).astype(np.intp)
-    bins -= bins.min()
-    low = np.full(bins.max() + 1, np.inf)
-    high = np.full(bins.max() + 1, -np.inf)
-    np.minimum.at(low, bins, across[near])
-    np.maximum.at(high, bins, across[near])
-    filled = np.isfinite(low)
-    if filled.sum() < 10:
-        return line
-    positions = np.flatnonzero(filled) + np.floor(along[near]).min() + 0.5
-    middles = 0.5 * (low[filled] + high[filled])
-    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
-    good = np.ones(len(middles), dtype=bool)
-    for _ in range(3):
-        if good.sum() < 10:
-            return line
-        slope, offset = np.polyfit(positions[good], middles[good], 1)
-        good = np.abs(middles - (offset + slope * positions)) <= 0.75
-    positions, middles = positions[good], middles[good]
+    positions, middles = _sections(along[near], across[near])
     if len(middles) < 10:
         return line
-    slope, offset = np.polyfit(positions, middles, 1)
+    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
+    good, slope, offset, ok = _robust_fit(positions, middles, 0.75)
+    if not ok:
+        return line
+    positions, middles = positions[good], middles[good]
     direction = line.direction + slope * normal
     direction /= float(np.linalg.norm(direction))
     tip = line.tip + offset * normal
     support = line.tip + positions[:, None] * line.direction + middles[:, None] * normal
     return replace(line, tip=tip, direction=direction, support=support)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sections(along: F64, across: F64) -> tuple[F64, F64]:
+    """For each 1 px bin of ``along`` that holds pixels, its middle (``along``) and the middle
+    of the pixels' extent across the line: half way between the least and the largest
+    ``across``, in the order of ``along``."""
+    first = math.floor(along.min())
+    bins = math.floor(along.max()) - first + 1
+    low = np.full(bins, np.inf)
+    high = np.full(bins, -np.inf)
+    for i in range(along.shape[0]):
+        k = math.floor(along[i]) - first
+        low[k] = min(low[k], across[i])
+        high[k] = max(high[k], across[i])
+    filled = np.isfinite(low)
+    positions = np.flatnonzero(filled) + (first + 0.5)
+    return positions, 0.5 * (low[filled] + high[filled])
 
 
 def _off_line(point: F64, origin: F64, unit: F64) -> float:
@@ -451,10 +441,106 @@ def _side_frames(sides: F64) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
     return _SIDE_FRAMES[key]
 
 
+@numba.njit(cache=True, nogil=True)
 def _principal(points: F64) -> F64:
-    cov = points.T @ points / max(len(points), 1)
-    values, vectors = np.linalg.eigh(cov)
-    return np.asarray(vectors[:, int(np.argmax(values))], dtype=np.float64)
+    """The unit direction of largest spread of points (N, 2) about the origin (the principal
+    axis of their second moments, in closed form: it runs on every candidate line, and a 2 x 2
+    ``eigh`` costs more in calling than in computing). Its sign is arbitrary."""
+    n = max(points.shape[0], 1)
+    a = b = c = 0.0
+    for i in range(points.shape[0]):
+        x, y = points[i, 0], points[i, 1]
+        a += x * x
+        b += x * y
+        c += y * y
+    a, b, c = a / n, b / n, c / n
+    top = 0.5 * (a + c) + math.sqrt(0.25 * (a - c) ** 2 + b * b)
+    out = np.empty(2, np.float64)
+    if a >= c:
+        out[0], out[1] = top - c, b
+    else:
+        out[0], out[1] = b, top - a
+    size = math.hypot(out[0], out[1])
+    if size == 0.0:
+        out[0], out[1] = (1.0, 0.0) if a >= c else (0.0, 1.0)
+        return out
+    out /= size
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_fit(pixels: F64, a: F64, b: F64, gap: float) -> tuple[NDArray[np.bool_], F64, F64]:
+    """The pixels (N, 2) of a candidate line from ``a`` to ``b``: three times, those within a
+    band of it (2, 1.5, 1.5 px) on its longest run with no gap wider than ``gap``
+    (:func:`_run`), and the line fitted again through them. Returns which pixels, their centre
+    and direction; no pixel where a band or run held fewer than ten. Compiled: it passes over
+    every pixel of the mask for each candidate (three dozen numpy calls)."""
+    n = pixels.shape[0]
+    keep = np.zeros(n, np.bool_)
+    centre = 0.5 * (a + b)
+    direction = (b - a) / max(math.hypot(b[0] - a[0], b[1] - a[1]), 1e-9)
+    along = np.empty(n, np.float64)
+    near = np.zeros(n, np.bool_)
+    for band in (2.0, 1.5, 1.5):
+        count = 0
+        for i in range(n):
+            dx, dy = pixels[i, 0] - centre[0], pixels[i, 1] - centre[1]
+            along[i] = dx * direction[0] + dy * direction[1]
+            near[i] = abs(dy * direction[0] - dx * direction[1]) <= band
+            count += near[i]
+        if count < 10:
+            return np.zeros(n, np.bool_), centre, direction
+        lo, hi = _run(along[near], gap)
+        count = 0
+        sx = sy = 0.0
+        for i in range(n):
+            keep[i] = near[i] and lo <= along[i] <= hi
+            if keep[i]:
+                count += 1
+                sx += pixels[i, 0]
+                sy += pixels[i, 1]
+        if count < 10:
+            return np.zeros(n, np.bool_), centre, direction
+        centre = np.array([sx / count, sy / count])
+        on = pixels[keep] - centre
+        direction = _principal(on)
+    return keep, centre, direction
+
+
+@numba.njit(cache=True, nogil=True)
+def _robust_fit(
+    x: F64, y: F64, tolerance: float, least: int = 10
+) -> tuple[NDArray[np.bool_], float, float, bool]:
+    """A straight line ``y = offset + slope * x`` fitted by least squares three times, each
+    time to the points within ``tolerance`` of the previous fit (the first to all), and once
+    more to those kept. Returns which were kept, slope, offset and whether every fit had at
+    least ``least`` points. Compiled: four ``np.polyfit`` calls cost more than the points."""
+    n = x.shape[0]
+    keep = np.ones(n, np.bool_)
+    slope = offset = 0.0
+    for fit in range(4):
+        count = 0
+        mx = my = 0.0
+        for i in range(n):
+            if keep[i]:
+                count += 1
+                mx += x[i]
+                my += y[i]
+        if count < least:
+            return keep, slope, offset, False
+        mx, my = mx / count, my / count
+        sxx = sxy = 0.0
+        for i in range(n):
+            if keep[i]:
+                sxx += (x[i] - mx) ** 2
+                sxy += (x[i] - mx) * (y[i] - my)
+        slope = sxy / sxx if sxx > 0.0 else 0.0
+        offset = my - slope * mx
+        if fit == 3:
+            break
+        for i in range(n):
+            keep[i] = abs(y[i] - (offset + slope * x[i])) <= tolerance
+    return keep, slope, offset, True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -604,13 +690,8 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
         return line
     middle = offsets[0] + 0.5 * middle[good]
     along = ts[good]
-    keep = np.ones(len(along), dtype=bool)
-    for _ in range(3):
-        if keep.sum() < 10:
-            return line
-        slope, offset = np.polyfit(along[keep], middle[keep], 1)
-        keep = np.abs(middle - (offset + slope * along)) <= 1.0
-    if keep.sum() < 10:
+    keep, _, _, ok = _robust_fit(along, middle, 1.0)
+    if not ok:
         return line
     support = centres[good][keep] + middle[keep, None] * normal[None, :]
     return replace(line, support=support)

@@ -32,6 +32,10 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._merged",
         "nodes.vision.cue._run",
         "nodes.vision.cue._edges",
+        "nodes.vision.cue._principal",
+        "nodes.vision.cue._band_fit",
+        "nodes.vision.cue._robust_fit",
+        "nodes.vision.cue._sections",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
     } <= names
