@@ -79,6 +79,9 @@ def exercise() -> None:
     cue._band_fit(line, line[0], line[-1], 1.5)  # and the principal axis
     cue._robust_fit(line[:, 0], line[:, 1], 1.0)
     cue._sections(line[:, 0], line[:, 1])
+    cue._shape(line, line[0], line[-1] - line[-2], roi)
+    cue._any_inside(line, roi)
+    cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)

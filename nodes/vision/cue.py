@@ -325,20 +325,10 @@ def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) 
     if not keep.any():
         return None
     on = pixels[keep]
-    offsets = on - centre
-    along = offsets @ direction
-    lo, hi = float(along.min()), float(along.max())
-    if hi - lo < 6 * radius:
-        return None
+    lo, hi, filled, span, width = _shape(on, centre, direction, roi)
     # a cue is a solid line, not collinear specks; and most of it lies off the table
-    filled = len(np.unique(np.floor(along))) / (hi - lo + 1)
-    cols, rows = np.rint(on[:, 0]).astype(np.intp), np.rint(on[:, 1]).astype(np.intp)
-    outside = roi[rows, cols] == 0
-    span = float(np.ptp(along[outside])) if np.count_nonzero(outside) > 1 else 0.0
-    if filled < 0.7 or span < 4 * radius:
+    if hi - lo < 6 * radius or filled < 0.7 or span < 4 * radius:
         return None
-    normal = np.array([-direction[1], direction[0]])
-    width = float(4 * np.std(offsets @ normal))
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
@@ -402,11 +392,16 @@ def _off_line(point: F64, origin: F64, unit: F64) -> float:
     return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
 
 
+@numba.njit(cache=True, nogil=True)
 def _any_inside(points: F64, roi: U8) -> bool:
-    """Whether any of the points (N, 2) falls on a set pixel of ``roi``."""
-    x, y = np.rint(points[:, 0]).astype(np.intp), np.rint(points[:, 1]).astype(np.intp)
-    ok = (x >= 0) & (x < roi.shape[1]) & (y >= 0) & (y < roi.shape[0])
-    return bool(np.any(roi[y[ok], x[ok]] > 0))
+    """Whether any of the points (N, 2) falls on a set pixel of ``roi`` (compiled: called
+    twice for each candidate line)."""
+    height, width = roi.shape
+    for i in range(points.shape[0]):
+        x, y = int(np.rint(points[i, 0])), int(np.rint(points[i, 1]))
+        if 0 <= x < width and 0 <= y < height and roi[y, x] > 0:
+            return True
+    return False
 
 
 def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
@@ -508,6 +503,41 @@ def _band_fit(pixels: F64, a: F64, b: F64, gap: float) -> tuple[NDArray[np.bool_
 
 
 @numba.njit(cache=True, nogil=True)
+def _shape(
+    on: F64, centre: F64, direction: F64, roi: U8
+) -> tuple[float, float, float, float, float]:
+    """Of a candidate line's pixels ``on`` (N, 2; centre and unit direction fitted): the least
+    and largest position along it, the share of its 1 px steps along that hold a pixel, the
+    extent along it of those off the table (``roi`` 0; 0 for fewer than two) and its width
+    (4 standard deviations across). Compiled: a dozen numpy calls on a few hundred pixels."""
+    n = on.shape[0]
+    along = np.empty(n, np.float64)
+    sum_across = sum_across2 = 0.0
+    lo, hi = np.inf, -np.inf
+    off_lo, off_hi, off = np.inf, -np.inf, 0
+    for i in range(n):
+        dx, dy = on[i, 0] - centre[0], on[i, 1] - centre[1]
+        a = dx * direction[0] + dy * direction[1]
+        across = dy * direction[0] - dx * direction[1]
+        along[i] = a
+        lo, hi = min(lo, a), max(hi, a)
+        sum_across += across
+        sum_across2 += across * across
+        if roi[int(np.rint(on[i, 1])), int(np.rint(on[i, 0]))] == 0:
+            off += 1
+            off_lo, off_hi = min(off_lo, a), max(off_hi, a)
+    first = math.floor(lo)
+    steps = np.zeros(math.floor(hi) - first + 1, np.bool_)
+    for i in range(n):
+        steps[math.floor(along[i]) - first] = True
+    filled = steps.sum() / (hi - lo + 1)
+    span = off_hi - off_lo if off > 1 else 0.0
+    mean = sum_across / n
+    width = 4.0 * math.sqrt(max(sum_across2 / n - mean * mean, 0.0))
+    return lo, hi, filled, span, width
+
+
+@numba.njit(cache=True, nogil=True)
 def _robust_fit(
     x: F64, y: F64, tolerance: float, least: int = 10
 ) -> tuple[NDArray[np.bool_], float, float, bool]:
@@ -596,13 +626,8 @@ def refine_tip(
     offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
-    logs = _log_samples(image, xs, ys) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
-    logs = (logs[:, 1:] + logs[:, :-1]) / 2  # neighbours across the axis
-    logs[1:-1] = (logs[:-2] + logs[1:-1] + logs[2:]) / 3  # and along it
-    b, g, r = logs[..., 0], logs[..., 1], logs[..., 2]  # (reductions over 3 are slow)
-    spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
-    score = spread + np.maximum(np.abs((b + g + r) / 3) - 0.45, 0)
-    on = score.max(axis=1) > UNLIKE_FELT
+    felt = np.log(np.asarray(felt_bgr, np.float32) + np.float32(6.0))
+    on = _unlike(_log_samples(image, xs, ys), felt, UNLIKE_FELT)
     if len(balls):
         centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
         radii = np.array([ball.r for ball in balls], np.float64)
@@ -621,6 +646,38 @@ def refine_tip(
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+@numba.njit(cache=True, nogil=True)
+def _unlike(
+    logs: NDArray[np.float32], felt: NDArray[np.float32], level: float
+) -> NDArray[np.bool_]:
+    """Which rows of samples across the axis (log BGR, (N, K, 3)) hold a pair of neighbours
+    unlike the ``felt`` (its log BGR): their mean, and the rows' either side, less the felt's,
+    spread over the channels (or far from it in all) by more than ``level``. Compiled: a
+    dozen passes of numpy over a few thousand samples. 32-bit, as those passes were."""
+    rows, size = logs.shape[0], logs.shape[1]
+    pairs = np.empty((rows, size - 1, 3), np.float32)
+    half, third = np.float32(0.5), np.float32(1.0 / 3.0)
+    for i in range(rows):
+        for k in range(size - 1):
+            for c in range(3):
+                pairs[i, k, c] = (logs[i, k, c] - felt[c] + logs[i, k + 1, c] - felt[c]) * half
+    on = np.zeros(rows, np.bool_)
+    bias, least = np.float32(0.45), np.float32(level)
+    for i in range(rows):
+        for k in range(size - 1):
+            if 0 < i < rows - 1:
+                b = (pairs[i - 1, k, 0] + pairs[i, k, 0] + pairs[i + 1, k, 0]) * third
+                g = (pairs[i - 1, k, 1] + pairs[i, k, 1] + pairs[i + 1, k, 1]) * third
+                r = (pairs[i - 1, k, 2] + pairs[i, k, 2] + pairs[i + 1, k, 2]) * third
+            else:
+                b, g, r = pairs[i, k, 0], pairs[i, k, 1], pairs[i, k, 2]
+            spread = max(max(b, g), r) - min(min(b, g), r)
+            if spread + max(abs((b + g + r) * third) - bias, np.float32(0.0)) > least:
+                on[i] = True
+                break
+    return on
 
 
 def _segment_distance(points: F64, a: F64, b: F64) -> F64:

@@ -36,6 +36,9 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._band_fit",
         "nodes.vision.cue._robust_fit",
         "nodes.vision.cue._sections",
+        "nodes.vision.cue._shape",
+        "nodes.vision.cue._any_inside",
+        "nodes.vision.cue._unlike",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
     } <= names
