@@ -59,7 +59,8 @@ def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
     player's blobs, the spots between balls, the dedupe, the cue's longest run, candidate lines,
-    robust fits, cross-sections and middles across it and the balls' kinds once each."""
+    robust fits, cross-sections, tip walk, middles across it and clearance and the balls'
+    kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -82,6 +83,7 @@ def exercise() -> None:
     cue._shape(line, line[0], line[-1] - line[-2], roi)
     cue._any_inside(line, roi)
     cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
+    cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)

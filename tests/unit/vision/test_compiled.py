@@ -39,6 +39,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._shape",
         "nodes.vision.cue._any_inside",
         "nodes.vision.cue._unlike",
+        "nodes.vision.cue._clearing",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
     } <= names
