@@ -404,36 +404,30 @@ def _any_inside(points: F64, roi: U8) -> bool:
     return False
 
 
+_PARALLEL = math.cos(math.radians(10.0))
+
+
+@numba.njit(cache=True, nogil=True)
 def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
     """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
     sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
-    within ``10 * radius`` of it and not beyond the table's corners."""
-    starts, units, lengths, real = _side_frames(sides)
-    parallel = np.abs(directions @ units.T) >= _PARALLEL  # (N, sides)
-    offsets = centres[:, None, :] - starts[None, :, :]
-    along = np.einsum("nsk,sk->ns", offsets, units)
-    across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
-    near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
-    return np.asarray(np.any(parallel & near & real, axis=1), bool)
-
-
-_PARALLEL = math.cos(math.radians(10.0))
-_SIDE_FRAMES: dict[bytes, tuple[F64, F64, F64, NDArray[np.bool_]]] = {}
-
-
-def _side_frames(sides: F64) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
-    """The sides' starts, unit directions, lengths and which are longer than nothing (kept:
-    a camera's sides are the same in every frame)."""
-    key = sides.tobytes()
-    if key not in _SIDE_FRAMES:
-        if len(_SIDE_FRAMES) > 8:
-            _SIDE_FRAMES.clear()
-        starts = np.array(sides[:, :2])
-        vectors = sides[:, 2:] - starts
-        lengths = np.hypot(vectors[:, 0], vectors[:, 1])
-        units = vectors / np.maximum(lengths, 1e-9)[:, None]
-        _SIDE_FRAMES[key] = (starts, units, lengths, lengths[None, :] > 1e-9)
-    return _SIDE_FRAMES[key]
+    within ``10 * radius`` of it and not beyond the table's corners. Compiled: a dozen numpy
+    calls on a few lines and four sides, for each candidate."""
+    out = np.zeros(centres.shape[0], np.bool_)
+    for s in range(sides.shape[0]):
+        vx, vy = sides[s, 2] - sides[s, 0], sides[s, 3] - sides[s, 1]
+        length = math.hypot(vx, vy)
+        if length <= 1e-9:
+            continue
+        ux, uy = vx / length, vy / length
+        for i in range(centres.shape[0]):
+            if abs(directions[i, 0] * ux + directions[i, 1] * uy) < _PARALLEL:
+                continue
+            ox, oy = centres[i, 0] - sides[s, 0], centres[i, 1] - sides[s, 1]
+            along = ox * ux + oy * uy
+            if 0.0 <= along <= length and abs(ox * uy - oy * ux) < 10 * radius:
+                out[i] = True
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

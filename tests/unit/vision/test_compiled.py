@@ -40,6 +40,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._any_inside",
         "nodes.vision.cue._unlike",
         "nodes.vision.cue._clearing",
+        "nodes.vision.cue._along_sides",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
     } <= names
