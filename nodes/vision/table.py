@@ -6,7 +6,8 @@
 3. Along each side, profiles across the edge locate where the cloth meets the wooden rail to a
    fraction of a pixel; pockets (corners and the middle of the long sides) are skipped and balls
    on the rail are dropped as outliers by a robust line fit in undistorted pixels. The last
-   pass finds the half mix of felt and wood in linear light from the colour, or from the luma
+   pass finds the half mix of felt and wood in linear light from the colour (projected on the
+   line from the felt's colour to the wood's, so that noise does not move it), or from the luma
    alone where the frame's chroma was subsampled (JPEG, YUV video).
 4. The four lines meet at the corners of the felt's outer edge (``TableSpec.felt_edge``).
 """
@@ -261,7 +262,9 @@ def _side_points(
     else:  # fine: half way in linear light, where the camera mixes felt and wood
         profiles = _mean_along(edge.sample(lin, xs, ys), len(ts))
         level = float(np.median(np.linalg.norm(profiles[:, :inner], axis=2)))
-        pos, ok = edge.crossings(profiles, inner=inner, min_contrast=0.1 * level + 0.5)
+        alpha, contrast = edge.projected_mix(profiles, inner)
+        pos, ok = edge.half_mix(alpha, inner)
+        ok &= contrast > 0.1 * level + 0.5
         if luma:
             pos, ok = _luma_crossings(image, xs, ys, profiles, inner, pos, ok)
     offset = offsets[0] + pos * step
@@ -275,12 +278,20 @@ def _luma_crossings(
     """The half mix of the felt and the wood read from the luma alone, for frames whose chroma
     was subsampled: JPEG keeps Y' at full resolution but the chroma at half, smeared ~2 px over
     the edge, which moves the colour's half-way point 0.1-0.7 px towards the felt. The two
-    colours (linear light, from either end of each profile, past the smear) say what Y' each mix
-    gives. A side where fewer than half the profiles have a usable luma edge keeps ``pos``."""
+    colours (linear light, from either end of each profile) say what Y' each mix gives; the Y'
+    measured at either end stretches that table to meet it (a few pixels from the edge the
+    colours still carry some of the smeared chroma, the luma does not). A side where fewer than
+    half the profiles have a usable luma edge keeps ``pos``."""
     count = len(profiles)
     felt = np.repeat(np.median(profiles[:, :inner], axis=1), ALONG, axis=0).astype(np.float64)
     wood = np.repeat(np.median(profiles[:, -inner:], axis=1), ALONG, axis=0).astype(np.float64)
-    alpha, good = edge.mix_from_luma(image, xs, ys, felt, wood)
+    luma = _mean_along(edge.sample(edge.luma(image), xs, ys)[..., None], count)[..., 0]
+    ends = np.column_stack(
+        [np.median(luma[:, :inner], axis=1), np.median(luma[:, -inner:], axis=1)]
+    )
+    alpha, good = edge.mix_from_luma(
+        image, xs, ys, felt, wood, np.repeat(ends, ALONG, axis=0).astype(np.float64)
+    )
     luma_pos, luma_ok = edge.half_mix(_mean_along(alpha[..., None], count)[..., 0], inner)
     luma_ok &= ok & good.reshape(count, ALONG).all(axis=1)
     return (luma_pos, luma_ok) if luma_ok.mean() >= 0.5 else (pos, ok)
