@@ -224,7 +224,8 @@ def half_mix(alpha: F32 | F64, inner: int) -> tuple[F64, NDArray[np.bool_]]:
 def fit_line(points: F64, iterations: int = 4) -> tuple[F64, F64, float] | None:
     """Robust total-least-squares line: (point on it, unit direction, rms residual), or None.
 
-    Points further than 3 robust sigmas (and 0.5 px) from the current fit are dropped.
+    Points further than 3 robust sigmas (and 0.5 px) from the current fit are dropped
+    (:func:`inliers` says which).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     keep = np.ones(len(pts), dtype=bool)
@@ -254,3 +255,13 @@ def intersect(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64 | None:
     rhs = q - p
     s = (rhs[0] * -e[1] - rhs[1] * -e[0]) / det
     return np.asarray(p + s * d, dtype=np.float64)
+
+
+def inliers(points: F64, line: tuple[F64, F64, float]) -> F64:
+    """The points (N, 2) that :func:`fit_line` kept for ``line``: within 3 robust sigmas (and
+    0.5 px) of it."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    centre, direction, _ = line
+    resid = (pts - centre) @ np.array([-direction[1], direction[0]])
+    sigma = 1.4826 * float(np.median(np.abs(resid)))
+    return np.asarray(pts[np.abs(resid) <= max(3.0 * sigma, 0.5)], dtype=np.float64)

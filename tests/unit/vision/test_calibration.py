@@ -309,3 +309,38 @@ def test_a_ball_seen_through_a_barrel_lens_is_placed_on_its_centre():
     ):
         error_mm = np.hypot(*(mapped - balls).T) * 1000
         assert error_mm.max() < 0.02
+
+
+def test_a_side_seen_only_in_part_does_not_tip_the_table():
+    # the player leans over most of one long side: its line, fitted to a short stretch of
+    # noisy edge points, tips, and the pose from the four corners took both of its corners'
+    # errors in full; fitted to every edge point at once, the other three sides hold it
+    model = CameraModel(
+        width=1280, height=720, fx=800.0, fy=800.0, cx=639.5, cy=359.5,
+        rvec=(math.radians(190), math.radians(3), 0.05), tvec=(0.05, -0.1, 2.0),
+    )  # fmt: skip
+    intrinsics = Intrinsics(1280, 720, model.matrix, np.zeros(5), "chessboard")
+    corners = calibration.order_corners(model.project(SPEC.felt_edge))
+    rng = np.random.default_rng(3)
+    sides = []
+    for i in range(4):
+        a, b = corners[i], corners[(i + 1) % 4]
+        start, stop = (0.6, 0.9) if i == 2 else (0.1, 0.9)
+        t = np.linspace(start, stop, int(np.linalg.norm(b - a) * (stop - start) / 6))[:, None]
+        normal = np.array([a[1] - b[1], b[0] - a[0]]) / np.linalg.norm(b - a)
+        sides.append(a + t * (b - a) + rng.normal(0.0, 0.3, (len(t), 1)) * normal)
+    lines = [edge.fit_line(points) for points in sides]
+    meet = [edge.intersect(lines[i - 1][:2], lines[i][:2]) for i in range(4)]
+    from_corners = calibration.from_edge(np.array(meet), SPEC, intrinsics, size=(1280, 720))
+    from_sides = table.pose_from_sides(from_corners, tuple(sides))
+    truth = calibration.TableCalibration(
+        SPEC, intrinsics, np.array(model.rvec), np.array(model.tvec)
+    )
+    balls = np.array([[x, y] for x in np.linspace(-1.2, 1.2, 9) for y in (-0.6, 0.0, 0.6)])
+    seen = truth.to_image(np.column_stack([balls, np.full(len(balls), SPEC.ball_radius)]))
+
+    def error_mm(cal: calibration.TableCalibration) -> float:
+        return float(np.mean(np.hypot(*(cal.to_table(seen) - balls).T)) * 1000)
+
+    assert error_mm(from_corners) > 0.3  # what the corners alone give here
+    assert error_mm(from_sides) < 0.15
