@@ -307,9 +307,13 @@ def fit_circles(
     return circle.fit(rims.points, rims.ok, first.centre, radii, 3)
 
 
-def refine(image: U8, centres: F64, felt: FeltModel, geo: Geometry, smeared: bool = False) -> F64:
+def refine(
+    image: U8, centres: F64, felt: FeltModel, geo: Geometry, smeared: bool = False
+) -> tuple[F64, F64]:
     """Better centres (N, 2, full-res px) for the balls' circles at ``centres``: the mean of
-    two fits of the expected radius from starts ``REFINE_SHIFT`` radii either side along x.
+    two fits of the expected radius from starts ``REFINE_SHIFT`` radii either side along x;
+    and how far (N,) their rims lie from those circles (the two fits' rms, in radii: how
+    uncertain each centre is, which :func:`nodes.vision.contact.separate` reads).
 
     A circle's last fit (:func:`fit_circles`) stays near where it started: the rims are sought
     close to the expected radius around that start, and where the ball's own rim is weak (a
@@ -324,7 +328,7 @@ def refine(image: U8, centres: F64, felt: FeltModel, geo: Geometry, smeared: boo
     """
     count = len(centres)
     if count == 0:
-        return centres
+        return centres, np.zeros(0)
     radii = geo.expected_radius(centres)
     shift = np.zeros((count, 2))
     shift[:, 0] = REFINE_SHIFT * radii
@@ -336,7 +340,8 @@ def refine(image: U8, centres: F64, felt: FeltModel, geo: Geometry, smeared: boo
         image, starts, twice, log_felt, REFINE_SPREAD, rim.CANDIDATES, smeared, REFINE_NOISE
     )
     fit = circle.fit(rims.points, rims.ok, starts, twice, 3)
-    return np.asarray((fit.centre[:count] + fit.centre[count:]) / 2, np.float64)
+    spread = (fit.rms[:count] + fit.rms[count:]) / (2 * radii)
+    return np.asarray((fit.centre[:count] + fit.centre[count:]) / 2, np.float64), spread
 
 
 def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F64:

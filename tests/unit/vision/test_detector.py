@@ -287,10 +287,13 @@ def test_refining_brings_a_circle_off_its_ball_back_onto_it(lone):
     geo, felt, _ = _views(frame, player=False)
     truth = np.array([[b.centroid_x_px, b.centroid_y_px] for b in frame.truth.balls])
     off = truth + np.array([0.6, -0.4])
-    refined = detector.refine(frame.image, off, felt, geo)
+    refined, spread = detector.refine(frame.image, off, felt, geo)
     assert refined.shape == truth.shape
     assert np.hypot(*(refined - truth).T).max() < 0.3
-    assert len(detector.refine(frame.image, np.zeros((0, 2)), felt, geo)) == 0
+    assert spread.shape == (len(truth),)
+    assert (spread > 0).all() and (spread < 0.1).all()  # lone balls' clean rims: well placed
+    none, nothing = detector.refine(frame.image, np.zeros((0, 2)), felt, geo)
+    assert len(none) == len(nothing) == 0
 
 
 def test_a_ball_at_rest_keeps_its_refined_centre(lone, monkeypatch):
