@@ -188,7 +188,10 @@ class Pipeline:
             out[~todo] = self.refined[nearest[~todo]]
             spread[~todo] = self.spread[nearest[~todo]]
         if todo.any():
-            out[todo], spread[todo] = detector.refine(image, centres[todo], felt, geo, self.smeared)
+            # every circle of the frame is a neighbour whose contact a ball's rim is not
+            out[todo], spread[todo] = detector.refine(
+                image, centres[todo], felt, geo, self.smeared, centres
+            )
         self.refined_at, self.refined, self.spread = at, out, spread
         return out, spread
 
