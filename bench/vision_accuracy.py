@@ -81,6 +81,7 @@ class Tally:
     cue_found_over_table: int = 0
     cue_absent: int = 0  # frames without a cue in view
     cue_false: int = 0  # ... where one was reported
+    cue_ball_twice: int = 0  # frames where more than one ball was reported as the cue ball
     cpu_ms: list[float] = field(default_factory=list)
     wall_ms: list[float] = field(default_factory=list)
     calib: list[float] = field(default_factory=list)
@@ -170,6 +171,7 @@ def score_frame(detections: Any, truth: Any, tally: Tally) -> None:
         tally.errors[state].append(math.hypot(d.x - b.x, d.y - b.y) * 1000)
         _score_kind(b, d, tally)
     tally.false += sum(1 for c in range(len(dets)) if c not in matched_det)
+    tally.cue_ball_twice += sum(d.kind == "cue" for d in dets) > 1
     _score_cue(detections, truth, tally)
 
 
@@ -309,6 +311,8 @@ def summary(tally: Tally) -> dict[str, Any]:
     out["false_balls_per_frame"] = round(tally.false / max(tally.frames, 1), 4)
     for kind, hits in tally.kinds.items():
         out[f"kind_{kind}"] = percent(sum(hits), len(hits))
+    # a table has one cue ball: kind_cue counts the true one only, this the frames with more
+    out["cue_ball_twice"] = percent(tally.cue_ball_twice, tally.frames)
     cue = np.array(tally.cue_errors) if tally.cue_errors else np.zeros(1)
     out["cue_found"] = percent(tally.cue_found, tally.cue_truth)
     out["cue_found_over_table"] = percent(tally.cue_found_over_table, tally.cue_over_table)

@@ -103,6 +103,9 @@ class Supervisor:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_die_with_parent,
+            # its own process group: a terminal's Ctrl-C reaches only the supervisor, which
+            # stops each child with one SIGTERM (a second signal makes a node exit at once)
+            process_group=0,
         )
         log.info("started %s (pid %d)", child.name, child.proc.pid)
         pump = asyncio.ensure_future(self._pump(child, child.proc))

@@ -289,11 +289,9 @@ def _judged(
     if moved is not None:
         far = ~keep & (measured[:, SHIFT] > MOVED) & (fit.support >= MOVED_SUPPORT)
         moved.append(fit.centre[far])
-    return [
-        Circle(float(fit.centre[i, 0]), float(fit.centre[i, 1]), float(fit.radius[i]),
-               float(fit.support[i]), float(fit.rms[i]), float(sure[i]))
-        for i in np.flatnonzero(keep)
-    ]  # fmt: skip
+    # the kept rows as Python floats in one conversion, not one per number (the same values)
+    rows = np.column_stack([fit.centre, fit.radius, fit.support, fit.rms, sure])[keep]
+    return [Circle(*row) for row in rows.tolist()]
 
 
 def fit_circles(

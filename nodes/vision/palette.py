@@ -14,19 +14,24 @@ exposure blur mixes its edge with the cloth (pixels of the felt's hue, paler and
 the cloth), and a strong lamp cast lifts the saturation of its unclipped (dimmer) whites above
 the frame's estimate, which comes mostly from clipped highlights (pixels of the ball's own
 whites' hue, a little more saturated than the white limit). Such pixels make the cue ball only
-where they look like it (see ``_off_white_share``): blurred ones beyond the outermost ring of
+where they look like it (see :func:`_off_white`): blurred ones beyond the outermost ring of
 samples with the centre still white, cast ones over a quarter of the disc with the ball's
 whites tinted nearly to the limit.
+
+A table has one cue ball and one ball of each number, so the balls of a frame are read
+together: of several that look like the cue ball the whitest is (:func:`_one_cue`), and
+several nearest to one colour share the numbers as a whole (:func:`_one_each`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numba
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from nodes.vision import edge, rim
 from protocol.messages.vision import BallKind
@@ -63,6 +68,10 @@ class Look:
 RINGS = np.sqrt((np.arange(7) + 0.5) / 7) * 0.92
 SPOKES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
 EIGHT_DARK, EIGHT_COLOURED = 0.25, 0.75  # the eight: more dark than this, less coloured
+STRIPE_WHITE = 0.3  # a stripe shows at least this share of white (its caps), a solid less
+KIND_COST = 6.0  # colour distance per unit of white share from STRIPE_WHITE, to read the other kind
+DISPLACED = 0.3  # the most a ball given another number than it reads as is sure of it
+CLOTH_HUE = 10.0  # coloured pixels this close to the cloth's hue (OpenCV's 0-180) may be cloth
 TINTED = 0.75  # a cast: this share of the coloured samples are tinted whites (or a quarter of all)
 PATTERN = np.stack(
     [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
@@ -93,13 +102,85 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
         cv2.cvtColor(np.clip(felt, 0, 255).astype(np.uint8)[None], cv2.COLOR_BGR2HSV)[0], np.float64
     )
     shares, hues, values = _shares(hsv, felt, cloth, TINTED)
-    best, margins = _colours(hues, values)
+    mean_hues = _mean_hues(hues)
+    best, margins, costs = _colours(mean_hues, values)
     looks = []
     rows = zip(shares.tolist(), best.tolist(), margins.tolist(), strict=True)
     for (w, d, c, e), name, margin in rows:
         colour, sure = (_NAMES[name], margin) if c > 0.04 else (None, 0.0)
         looks.append(_decide(w, d, c, e, colour, sure))
+    cloth_like = _hue_gaps(mean_hues, cloth[:, 0]) <= CLOTH_HUE
+    return _one_each(_one_cue(looks, shares, best, cloth_like), costs)
+
+
+def _one_cue(
+    looks: list[Look], shares: F64, best: NDArray[np.intp], cloth_like: Mask
+) -> list[Look]:
+    """The looks with one cue ball at most: of several discs that read as the cue ball, the
+    whitest is; the others are stripes seen on a cap, their band at the edge (92 % to 98 %
+    white where the cue ball, in the same frame, is 99 % to 100 %). Counted as white: the
+    off-white pixels, and the coloured ones when they have the cloth's hue (``cloth_like``:
+    the cloth itself at the disc's edge, or its colour blurred in, not paint). Such a stripe
+    is as sure as it is less white than the cue ball, with the colour of its few coloured
+    pixels when there are enough of them."""
+    cues = [i for i, look in enumerate(looks) if look.kind == "cue"]
+    if len(cues) < 2:
+        return looks
+    whiteness = shares[:, 0] + shares[:, 3] + np.where(cloth_like, shares[:, 2], 0.0)
+    keep = max(cues, key=lambda i: (whiteness[i], -shares[i, 2]))
+    for i in cues:
+        if i == keep:
+            continue
+        w, d, c, _ = shares[i]
+        colour = _NAMES[int(best[i])] if c > 0.04 else None
+        number = None if colour is None else NUMBERS[colour] + 8
+        sure = float(min(1.0, (whiteness[keep] - whiteness[i]) * 10.0))
+        looks[i] = Look("stripe", colour, number, sure, float(w), float(d))
     return looks
+
+
+def _one_each(looks: list[Look], costs: F64) -> list[Look]:
+    """The looks with one ball of each number at most. Where several solids or stripes of a
+    frame are nearest to one colour, the 14 numbers go to them as a whole, by the cheapest
+    assignment (:func:`scipy.optimize.linear_sum_assignment`): a ball's cost for a number is
+    its distance to the colour (``costs``, (B, 7)) plus, for the other kind than it reads as,
+    ``KIND_COST`` per unit its white share is from the 30 % between solids and stripes. Most
+    wrong numbers were such pairs: red and maroon, orange and yellow (told apart by
+    brightness), or a stripe showing little of its caps taken for the solid of its colour. A
+    ball given another number than it reads as is less sure (``DISPLACED``)."""
+    balls = [i for i, look in enumerate(looks) if look.kind in ("solid", "stripe") and look.color]
+    claims = [(looks[i].kind, looks[i].color) for i in balls]
+    if len(set(claims)) == len(claims):
+        return looks
+    white = np.array([looks[i].white for i in balls])
+    # columns: the 7 solids, then the 7 stripes, in COLOURS order
+    apart = KIND_COST * np.abs(white - STRIPE_WHITE)[:, None]
+    stripe = np.array([looks[i].kind == "stripe" for i in balls])[:, None]
+    cost = np.hstack(
+        [costs[balls] + np.where(stripe, apart, 0.0), costs[balls] + np.where(stripe, 0.0, apart)]
+    )
+    rows, columns = linear_sum_assignment(cost)
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        look = looks[balls[row]]
+        kind: BallKind = "stripe" if column >= len(_NAMES) else "solid"
+        name = _NAMES[column % len(_NAMES)]
+        if (kind, name) != (look.kind, look.color):
+            number = NUMBERS[name] + (8 if kind == "stripe" else 0)
+            sure = min(look.confidence, DISPLACED)
+            looks[balls[row]] = replace(look, kind=kind, color=name, number=number, confidence=sure)
+    return looks
+
+
+def _mean_hues(hues: F64) -> F64:
+    """OpenCV hues (0-180) of the mean direction of each ball's coloured samples' hues (their
+    doubled sines and cosines, from :func:`_shares`)."""
+    return np.asarray((np.arctan2(hues[:, 0], hues[:, 1]) % (2 * np.pi)) * 180 / (2 * np.pi))
+
+
+def _hue_gaps(a: F64, b: F64) -> F64:
+    """Distances between OpenCV hues (0-180, a circle), elementwise."""
+    gap = np.abs(a - b) % 180
+    return np.asarray(np.minimum(gap, 180 - gap), np.float64)
 
 
 _NAMES = list(COLOURS)
@@ -318,17 +399,16 @@ def _off_white(
     return 0.0
 
 
-def _colours(hues: F64, values: F64) -> tuple[NDArray[np.intp], F64]:
+def _colours(hues: F64, values: F64) -> tuple[NDArray[np.intp], F64, F64]:
     """Per ball, the nearest reference colour (an index into ``COLOURS``) to the mean hue
-    (``hues``: its sine and cosine) and median relative value of its coloured samples, and
-    the margin to the second nearest (numpy's arctan2 and log, as before :func:`_shares`)."""
-    h = (np.arctan2(hues[:, 0], hues[:, 1]) % (2 * np.pi)) * 180 / (2 * np.pi)
-    dh = np.abs(h[:, None] - _REF_HUE[None, :])
-    dh = np.minimum(dh, 180 - dh)
+    (``hues``, :func:`_mean_hues`) and median relative value of its coloured samples, the
+    margin to the second nearest (numpy's arctan2 and log, as before :func:`_shares`), and
+    the distances to all (B, 7)."""
+    dh = _hue_gaps(hues[:, None], _REF_HUE[None, :])
     cost = dh / 10.0 + np.abs(np.log(np.maximum(values, 1e-3)[:, None] / _REF_VALUE[None, :])) * 1.5
     two = np.sort(cost, axis=1)
     margin = np.minimum(np.maximum((two[:, 1] - two[:, 0]) / 1.5, 0.0), 1.0)
-    return np.argmin(cost, axis=1), np.asarray(margin, np.float64)
+    return np.argmin(cost, axis=1), np.asarray(margin, np.float64), cost
 
 
 def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: float) -> Look:
@@ -345,8 +425,8 @@ def _decide(w: float, d: float, c: float, e: float, colour: str | None, conf: fl
     if colour is None:
         return Look("unknown", None, None, 0.2, w, d)
     base = NUMBERS[colour]
-    if w >= 0.3:
+    if w >= STRIPE_WHITE:
         kind_conf = min(1.0, (w - 0.22) * 6)
         return Look("stripe", colour, base + 8, kind_conf * max(conf, 0.3), w, d)
-    kind_conf = min(1.0, (0.3 - w) * 6)
+    kind_conf = min(1.0, (STRIPE_WHITE - w) * 6)
     return Look("solid", colour, base, kind_conf * max(conf, 0.3), w, d)

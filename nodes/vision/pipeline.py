@@ -157,7 +157,8 @@ class Pipeline:
         colours = felt_bgr(felt, geo, centres)
         looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         out, kept = [], []
-        for c, (x, y), look, (cx, cy), keep in zip(circles, table, looks, better, on, strict=True):
+        rows = zip(circles, table.tolist(), looks, better.tolist(), on.tolist(), strict=True)
+        for c, (x, y), look, (cx, cy), keep in rows:  # Python floats
             if not keep:
                 continue
             kept.append(c)
@@ -400,36 +401,20 @@ def silhouette_to_centre(
 ) -> F64:
     """Move silhouette centres to where the balls' centres project.
 
-    A sphere off the optical axis images as an ellipse whose centre lies slightly further from
-    the principal point than the projected sphere centre: at angle theta off-axis with angular
-    radius alpha, the silhouette spans tan(theta -+ alpha), whose midpoint is
-    sin(2 theta) / (cos(2 theta) + cos(2 alpha)). ``geo`` (of this calibration) supplies the
-    matrices the calibration fixes instead of recomputing them.
+    Off the optical axis a sphere's silhouette lies slightly further out than its centre's
+    projection, and the lens bends its sides unequally: ``TableCalibration.silhouette_px``
+    says by how much, for a ball anywhere on the table. ``geo`` (of this calibration) has that
+    shift mapped over the working view; without it, it is computed at the points.
     """
-    intr = calibration.intrinsics
-    if geo is None:
-        geo = Geometry.lens_only(calibration)
-    und = intr.undistort(centres_px)
-    norm = np.column_stack([und, np.ones(len(und))]) @ geo.k_inv.T
-    rho = np.hypot(norm[:, 0], norm[:, 1])
-    # the rays through the centres (calibration.rays, with the undistortion done once)
-    rays = norm @ geo.rotation
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    height = geo.camera_position[2] - calibration.spec.ball_radius
-    distance = height / np.maximum(-rays[:, 2], 1e-6)
-    alpha = np.arcsin(np.minimum(np.maximum(calibration.spec.ball_radius / distance, 0.0), 0.5))
-    theta = np.arctan(rho)
-    for _ in range(3):
-        mid = np.sin(2 * theta) / (np.cos(2 * theta) + np.cos(2 * alpha))
-        theta -= (mid - rho) / (1.0 / np.cos(theta) ** 2)
-    scale = np.where(rho > 1e-9, np.tan(theta) / np.maximum(rho, 1e-12), 1.0)
-    fixed = norm[:, :2] * scale[:, None]
-    back = np.column_stack([fixed, np.ones(len(fixed))]) @ intr.matrix.T
-    if not intr.distorted or len(back) == 0:  # Intrinsics.distort, with K's inverse kept
-        return np.asarray(back[:, :2], dtype=np.float64)
-    again = np.hstack([back[:, :2], np.ones((len(back), 1))]) @ geo.k_inv.T
-    out, _ = cv2.projectPoints(again, np.zeros(3), np.zeros(3), intr.matrix, intr.dist)
-    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+    centres = np.asarray(centres_px, dtype=np.float64).reshape(-1, 2)
+    if len(centres) == 0:
+        return centres.copy()
+    if geo is not None and geo.silhouette_shift is not None:
+        return np.asarray(centres - geo.shift_at(centres), dtype=np.float64)
+    table = calibration.to_table(centres)
+    at = np.column_stack([table, np.full(len(table), calibration.spec.ball_radius)])
+    shift = calibration.silhouette_px(table) - calibration.to_image(at)
+    return np.asarray(centres - shift, dtype=np.float64)
 
 
 def ball_table_positions(centres_px: F64, geo: Geometry) -> F64:

@@ -32,12 +32,18 @@ def child_env() -> dict[str, str]:
 class Process:
     """A child process whose output is kept in a file and shown when a test fails."""
 
-    def __init__(self, argv: list[str], log: Path) -> None:
+    def __init__(self, argv: list[str], log: Path, group: bool = False) -> None:
+        """``group``: in a process group of its own, as a terminal's foreground job is (a
+        Ctrl-C there signals the whole group: ``os.killpg(proc.pid, SIGINT)``)."""
         self.argv = argv
         self.log = log
         self._out = open(log, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, stdout=self._out, stderr=subprocess.STDOUT, env=child_env()
+            argv,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+            process_group=0 if group else None,
         )
 
     def output(self) -> str:
@@ -85,13 +91,16 @@ def wait_until(predicate: Any, timeout: float, what: str, proc: Process | None =
 
 
 @contextlib.contextmanager
-def system(tmp_path: Path, *extra: str) -> Iterator[tuple[Process, int, Path]]:
-    """Run ``cuecast up`` on a free port and tmp run dir; yield (process, port, run dir)."""
+def system(tmp_path: Path, *extra: str, group: bool = False) -> Iterator[tuple[Process, int, Path]]:
+    """Run ``cuecast up`` on a free port and tmp run dir; yield (process, port, run dir);
+    ``group``: as :class:`Process`."""
     port = free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     run_dir = tmp_path / "run"
     proc = Process(
-        cuecast("up", "--port", str(port), "--run-dir", str(run_dir), *extra), tmp_path / "up.log"
+        cuecast("up", "--port", str(port), "--run-dir", str(run_dir), *extra),
+        tmp_path / "up.log",
+        group,
     )
     try:
         wait_until(

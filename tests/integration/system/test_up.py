@@ -164,6 +164,26 @@ def test_sigterm_stops_everything_within_seconds(tmp_path):
                 os.kill(record.pid, 0)
 
 
+def test_ctrl_c_in_a_terminal_stops_every_node_cleanly(tmp_path):
+    # a terminal's Ctrl-C signals its whole foreground process group: the nodes must hear
+    # one stop, from the supervisor, not that and then a second signal (which makes a node
+    # exit at once, skipping its clean stop)
+    with system(tmp_path, group=True) as (proc, _, run_dir):
+        wait_until(
+            lambda: {"vision", "core", "bridge"} <= set(RunDir(run_dir).records()),
+            30,
+            "every node to register",
+            proc,
+        )
+        os.killpg(proc.proc.pid, signal.SIGINT)
+        proc.proc.wait(15)
+        output = proc.output()
+        assert proc.proc.returncode == 0, output
+        assert "exiting now" not in output
+        for name in ("vision", "core", "bridge"):
+            assert f"{name} {name} stopped" in output, output
+
+
 def test_two_systems_with_different_run_dirs_and_ports_run_side_by_side(tmp_path):
     with (
         system(tmp_path / "a") as (proc_a, port_a, run_a),

@@ -76,6 +76,8 @@ def test_a_cue_ball_under_a_cool_cast_with_a_fifth_of_it_just_over_the_white_lim
     stripe = disc(hsv(112, 220, 150), np.abs(palette.PATTERN[:, 1]) < 0.3, rest=hsv(110, 62, 200))
     assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "cue", "stripe"]
     monkeypatch.setattr(palette, "TINTED", 2.0)  # a quarter of the disc, as before
+    # ball by ball: two blue stripes in one frame would make one of them the blue solid
+    monkeypatch.setattr(palette, "_one_each", lambda looks, costs: looks)
     assert kind(np.concatenate([caps, cue, stripe]), slate) == ["stripe", "stripe", "stripe"]
 
 
@@ -107,3 +109,40 @@ def test_the_compiled_sums_and_quantiles_are_numpys_bit_for_bit():
             histogram = np.bincount(levels, minlength=256).astype(np.int64)
             for q in (0.15, 0.5, 0.96):
                 assert palette._quantile(histogram, n, q) == np.quantile(levels.astype(float), q)
+
+
+def test_of_two_balls_that_read_as_the_cue_ball_the_less_white_is_a_stripe_on_its_cap():
+    red = np.array([40, 40, 220], np.uint8)
+    band = OUTER & (palette.PATTERN[:, 0] > 0.5)  # a sliver of red band at the edge
+    stripe, cue = disc(red, band), disc(red, np.zeros(len(X), bool))
+    alone = palette.classify_all(stripe, np.tile(np.array(BLUE_CLOTH), (1, 1)))
+    assert [look.kind for look in alone] == ["cue"]  # nothing whiter in the frame
+    both = palette.classify_all(np.concatenate([stripe, cue]), np.tile(BLUE_CLOTH, (2, 1)))
+    assert [look.kind for look in both] == ["stripe", "cue"]
+    assert both[0].number is None or 9 <= both[0].number <= 15  # a stripe's, if any
+    assert 0.0 < both[0].confidence <= 1.0
+
+
+def test_two_balls_nearest_to_one_colour_share_the_colours_as_a_whole():
+    # a red 3 and a maroon 7 lit brighter than usual, both nearest to red; the cue ball shows
+    # the frame's whites
+    felt = (60.0, 110.0, 40.0)  # green cloth
+    cue, everywhere = disc(WHITE, np.zeros(len(X), bool)), np.ones(len(X), bool)
+    three = disc(np.array([30, 30, 200], np.uint8), everywhere)
+    seven = disc(np.array([40, 25, 150], np.uint8), everywhere)
+    alone = palette.classify_all(np.concatenate([cue, seven]), np.tile(felt, (2, 1)))
+    assert alone[1].number == 3  # without the red 3, these pixels are nearest to red
+    both = palette.classify_all(np.concatenate([cue, three, seven]), np.tile(felt, (3, 1)))
+    assert [look.number for look in both] == [0, 3, 7]
+    assert both[2].confidence <= palette.DISPLACED < both[1].confidence
+
+
+def test_a_stripe_showing_little_white_beside_the_solid_of_its_colour_is_the_stripe():
+    felt = (60.0, 110.0, 40.0)
+    cue, yellow = disc(WHITE, np.zeros(len(X), bool)), np.array([20, 200, 230], np.uint8)
+    one = disc(yellow, RADIUS < 2.0)
+    nine = disc(yellow, np.abs(palette.PATTERN[:, 1]) < 0.6)  # the band, a little of the caps
+    alone = palette.classify_all(np.concatenate([cue, nine]), np.tile(felt, (2, 1)))
+    assert (alone[1].kind, alone[1].number) == ("solid", 1)  # under 30 % white
+    looks = palette.classify_all(np.concatenate([cue, one, nine]), np.tile(felt, (3, 1)))
+    assert [(look.kind, look.number) for look in looks] == [("cue", 0), ("solid", 1), ("stripe", 9)]
