@@ -118,6 +118,12 @@ def chroma_detail(image: U8) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def luma(image: U8) -> F32:
+    """Y' (BT.601, 0-255) of an 8-bit BGR image, as float32."""
+    flat = cv2.transform(image, LUMA_BGR[None, :])
+    return np.asarray(flat, np.float32).reshape(image.shape[:2])
+
+
 def _to_srgb(linear_255: F64) -> F64:
     v = np.clip(linear_255 / 255.0, 0.0, 1.0)
     srgb = np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
@@ -125,7 +131,13 @@ def _to_srgb(linear_255: F64) -> F64:
 
 
 def mix_from_luma(
-    image: U8, xs: F32, ys: F32, inside: F64, outside: F64, steps: int = 64
+    image: U8,
+    xs: F32,
+    ys: F32,
+    inside: F64,
+    outside: F64,
+    ends: F64 | None = None,
+    steps: int = 64,
 ) -> tuple[F32, NDArray[np.bool_]]:
     """The fraction of the way from ``inside`` to ``outside`` (linear BGR, one pair per row of
     ``xs``) of a linear-light mix of the two, read at (xs, ys) from the pixels' luma Y' alone.
@@ -133,8 +145,13 @@ def mix_from_luma(
     Each pixel's Y' is turned into a mix fraction before the bilinear interpolation (a camera
     mixes in linear light; Y' is not linear in it). Rows whose Y' does not rise or fall
     monotonically over at least the 20-80 % mixes, by 4 levels or more, are flagged False.
+
+    ``ends`` (N, 2), the Y' measured on either side, stretch each row's Y'-to-mix table to
+    meet them: the two colours, read a few pixels from the edge, still carry some of the
+    other side's smeared chroma, and so miss their own Y' by a level or two, which on a weak
+    edge is a tenth of the way across (the table keeps the colours' shape, not their levels).
     """
-    luma = np.asarray(cv2.transform(image, LUMA_BGR[None, :]), np.float32).reshape(image.shape[:2])
+    levels = luma(image)
     h, w = image.shape[:2]
     fx, fy = np.floor(xs), np.floor(ys)
     ax, ay = xs - fx, ys - fy
@@ -145,6 +162,11 @@ def mix_from_luma(
     grid = np.linspace(0.0, 1.0, steps + 1)
     mixes = inside[:, None, :] + grid[None, :, None] * (outside - inside)[:, None, :]
     table = _to_srgb(mixes) @ LUMA_BGR
+    if ends is not None:
+        span = table[:, -1] - table[:, 0]
+        span = np.where(np.abs(span) < 1e-6, 1e-6, span)
+        stretch = (ends[:, 1] - ends[:, 0]) / span
+        table = ends[:, :1] + (table - table[:, :1]) * stretch[:, None]
     sign = np.where(table[:, -1] >= table[:, 0], 1.0, -1.0)
     table *= sign[:, None]
     alpha = np.zeros(xs.shape, np.float32)
@@ -157,19 +179,52 @@ def mix_from_luma(
         hi = steps if rising[mid:].all() else mid + int(np.argmin(rising[mid:]))
         good[r] = grid[lo] <= 0.2 and grid[hi] >= 0.8 and table[r, hi] - table[r, lo] >= 4.0
         for yy, xx, weight in taps:
-            values = luma[yy[r], xx[r]] * sign[r]
+            values = levels[yy[r], xx[r]] * sign[r]
             alpha[r] += weight[r] * np.interp(values, table[r, lo : hi + 1], grid[lo : hi + 1])
     return alpha, good
 
 
-def half_mix(alpha: F32, inner: int) -> tuple[F64, NDArray[np.bool_]]:
+def projected_mix(profiles: F32, inner: int) -> tuple[F64, F64]:
+    """The fraction of the way from the inside colour to the outside one of each sample of
+    (N, S, 3) linear-light profiles, and each profile's contrast (the linear distance between
+    its two ends, the medians of its first and last ``inner`` samples).
+
+    Each colour is projected on the line from the inside colour to the outside one (the
+    medians over all profiles), each channel weighted by the inverse square of its noise in
+    linear light: the noise is added to the bytes, and a byte step is worth more linear light
+    in a bright channel than in a dark one. A projection is linear in the pixels, so noise
+    scatters the half mix but does not move it; the distance from the inside colour, which
+    the noise only ever adds to, read the edge of a dim, noisy table 0.1-0.3 px outwards.
+    """
+    inside = np.median(profiles[:, :inner].reshape(-1, 3), axis=0).astype(np.float64)
+    outside = np.median(profiles[:, -inner:].reshape(-1, 3), axis=0).astype(np.float64)
+    lut = LINEAR_LUT.ravel()
+    level = np.clip(np.searchsorted(lut, 0.5 * (inside + outside)), 1, 254)
+    noise = np.maximum((lut[level + 1] - lut[level - 1]) / 2, 1e-3)  # linear light per byte
+    weights = (outside - inside) / noise**2
+    along = profiles.astype(np.float64) @ weights
+    low = np.median(along[:, :inner], axis=1)
+    high = np.median(along[:, -inner:], axis=1)
+    span = np.where(np.abs(high - low) < 1e-9, 1e-9, high - low)
+    alpha = (along - low[:, None]) / span[:, None]
+    ends = np.median(profiles[:, :inner], axis=1) - np.median(profiles[:, -inner:], axis=1)
+    return alpha, np.linalg.norm(ends, axis=1).astype(np.float64)
+
+
+def half_mix(alpha: F32 | F64, inner: int) -> tuple[F64, NDArray[np.bool_]]:
     """Where each row of mix fractions first reaches one half (in samples), and whether it
-    starts well below (the first ``inner`` samples) and ends above it."""
+    starts below (the first ``inner`` samples) and ends above it.
+
+    Below means under 0.4, not near 0: read from the luma, the first part of a mix can look
+    like the inside colour itself (a little red wood in a blue cloth first raises Y', then
+    lowers it), and such a row reads about 0.3 on the inside while its half mix is sound.
+    """
     size = alpha.shape[1]
     above = alpha >= 0.5
     first = np.clip(np.argmax(above, axis=1), 1, size - 1)
     rows = np.arange(len(alpha))
-    ok = (first > inner // 2) & above[:, -1] & (np.median(alpha[:, :inner], axis=1) < 0.25)
+    inside = np.asarray(np.median(alpha[:, :inner], axis=1), np.float64)
+    ok = (first > inner // 2) & above[:, -1] & (inside < 0.4)
     a0, a1 = alpha[rows, first - 1], alpha[rows, first]
     frac = np.clip((0.5 - a0) / np.maximum(a1 - a0, 1e-6), 0.0, 1.0)
     return np.asarray(first - 1 + frac, np.float64), ok
@@ -178,7 +233,8 @@ def half_mix(alpha: F32, inner: int) -> tuple[F64, NDArray[np.bool_]]:
 def fit_line(points: F64, iterations: int = 4) -> tuple[F64, F64, float] | None:
     """Robust total-least-squares line: (point on it, unit direction, rms residual), or None.
 
-    Points further than 3 robust sigmas (and 0.5 px) from the current fit are dropped.
+    Points further than 3 robust sigmas (and 0.5 px) from the current fit are dropped
+    (:func:`inliers` says which).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     keep = np.ones(len(pts), dtype=bool)
@@ -208,3 +264,13 @@ def intersect(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64 | None:
     rhs = q - p
     s = (rhs[0] * -e[1] - rhs[1] * -e[0]) / det
     return np.asarray(p + s * d, dtype=np.float64)
+
+
+def inliers(points: F64, line: tuple[F64, F64, float]) -> F64:
+    """The points (N, 2) that :func:`fit_line` kept for ``line``: within 3 robust sigmas (and
+    0.5 px) of it."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    centre, direction, _ = line
+    resid = (pts - centre) @ np.array([-direction[1], direction[0]])
+    sigma = 1.4826 * float(np.median(np.abs(resid)))
+    return np.asarray(pts[np.abs(resid) <= max(3.0 * sigma, 0.5)], dtype=np.float64)

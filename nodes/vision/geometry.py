@@ -3,7 +3,8 @@
 The working view: the frame cut to the table's bounding box and shrunk to where a ball is
 about 6 px in radius (half size at 720p, a third at 1080p); the table's region there, the band
 near the rails, where a ball's centre can lie, and the expected ball radius at every working
-pixel (perspective and lens distortion make balls near the camera bigger).
+pixel (perspective and lens distortion make balls near the camera bigger), and how far a ball's
+silhouette lies from its centre's projection there.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def ball_radius(calibration: TableCalibration) -> float:
 class Geometry:
     """The table mask, its border band and ball radii at working resolution."""
 
+    silhouette_shift: F32 | None
+
     def __init__(self, calibration: TableCalibration) -> None:
         self._lens(calibration)
         width, height = calibration.size
@@ -54,6 +57,7 @@ class Geometry:
         self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
+        self.silhouette_shift = self._shift_map()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
         self.rim_length = symmetry.rim_length(self.radius_map)
         # the pixels whose felt score the seeds read: the roi's and their 8 neighbours'
@@ -101,6 +105,7 @@ class Geometry:
         self.rotation = calibration.rotation
         self.camera_position = calibration.camera_position
         self.ball_plane_inv = np.linalg.inv(calibration.ball_homography)
+        self.silhouette_shift = None  # built with the maps (see _shift_map)
 
     @classmethod
     def lens_only(cls, calibration: TableCalibration) -> Geometry:
@@ -172,18 +177,49 @@ class Geometry:
 
     def _radius_map(self) -> F32:
         """Ball radius in working px at every working pixel (a coarse grid, interpolated)."""
-        w, h = self.small
-        ys, xs = np.mgrid[0 : h + 8 : 8, 0 : w + 8 : 8].astype(np.float64)
-        points = self.to_full(np.column_stack([xs.ravel(), ys.ravel()]))
+        points, shape = self._coarse_grid()
         cal = self.calibration
         radius = cal.ball_radius_px(cal.to_table(points)) / self.factor
-        grid = np.nan_to_num(radius.reshape(xs.shape), nan=self.radius / self.factor)
+        grid = np.nan_to_num(radius.reshape(shape), nan=self.radius / self.factor)
         grid = np.clip(grid, 0.3 * self.radius / self.factor, 3.0 * self.radius / self.factor)
-        big = cv2.resize(grid.astype(np.float32), (xs.shape[1] * 8, xs.shape[0] * 8))
+        return self._interpolated(grid.astype(np.float32))
+
+    def _shift_map(self) -> F32:
+        """(h, w, 2): at every working pixel, how far (full-resolution px) the silhouette of a
+        ball whose centre projects there lies from that projection (perspective and lens, see
+        ``TableCalibration.silhouette_px``); a tenth of a pixel at most, and smooth."""
+        points, shape = self._coarse_grid()
+        cal = self.calibration
+        table = cal.to_table(points)
+        centres = np.column_stack([table, np.full(len(table), cal.spec.ball_radius)])
+        shift = cal.silhouette_px(table) - cal.to_image(centres)
+        grid = np.nan_to_num(shift.reshape(*shape, 2), nan=0.0).astype(np.float32)
+        return self._interpolated(grid)
+
+    def _coarse_grid(self) -> tuple[F64, tuple[int, int]]:
+        """Full-resolution points every 8 working px over the working view, and the grid's
+        (rows, columns)."""
+        w, h = self.small
+        ys, xs = np.mgrid[0 : h + 8 : 8, 0 : w + 8 : 8].astype(np.float64)
+        return self.to_full(np.column_stack([xs.ravel(), ys.ravel()])), (xs.shape[0], xs.shape[1])
+
+    def _interpolated(self, grid: F32) -> F32:
+        """A :meth:`_coarse_grid` of values at every working pixel (bilinear)."""
+        rows, cols = grid.shape[:2]
+        big = cv2.resize(grid, (cols * 8, rows * 8))
         # the resized grid's pixel k sits at k / 8 grid steps: shift by half a step
         shift = np.array([[1, 0, -3.5], [0, 1, -3.5]], np.float32)
-        out = cv2.warpAffine(big, shift, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        out = cv2.warpAffine(big, shift, self.small, borderMode=cv2.BORDER_REPLICATE)
         return np.asarray(out, np.float32)
+
+    def shift_at(self, points_px: F64) -> F64:
+        """The silhouette's shift (full-res px, :meth:`_shift_map`) at full-res points (N, 2)."""
+        assert self.silhouette_shift is not None
+        small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
+        h, w = self.silhouette_shift.shape[:2]
+        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
+        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
+        return np.asarray(self.silhouette_shift[y, x], np.float64)
 
     def _polygon_mask(self, grow: float) -> U8:
         spec = self.calibration.spec

@@ -4,8 +4,9 @@ Stages (their times are in ``Detections.timings_ms``):
 
 - ``felt``: half-resolution frame, felt score, mask of non-felt pixels inside the table;
 - ``seeds``: candidate ball centres in the mask;
-- ``balls``: sub-pixel rims and circles at full resolution, then kinds and colours, and the
-  circles' centres refined (:func:`detector.refine`);
+- ``balls``: sub-pixel rims and circles at full resolution, then kinds and colours, the
+  circles' centres refined (:func:`detector.refine`), and balls that overlap on the table
+  pushed apart to touching (:func:`contact.separate`);
 - ``cue``: the cue stick in what is left of the mask;
 - ``table``: pixels to table metres (undistort the points, the ball-centre homography).
 
@@ -24,8 +25,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import contact, detector, edge, palette, symmetry
 from nodes.vision import cue as cue_stick
-from nodes.vision import detector, edge, palette, symmetry
 from nodes.vision.calibration import TableCalibration
 from nodes.vision.felt import FeltModel
 from nodes.vision.geometry import Geometry
@@ -66,9 +67,11 @@ class Pipeline:
         self.smeared = False  # the frames' chroma was subsampled (measured with the felt)
         self.frames = 0
         self.last = np.zeros((0, 2))  # full-res centres of the balls of the previous frame
-        # circles as found when they were last refined, and their refined centres (full-res px)
+        # circles as found when they were last refined, their refined centres (full-res px)
+        # and their rims' rms (radii)
         self.refined_at = np.zeros((0, 2))
         self.refined = np.zeros((0, 2))
+        self.spread = np.zeros(0)
         self.last_cue: tuple[int, cue_stick.CueLine] | None = None  # frame index, line
         self.set_calibration(calibration)
 
@@ -79,6 +82,7 @@ class Pipeline:
         self.last = np.zeros((0, 2))
         self.refined_at = np.zeros((0, 2))
         self.refined = np.zeros((0, 2))
+        self.spread = np.zeros(0)
         self.last_cue = None
 
     @property
@@ -143,17 +147,19 @@ class Pipeline:
         cal = geo.calibration
         centres = np.array([[c.x, c.y] for c in circles])
         radii = np.array([c.r for c in circles])
-        better = self._refined(image, centres, geo, felt)
+        better, spread = self._refined(image, centres, geo, felt)
         table = ball_table_positions(better, geo)
-        colours = felt_bgr(felt, geo, centres)
-        looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         # a centre closer to a cushion nose than half a radius is a pocket's dark mouth
         inset = 0.5 * cal.spec.ball_radius
         half = (cal.spec.length / 2 - inset, cal.spec.width / 2 - inset)
+        on = (np.abs(table[:, 0]) <= half[0]) & (np.abs(table[:, 1]) <= half[1])
+        table[on] = contact.separate(table[on], spread[on], cal.spec.ball_radius)
+        colours = felt_bgr(felt, geo, centres)
+        looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
         out, kept = [], []
-        rows = zip(circles, table.tolist(), looks, better.tolist(), strict=True)  # Python floats
-        for c, (x, y), look, (cx, cy) in rows:
-            if abs(x) > half[0] or abs(y) > half[1]:
+        rows = zip(circles, table.tolist(), looks, better.tolist(), on.tolist(), strict=True)
+        for c, (x, y), look, (cx, cy), keep in rows:  # Python floats
+            if not keep:
                 continue
             kept.append(c)
             out.append(
@@ -165,12 +171,13 @@ class Pipeline:
             )  # fmt: skip
         return out, kept
 
-    def _refined(self, image: U8, centres: F64, geo: Geometry, felt: FeltModel) -> F64:
-        """The circles' ``centres`` refined (:func:`detector.refine`). A circle found within
-        ``REFINE_KEEP`` radii of one refined in an earlier frame (a ball at rest) keeps the
-        centre refined then: refining costs about a tenth of a frame's time, and a ball at
-        rest stays put. One that moved further is refined again where it lies."""
+    def _refined(self, image: U8, centres: F64, geo: Geometry, felt: FeltModel) -> tuple[F64, F64]:
+        """The circles' ``centres`` refined, and their rims' rms (:func:`detector.refine`). A
+        circle found within ``REFINE_KEEP`` radii of one refined in an earlier frame (a ball at
+        rest) keeps the centre refined then: refining costs about a tenth of a frame's time,
+        and a ball at rest stays put. One that moved further is refined again where it lies."""
         out = np.empty_like(centres)
+        spread = np.empty(len(centres))
         todo = np.ones(len(centres), bool)
         at = centres.copy()
         if len(self.refined_at):
@@ -180,10 +187,14 @@ class Pipeline:
             todo = gap[np.arange(len(centres)), nearest] >= keep
             at[~todo] = self.refined_at[nearest[~todo]]
             out[~todo] = self.refined[nearest[~todo]]
+            spread[~todo] = self.spread[nearest[~todo]]
         if todo.any():
-            out[todo] = detector.refine(image, centres[todo], felt, geo, self.smeared)
-        self.refined_at, self.refined = at, out
-        return out
+            # every circle of the frame is a neighbour whose contact a ball's rim is not
+            out[todo], spread[todo] = detector.refine(
+                image, centres[todo], felt, geo, self.smeared, centres
+            )
+        self.refined_at, self.refined, self.spread = at, out, spread
+        return out, spread
 
     def _cue(self, line: cue_stick.CueLine, geo: Geometry, balls: F64) -> DetectedCue:
         """The cue found in the image, on the table (``balls``: their table x, y, which the
@@ -390,36 +401,20 @@ def silhouette_to_centre(
 ) -> F64:
     """Move silhouette centres to where the balls' centres project.
 
-    A sphere off the optical axis images as an ellipse whose centre lies slightly further from
-    the principal point than the projected sphere centre: at angle theta off-axis with angular
-    radius alpha, the silhouette spans tan(theta -+ alpha), whose midpoint is
-    sin(2 theta) / (cos(2 theta) + cos(2 alpha)). ``geo`` (of this calibration) supplies the
-    matrices the calibration fixes instead of recomputing them.
+    Off the optical axis a sphere's silhouette lies slightly further out than its centre's
+    projection, and the lens bends its sides unequally: ``TableCalibration.silhouette_px``
+    says by how much, for a ball anywhere on the table. ``geo`` (of this calibration) has that
+    shift mapped over the working view; without it, it is computed at the points.
     """
-    intr = calibration.intrinsics
-    if geo is None:
-        geo = Geometry.lens_only(calibration)
-    und = intr.undistort(centres_px)
-    norm = np.column_stack([und, np.ones(len(und))]) @ geo.k_inv.T
-    rho = np.hypot(norm[:, 0], norm[:, 1])
-    # the rays through the centres (calibration.rays, with the undistortion done once)
-    rays = norm @ geo.rotation
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    height = geo.camera_position[2] - calibration.spec.ball_radius
-    distance = height / np.maximum(-rays[:, 2], 1e-6)
-    alpha = np.arcsin(np.minimum(np.maximum(calibration.spec.ball_radius / distance, 0.0), 0.5))
-    theta = np.arctan(rho)
-    for _ in range(3):
-        mid = np.sin(2 * theta) / (np.cos(2 * theta) + np.cos(2 * alpha))
-        theta -= (mid - rho) / (1.0 / np.cos(theta) ** 2)
-    scale = np.where(rho > 1e-9, np.tan(theta) / np.maximum(rho, 1e-12), 1.0)
-    fixed = norm[:, :2] * scale[:, None]
-    back = np.column_stack([fixed, np.ones(len(fixed))]) @ intr.matrix.T
-    if not intr.distorted or len(back) == 0:  # Intrinsics.distort, with K's inverse kept
-        return np.asarray(back[:, :2], dtype=np.float64)
-    again = np.hstack([back[:, :2], np.ones((len(back), 1))]) @ geo.k_inv.T
-    out, _ = cv2.projectPoints(again, np.zeros(3), np.zeros(3), intr.matrix, intr.dist)
-    return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+    centres = np.asarray(centres_px, dtype=np.float64).reshape(-1, 2)
+    if len(centres) == 0:
+        return centres.copy()
+    if geo is not None and geo.silhouette_shift is not None:
+        return np.asarray(centres - geo.shift_at(centres), dtype=np.float64)
+    table = calibration.to_table(centres)
+    at = np.column_stack([table, np.full(len(table), calibration.spec.ball_radius)])
+    shift = calibration.silhouette_px(table) - calibration.to_image(at)
+    return np.asarray(centres - shift, dtype=np.float64)
 
 
 def ball_table_positions(centres_px: F64, geo: Geometry) -> F64:

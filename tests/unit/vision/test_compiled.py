@@ -30,6 +30,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._opened_at",
         "nodes.vision.detector._between",
         "nodes.vision.detector._merged",
+        "nodes.vision.contact._separate",
         "nodes.vision.cue._run",
         "nodes.vision.cue._edges",
         "nodes.vision.cue._principal",

@@ -287,10 +287,39 @@ def test_refining_brings_a_circle_off_its_ball_back_onto_it(lone):
     geo, felt, _ = _views(frame, player=False)
     truth = np.array([[b.centroid_x_px, b.centroid_y_px] for b in frame.truth.balls])
     off = truth + np.array([0.6, -0.4])
-    refined = detector.refine(frame.image, off, felt, geo)
+    refined, spread = detector.refine(frame.image, off, felt, geo)
     assert refined.shape == truth.shape
     assert np.hypot(*(refined - truth).T).max() < 0.3
-    assert len(detector.refine(frame.image, np.zeros((0, 2)), felt, geo)) == 0
+    assert spread.shape == (len(truth),)
+    assert (spread > 0).all() and (spread < 0.1).all()  # lone balls' clean rims: well placed
+    none, nothing = detector.refine(frame.image, np.zeros((0, 2)), felt, geo)
+    assert len(none) == len(nothing) == 0
+
+
+def test_the_rays_at_a_touching_neighbour_are_left_out_of_the_refit():
+    """Where two balls touch, the step is their contact: the ray towards a neighbour's centre
+    (within 10 degrees) is not refitted; a ball further off, or the ball itself, leaves all."""
+    centres = np.array([[100.0, 100.0]])
+    radii = np.array([10.0])
+    beside = np.array([[100.0, 100.0], [120.0, 100.0], [100.0, 60.0]])  # itself, touching, far
+    contact = detector._contact_rays(centres, radii, beside)
+    assert contact.shape == (1, len(detector.ray.DIRS))
+    assert np.flatnonzero(contact[0]).tolist() == [0]  # along +x
+    between = np.array([[100.0 + 20 * math.cos(0.0982), 100.0 + 20 * math.sin(0.0982)]])
+    assert np.flatnonzero(detector._contact_rays(centres, radii, between)[0]).tolist() == [0, 1]
+    assert not detector._contact_rays(centres, radii, centres).any()
+
+
+def test_a_ball_refitted_beside_a_neighbour_still_lands_on_itself(lone):
+    """Leaving out the rays at a neighbour (here, a made-up one) keeps the refit on the ball."""
+    frame, _ = lone
+    geo, felt, _ = _views(frame, player=False)
+    truth = np.array([[b.centroid_x_px, b.centroid_y_px] for b in frame.truth.balls])
+    radii = geo.expected_radius(truth)
+    beside = np.concatenate([truth, truth + np.stack([2 * radii, 0 * radii], axis=1)])
+    off = truth + np.array([0.6, -0.4])
+    refined, _ = detector.refine(frame.image, off, felt, geo, others=beside)
+    assert np.hypot(*(refined - truth).T).max() < 0.3
 
 
 def test_a_ball_at_rest_keeps_its_refined_centre(lone, monkeypatch):
