@@ -77,10 +77,13 @@ def exercise() -> None:
     detector.dedupe([detector.Circle(32.0, 32.0, 10.0, 1.0, 0.0, 1.0)] * 2)
     contact.separate(np.array([[0.0, 0.0], [1.9, 0.0]]), np.ones(2), 1.0)
     cue._run(np.arange(4.0), 1.5)
-    line = np.column_stack([np.arange(12.0), np.zeros(12)])
-    cue._band_fit(line, line[0], line[-1], 1.5)  # and the principal axis
-    cue._robust_fit(line[:, 0], line[:, 1], 1.0)
-    cue._sections(line[:, 0], line[:, 1])
+    cue._run(np.arange(4.0))  # (a signature of its own)
+    along, across = np.arange(12.0), np.zeros(12)  # contiguous, as in a frame
+    line = np.column_stack([along, across])
+    cue._band_fit(line, line[0], line[-1], 1.5)
+    cue._principal(line)
+    cue._robust_fit(along, across, 1.0)
+    cue._sections(along, across)
     cue._shape(line, line[0], line[-1] - line[-2], roi)
     cue._any_inside(line, roi)
     cue._along_sides(line[:2], line[:2], np.ones((4, 4)), 1.0)
