@@ -59,7 +59,8 @@ def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
     player's blobs, the spots between balls, the dedupe, the overlapping balls' separation,
-    the cue's longest run and middles across it and the balls' kinds once each."""
+    the cue's longest run, candidate lines, robust fits, cross-sections, tip walk, middles
+    across it and clearance and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -76,6 +77,18 @@ def exercise() -> None:
     detector.dedupe([detector.Circle(32.0, 32.0, 10.0, 1.0, 0.0, 1.0)] * 2)
     contact.separate(np.array([[0.0, 0.0], [1.9, 0.0]]), np.ones(2), 1.0)
     cue._run(np.arange(4.0), 1.5)
+    cue._run(np.arange(4.0))  # (a signature of its own)
+    along, across = np.arange(12.0), np.zeros(12)  # contiguous, as in a frame
+    line = np.column_stack([along, across])
+    cue._band_fit(line, line[0], line[-1], 1.5)
+    cue._principal(line)
+    cue._robust_fit(along, across, 1.0)
+    cue._sections(along, across)
+    cue._shape(line, line[0], line[-1] - line[-2], roi)
+    cue._any_inside(line, roi)
+    cue._along_sides(line[:2], line[:2], np.ones((4, 4)), 1.0)
+    cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
+    cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)

@@ -321,38 +321,14 @@ def _pixels(mask: U8) -> F64:
 
 
 def _wide_line(pixels: F64, a: F64, b: F64, roi: U8, sides: F64, radius: float) -> CueLine | None:
-    centre = 0.5 * (a + b)
-    direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
-    keep = np.zeros(len(pixels), dtype=bool)
-    on = pixels
-    for band in (2.0, 1.5, 1.5):
-        normal = np.array([-direction[1], direction[0]])
-        offsets = pixels - centre
-        near = np.abs(offsets @ normal) <= band
-        along = offsets @ direction
-        if np.count_nonzero(near) < 10:
-            return None
-        lo, hi = _run(along[near], gap=1.5 * radius)
-        keep = near & (along >= lo) & (along <= hi)
-        if np.count_nonzero(keep) < 10:
-            return None
-        on = pixels[keep]
-        centre = on.mean(axis=0)
-        direction = _principal(on - centre)
-    offsets = on - centre
-    along = offsets @ direction
-    lo, hi = float(along.min()), float(along.max())
-    if hi - lo < 6 * radius:
+    keep, centre, direction = _band_fit(pixels, a, b, 1.5 * radius)
+    if not keep.any():
         return None
+    on = pixels[keep]
+    lo, hi, filled, span, width = _shape(on, centre, direction, roi)
     # a cue is a solid line, not collinear specks; and most of it lies off the table
-    filled = len(np.unique(np.floor(along))) / (hi - lo + 1)
-    cols, rows = np.rint(on[:, 0]).astype(np.intp), np.rint(on[:, 1]).astype(np.intp)
-    outside = roi[rows, cols] == 0
-    span = float(np.ptp(along[outside])) if np.count_nonzero(outside) > 1 else 0.0
-    if filled < 0.7 or span < 4 * radius:
+    if hi - lo < 6 * radius or filled < 0.7 or span < 4 * radius:
         return None
-    normal = np.array([-direction[1], direction[0]])
-    width = float(4 * np.std(offsets @ normal))
     # the bridge hand on the rail may hide where the cue enters the table: look ahead a little
     ahead = np.arange(0.0, 10 * radius, 1.0)
     inside = [
@@ -377,33 +353,37 @@ def _middle(line: CueLine, pixels: F64, reach: float = 3.0) -> CueLine:
     near = (np.abs(across) <= reach) & (along <= 0.0) & (along >= -line.length_px)
     if near.sum() < 10:
         return line
-    bins = np.floor(along[near]).astype(np.intp)
-    bins -= bins.min()
-    low = np.full(bins.max() + 1, np.inf)
-    high = np.full(bins.max() + 1, -np.inf)
-    np.minimum.at(low, bins, across[near])
-    np.maximum.at(high, bins, across[near])
-    filled = np.isfinite(low)
-    if filled.sum() < 10:
-        return line
-    positions = np.flatnonzero(filled) + np.floor(along[near]).min() + 0.5
-    middles = 0.5 * (low[filled] + high[filled])
-    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
-    good = np.ones(len(middles), dtype=bool)
-    for _ in range(3):
-        if good.sum() < 10:
-            return line
-        slope, offset = np.polyfit(positions[good], middles[good], 1)
-        good = np.abs(middles - (offset + slope * positions)) <= 0.75
-    positions, middles = positions[good], middles[good]
+    positions, middles = _sections(along[near], across[near])
     if len(middles) < 10:
         return line
-    slope, offset = np.polyfit(positions, middles, 1)
+    # cross-sections that touch something beside the cue (an arm's edge, a rail's) lean off
+    good, slope, offset, ok = _robust_fit(positions, middles, 0.75)
+    if not ok:
+        return line
+    positions, middles = positions[good], middles[good]
     direction = line.direction + slope * normal
     direction /= float(np.linalg.norm(direction))
     tip = line.tip + offset * normal
     support = line.tip + positions[:, None] * line.direction + middles[:, None] * normal
     return replace(line, tip=tip, direction=direction, support=support)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sections(along: F64, across: F64) -> tuple[F64, F64]:
+    """For each 1 px bin of ``along`` that holds pixels, its middle (``along``) and the middle
+    of the pixels' extent across the line: half way between the least and the largest
+    ``across``, in the order of ``along``."""
+    first = math.floor(along.min())
+    bins = math.floor(along.max()) - first + 1
+    low = np.full(bins, np.inf)
+    high = np.full(bins, -np.inf)
+    for i in range(along.shape[0]):
+        k = math.floor(along[i]) - first
+        low[k] = min(low[k], across[i])
+        high[k] = max(high[k], across[i])
+    filled = np.isfinite(low)
+    positions = np.flatnonzero(filled) + (first + 0.5)
+    return positions, 0.5 * (low[filled] + high[filled])
 
 
 def _off_line(point: F64, origin: F64, unit: F64) -> float:
@@ -412,49 +392,179 @@ def _off_line(point: F64, origin: F64, unit: F64) -> float:
     return abs(float(offset[0] * unit[1] - offset[1] * unit[0]))
 
 
+@numba.njit(cache=True, nogil=True)
 def _any_inside(points: F64, roi: U8) -> bool:
-    """Whether any of the points (N, 2) falls on a set pixel of ``roi``."""
-    x, y = np.rint(points[:, 0]).astype(np.intp), np.rint(points[:, 1]).astype(np.intp)
-    ok = (x >= 0) & (x < roi.shape[1]) & (y >= 0) & (y < roi.shape[0])
-    return bool(np.any(roi[y[ok], x[ok]] > 0))
-
-
-def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
-    """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
-    sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
-    within ``10 * radius`` of it and not beyond the table's corners."""
-    starts, units, lengths, real = _side_frames(sides)
-    parallel = np.abs(directions @ units.T) >= _PARALLEL  # (N, sides)
-    offsets = centres[:, None, :] - starts[None, :, :]
-    along = np.einsum("nsk,sk->ns", offsets, units)
-    across = np.abs(offsets[:, :, 0] * units[None, :, 1] - offsets[:, :, 1] * units[None, :, 0])
-    near = (along >= 0.0) & (along <= lengths[None, :]) & (across < 10 * radius)
-    return np.asarray(np.any(parallel & near & real, axis=1), bool)
+    """Whether any of the points (N, 2) falls on a set pixel of ``roi`` (compiled: called
+    twice for each candidate line)."""
+    height, width = roi.shape
+    for i in range(points.shape[0]):
+        x, y = int(np.rint(points[i, 0])), int(np.rint(points[i, 1]))
+        if 0 <= x < width and 0 <= y < height and roi[y, x] > 0:
+            return True
+    return False
 
 
 _PARALLEL = math.cos(math.radians(10.0))
-_SIDE_FRAMES: dict[bytes, tuple[F64, F64, F64, NDArray[np.bool_]]] = {}
 
 
-def _side_frames(sides: F64) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
-    """The sides' starts, unit directions, lengths and which are longer than nothing (kept:
-    a camera's sides are the same in every frame)."""
-    key = sides.tobytes()
-    if key not in _SIDE_FRAMES:
-        if len(_SIDE_FRAMES) > 8:
-            _SIDE_FRAMES.clear()
-        starts = np.array(sides[:, :2])
-        vectors = sides[:, 2:] - starts
-        lengths = np.hypot(vectors[:, 0], vectors[:, 1])
-        units = vectors / np.maximum(lengths, 1e-9)[:, None]
-        _SIDE_FRAMES[key] = (starts, units, lengths, lengths[None, :] > 1e-9)
-    return _SIDE_FRAMES[key]
+@numba.njit(cache=True, nogil=True)
+def _along_sides(centres: F64, directions: F64, sides: F64, radius: float) -> NDArray[np.bool_]:
+    """Which lines (centres and unit directions, (N, 2) each) run along one of the table's
+    sides, near it (a rail's or cushion's edge, not a cue): within 10 degrees of its direction,
+    within ``10 * radius`` of it and not beyond the table's corners. Compiled: a dozen numpy
+    calls on a few lines and four sides, for each candidate."""
+    out = np.zeros(centres.shape[0], np.bool_)
+    for s in range(sides.shape[0]):
+        vx, vy = sides[s, 2] - sides[s, 0], sides[s, 3] - sides[s, 1]
+        length = math.hypot(vx, vy)
+        if length <= 1e-9:
+            continue
+        ux, uy = vx / length, vy / length
+        for i in range(centres.shape[0]):
+            if abs(directions[i, 0] * ux + directions[i, 1] * uy) < _PARALLEL:
+                continue
+            ox, oy = centres[i, 0] - sides[s, 0], centres[i, 1] - sides[s, 1]
+            along = ox * ux + oy * uy
+            if 0.0 <= along <= length and abs(ox * uy - oy * ux) < 10 * radius:
+                out[i] = True
+    return out
 
 
+@numba.njit(cache=True, nogil=True)
 def _principal(points: F64) -> F64:
-    cov = points.T @ points / max(len(points), 1)
-    values, vectors = np.linalg.eigh(cov)
-    return np.asarray(vectors[:, int(np.argmax(values))], dtype=np.float64)
+    """The unit direction of largest spread of points (N, 2) about the origin (the principal
+    axis of their second moments, in closed form: it runs on every candidate line, and a 2 x 2
+    ``eigh`` costs more in calling than in computing). Its sign is arbitrary."""
+    n = max(points.shape[0], 1)
+    a = b = c = 0.0
+    for i in range(points.shape[0]):
+        x, y = points[i, 0], points[i, 1]
+        a += x * x
+        b += x * y
+        c += y * y
+    a, b, c = a / n, b / n, c / n
+    top = 0.5 * (a + c) + math.sqrt(0.25 * (a - c) ** 2 + b * b)
+    out = np.empty(2, np.float64)
+    if a >= c:
+        out[0], out[1] = top - c, b
+    else:
+        out[0], out[1] = b, top - a
+    size = math.hypot(out[0], out[1])
+    if size == 0.0:
+        out[0], out[1] = (1.0, 0.0) if a >= c else (0.0, 1.0)
+        return out
+    out /= size
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_fit(pixels: F64, a: F64, b: F64, gap: float) -> tuple[NDArray[np.bool_], F64, F64]:
+    """The pixels (N, 2) of a candidate line from ``a`` to ``b``: three times, those within a
+    band of it (2, 1.5, 1.5 px) on its longest run with no gap wider than ``gap``
+    (:func:`_run`), and the line fitted again through them. Returns which pixels, their centre
+    and direction; no pixel where a band or run held fewer than ten. Compiled: it passes over
+    every pixel of the mask for each candidate (three dozen numpy calls)."""
+    n = pixels.shape[0]
+    keep = np.zeros(n, np.bool_)
+    centre = 0.5 * (a + b)
+    direction = (b - a) / max(math.hypot(b[0] - a[0], b[1] - a[1]), 1e-9)
+    along = np.empty(n, np.float64)
+    near = np.zeros(n, np.bool_)
+    for band in (2.0, 1.5, 1.5):
+        count = 0
+        for i in range(n):
+            dx, dy = pixels[i, 0] - centre[0], pixels[i, 1] - centre[1]
+            along[i] = dx * direction[0] + dy * direction[1]
+            near[i] = abs(dy * direction[0] - dx * direction[1]) <= band
+            count += near[i]
+        if count < 10:
+            return np.zeros(n, np.bool_), centre, direction
+        lo, hi = _run(along[near], gap)
+        count = 0
+        sx = sy = 0.0
+        for i in range(n):
+            keep[i] = near[i] and lo <= along[i] <= hi
+            if keep[i]:
+                count += 1
+                sx += pixels[i, 0]
+                sy += pixels[i, 1]
+        if count < 10:
+            return np.zeros(n, np.bool_), centre, direction
+        centre = np.array([sx / count, sy / count])
+        on = pixels[keep] - centre
+        direction = _principal(on)
+    return keep, centre, direction
+
+
+@numba.njit(cache=True, nogil=True)
+def _shape(
+    on: F64, centre: F64, direction: F64, roi: U8
+) -> tuple[float, float, float, float, float]:
+    """Of a candidate line's pixels ``on`` (N, 2; centre and unit direction fitted): the least
+    and largest position along it, the share of its 1 px steps along that hold a pixel, the
+    extent along it of those off the table (``roi`` 0; 0 for fewer than two) and its width
+    (4 standard deviations across). Compiled: a dozen numpy calls on a few hundred pixels."""
+    n = on.shape[0]
+    along = np.empty(n, np.float64)
+    sum_across = sum_across2 = 0.0
+    lo, hi = np.inf, -np.inf
+    off_lo, off_hi, off = np.inf, -np.inf, 0
+    for i in range(n):
+        dx, dy = on[i, 0] - centre[0], on[i, 1] - centre[1]
+        a = dx * direction[0] + dy * direction[1]
+        across = dy * direction[0] - dx * direction[1]
+        along[i] = a
+        lo, hi = min(lo, a), max(hi, a)
+        sum_across += across
+        sum_across2 += across * across
+        if roi[int(np.rint(on[i, 1])), int(np.rint(on[i, 0]))] == 0:
+            off += 1
+            off_lo, off_hi = min(off_lo, a), max(off_hi, a)
+    first = math.floor(lo)
+    steps = np.zeros(math.floor(hi) - first + 1, np.bool_)
+    for i in range(n):
+        steps[math.floor(along[i]) - first] = True
+    filled = steps.sum() / (hi - lo + 1)
+    span = off_hi - off_lo if off > 1 else 0.0
+    mean = sum_across / n
+    width = 4.0 * math.sqrt(max(sum_across2 / n - mean * mean, 0.0))
+    return lo, hi, filled, span, width
+
+
+@numba.njit(cache=True, nogil=True)
+def _robust_fit(
+    x: F64, y: F64, tolerance: float, least: int = 10
+) -> tuple[NDArray[np.bool_], float, float, bool]:
+    """A straight line ``y = offset + slope * x`` fitted by least squares three times, each
+    time to the points within ``tolerance`` of the previous fit (the first to all), and once
+    more to those kept. Returns which were kept, slope, offset and whether every fit had at
+    least ``least`` points. Compiled: four ``np.polyfit`` calls cost more than the points."""
+    n = x.shape[0]
+    keep = np.ones(n, np.bool_)
+    slope = offset = 0.0
+    for fit in range(4):
+        count = 0
+        mx = my = 0.0
+        for i in range(n):
+            if keep[i]:
+                count += 1
+                mx += x[i]
+                my += y[i]
+        if count < least:
+            return keep, slope, offset, False
+        mx, my = mx / count, my / count
+        sxx = sxy = 0.0
+        for i in range(n):
+            if keep[i]:
+                sxx += (x[i] - mx) ** 2
+                sxy += (x[i] - mx) * (y[i] - my)
+        slope = sxy / sxx if sxx > 0.0 else 0.0
+        offset = my - slope * mx
+        if fit == 3:
+            break
+        for i in range(n):
+            keep[i] = abs(y[i] - (offset + slope * x[i])) <= tolerance
+    return keep, slope, offset, True
 
 
 @numba.njit(cache=True, nogil=True)
@@ -510,13 +620,8 @@ def refine_tip(
     offsets = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
     xs = points[:, 0, None] + offsets[None, :] * normal[0]
     ys = points[:, 1, None] + offsets[None, :] * normal[1]
-    logs = _log_samples(image, xs, ys) - np.log(np.asarray(felt_bgr, np.float32) + 6.0)
-    logs = (logs[:, 1:] + logs[:, :-1]) / 2  # neighbours across the axis
-    logs[1:-1] = (logs[:-2] + logs[1:-1] + logs[2:]) / 3  # and along it
-    b, g, r = logs[..., 0], logs[..., 1], logs[..., 2]  # (reductions over 3 are slow)
-    spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)
-    score = spread + np.maximum(np.abs((b + g + r) / 3) - 0.45, 0)
-    on = score.max(axis=1) > UNLIKE_FELT
+    felt = np.log(np.asarray(felt_bgr, np.float32) + np.float32(6.0))
+    on = _unlike(_log_samples(image, xs, ys), felt, UNLIKE_FELT)
     if len(balls):
         centres = np.array([[ball.x, ball.y] for ball in balls], np.float64)
         radii = np.array([ball.r for ball in balls], np.float64)
@@ -535,6 +640,38 @@ def refine_tip(
     tip = points[end] + 0.25 * line.direction
     grown = line.length_px + float(ts[end])
     return replace(line, tip=tip, length_px=grown)
+
+
+@numba.njit(cache=True, nogil=True)
+def _unlike(
+    logs: NDArray[np.float32], felt: NDArray[np.float32], level: float
+) -> NDArray[np.bool_]:
+    """Which rows of samples across the axis (log BGR, (N, K, 3)) hold a pair of neighbours
+    unlike the ``felt`` (its log BGR): their mean, and the rows' either side, less the felt's,
+    spread over the channels (or far from it in all) by more than ``level``. Compiled: a
+    dozen passes of numpy over a few thousand samples. 32-bit, as those passes were."""
+    rows, size = logs.shape[0], logs.shape[1]
+    pairs = np.empty((rows, size - 1, 3), np.float32)
+    half, third = np.float32(0.5), np.float32(1.0 / 3.0)
+    for i in range(rows):
+        for k in range(size - 1):
+            for c in range(3):
+                pairs[i, k, c] = (logs[i, k, c] - felt[c] + logs[i, k + 1, c] - felt[c]) * half
+    on = np.zeros(rows, np.bool_)
+    bias, least = np.float32(0.45), np.float32(level)
+    for i in range(rows):
+        for k in range(size - 1):
+            if 0 < i < rows - 1:
+                b = (pairs[i - 1, k, 0] + pairs[i, k, 0] + pairs[i + 1, k, 0]) * third
+                g = (pairs[i - 1, k, 1] + pairs[i, k, 1] + pairs[i + 1, k, 1]) * third
+                r = (pairs[i - 1, k, 2] + pairs[i, k, 2] + pairs[i + 1, k, 2]) * third
+            else:
+                b, g, r = pairs[i, k, 0], pairs[i, k, 1], pairs[i, k, 2]
+            spread = max(max(b, g), r) - min(min(b, g), r)
+            if spread + max(abs((b + g + r) * third) - bias, np.float32(0.0)) > least:
+                on[i] = True
+                break
+    return on
 
 
 def _segment_distance(points: F64, a: F64, b: F64) -> F64:
@@ -604,13 +741,8 @@ def profile_axis(image: U8, line: CueLine, radius: float, step: float = 2.0) -> 
         return line
     middle = offsets[0] + 0.5 * middle[good]
     along = ts[good]
-    keep = np.ones(len(along), dtype=bool)
-    for _ in range(3):
-        if keep.sum() < 10:
-            return line
-        slope, offset = np.polyfit(along[keep], middle[keep], 1)
-        keep = np.abs(middle - (offset + slope * along)) <= 1.0
-    if keep.sum() < 10:
+    keep, _, _, ok = _robust_fit(along, middle, 1.0)
+    if not ok:
         return line
     support = centres[good][keep] + middle[keep, None] * normal[None, :]
     return replace(line, support=support)
@@ -733,13 +865,15 @@ def table_pose(
 
 
 def _raised(origin: F64, ray: F64, tip: F64, elevation_deg: float) -> F64:
-    """The point of ``ray`` on the cue's axis through ``tip`` raised by ``elevation_deg``."""
+    """The point of ``ray`` on the cue's axis through ``tip`` raised by ``elevation_deg``
+    (in Python floats: eight steps of numpy calls on three numbers cost more)."""
     slope = math.tan(math.radians(elevation_deg))
-    back = origin + ray * (tip[2] - origin[2]) / ray[2]
+    (ox, oy, oz), (rx, ry, rz), (tx, ty, tz) = origin.tolist(), ray.tolist(), tip.tolist()
+    scale = (tz - oz) / rz
     for _ in range(8):
-        height = tip[2] + slope * float(np.hypot(*(back[:2] - tip[:2])))
-        back = origin + ray * (height - origin[2]) / ray[2]
-    return np.asarray(back, np.float64)
+        height = tz + slope * math.hypot(ox + rx * scale - tx, oy + ry * scale - ty)
+        scale = (height - oz) / rz
+    return np.array([ox + rx * scale, oy + ry * scale, oz + rz * scale])
 
 
 def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | None) -> float:
@@ -751,31 +885,46 @@ def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | No
     The axis is at ball-centre height where it meets the ball it strikes, the first ball ahead
     of the tip on its line (while the player strokes, the tip is drawn back and up along the
     axis), or at the tip when no ball is ahead (it has just struck)."""
-    radius = spec.ball_radius
     balls = np.zeros((0, 2)) if obstacles is None else np.asarray(obstacles, np.float64)
-    balls = balls.reshape(-1, 2)
-    anchor = np.asarray(tip[:2], np.float64)
-    rel = balls - anchor
-    ahead = rel @ unit
-    across = np.abs(rel[:, 0] * unit[1] - rel[:, 1] * unit[0])
-    struck = (ahead > -radius) & (ahead < REACH) & (across < radius)
-    if struck.any():
-        first = int(np.flatnonzero(struck)[np.argmin(ahead[struck])])
-        anchor = balls[first] - radius * unit  # the ball is found better than the axis
-        balls = np.delete(balls, first, axis=0)
-    back = -unit
-    half = np.array([spec.length / 2, spec.width / 2])
-    need = 0.0
-    if np.all(np.abs(anchor) < half):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reach = (np.sign(back) * half - anchor) / back
-        run = float(np.min(np.where(np.abs(back) > 1e-9, reach, np.inf)))
-        need = math.atan2(spec.rail_z + CLEARANCE - radius, max(run, radius))
-    if len(balls):
-        rel = balls - anchor
-        along = rel @ back
-        across = np.abs(rel[:, 0] * back[1] - rel[:, 1] * back[0])
-        behind = (along > radius) & (along < CUE_LENGTH) & (across < radius + SHAFT_RADIUS)
-        if behind.any():
-            need = max(need, float(np.max(np.arctan2(radius + CLEARANCE, along[behind]))))
+    tip = np.asarray(tip[:2], np.float64)
+    half = (spec.length / 2, spec.width / 2)
+    need = _clearing(tip, np.asarray(unit, np.float64), balls.reshape(-1, 2), spec.ball_radius,
+                     half, spec.rail_z)  # fmt: skip
     return min(math.degrees(need), MAX_ELEVATION)
+
+
+@numba.njit(cache=True, nogil=True)
+def _clearing(
+    tip: F64, unit: F64, balls: F64, radius: float, half: tuple[float, float], rail_z: float
+) -> float:
+    """:func:`clearing_elevation` in radians, uncapped (compiled: two dozen numpy calls on a
+    few balls, up to five times a frame)."""
+    anchor_x, anchor_y = tip[0], tip[1]
+    first, nearest = -1, np.inf
+    for i in range(balls.shape[0]):
+        dx, dy = balls[i, 0] - anchor_x, balls[i, 1] - anchor_y
+        ahead = dx * unit[0] + dy * unit[1]
+        across = abs(dx * unit[1] - dy * unit[0])
+        if -radius < ahead < REACH and across < radius and ahead < nearest:
+            first, nearest = i, ahead
+    if first >= 0:  # the ball is found better than the axis
+        anchor_x = balls[first, 0] - radius * unit[0]
+        anchor_y = balls[first, 1] - radius * unit[1]
+    back_x, back_y = -unit[0], -unit[1]
+    need = 0.0
+    if abs(anchor_x) < half[0] and abs(anchor_y) < half[1]:
+        run = np.inf
+        if abs(back_x) > 1e-9:
+            run = min(run, (math.copysign(half[0], back_x) - anchor_x) / back_x)
+        if abs(back_y) > 1e-9:
+            run = min(run, (math.copysign(half[1], back_y) - anchor_y) / back_y)
+        need = math.atan2(rail_z + CLEARANCE - radius, max(run, radius))
+    for i in range(balls.shape[0]):
+        if i == first:
+            continue
+        dx, dy = balls[i, 0] - anchor_x, balls[i, 1] - anchor_y
+        along = dx * back_x + dy * back_y
+        across = abs(dx * back_y - dy * back_x)
+        if radius < along < CUE_LENGTH and across < radius + SHAFT_RADIUS:
+            need = max(need, math.atan2(radius + CLEARANCE, along))
+    return need
