@@ -3,7 +3,7 @@ when their cache cannot be read.
 
 numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
 :mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue` and
-:mod:`palette` on its first call (about 15 s for all of them, once per install) and keeps the
+:mod:`palette` on its first call (about 20 s for all of them, once per install) and keeps the
 machine code in the package's ``__pycache__`` (or in a per-user folder where that is read-only);
 later processes load it in a fraction of a second. numba writes those files whole (a temporary
 file, then a rename), but a cache file that cannot be read (a disk that filled up, a file damaged
