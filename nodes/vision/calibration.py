@@ -176,13 +176,14 @@ class TableCalibration:
         spans = np.hypot(*(px[0] - px[1]).T) + np.hypot(*(px[2] - px[3]).T)
         return np.asarray(spans / 4, dtype=np.float64)
 
-    def silhouette_px(self, points: ArrayLike, samples: int = 32) -> F64:
-        """Image centre (distorted px) of the silhouette of a ball centred at table points
-        (N, 2): the circle where the camera's rays graze the sphere, projected through the lens
-        and fitted with a circle, as the detector fits one. Off the optical axis it lies further
-        out than the centre's projection (the sphere's image is an ellipse), and the lens bends
-        the silhouette's near and far sides unequally (0.1 px with the bench's strongest
-        barrel): both are in here, where a closed form for a pinhole had only the first."""
+    def silhouette_shift(self, points: ArrayLike, samples: int = 32) -> F64:
+        """How far (distorted px, (N, 2)) the silhouette of a ball centred at table points
+        (N, 2) lies from its centre's projection: the circle where the camera's rays graze the
+        sphere, projected through the lens and fitted with a circle, as the detector fits one.
+        Off the optical axis it lies further out than the centre's projection (the sphere's
+        image is an ellipse), and the lens bends the silhouette's near and far sides unequally
+        (0.1 px with the bench's strongest barrel): both are in here, where a closed form for a
+        pinhole had only the first."""
         xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if len(xy) == 0:
             return np.zeros((0, 2))
@@ -208,7 +209,7 @@ class TableCalibration:
         target = np.sum(rel * rel, axis=2)
         normal = np.einsum("nki,nkj->nij", design, design)
         fit = np.linalg.solve(normal, np.einsum("nki,nk->ni", design, target)[..., None])[..., 0]
-        return np.asarray(centre_px + fit[:, :2] / 2, dtype=np.float64)
+        return np.asarray(fit[:, :2] / 2, dtype=np.float64)
 
     def message(self, camera: str) -> Calibration:
         """The ``vision.calibration.<camera>`` message."""

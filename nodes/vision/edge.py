@@ -234,7 +234,7 @@ def fit_line(points: F64, iterations: int = 4) -> tuple[F64, F64, float] | None:
     """Robust total-least-squares line: (point on it, unit direction, rms residual), or None.
 
     Points further than 3 robust sigmas (and 0.5 px) from the current fit are dropped
-    (:func:`inliers` says which).
+    (:func:`inliers` finds the points close to the line found).
     """
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     keep = np.ones(len(pts), dtype=bool)
@@ -250,9 +250,14 @@ def fit_line(points: F64, iterations: int = 4) -> tuple[F64, F64, float] | None:
         normal = np.array([-direction[1], direction[0]])
         resid = (pts - centre) @ normal
         rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
-        sigma = 1.4826 * float(np.median(np.abs(resid[keep])))
-        keep = np.abs(resid) <= max(3.0 * sigma, 0.5)
+        keep = _close(resid, resid[keep])
     return centre, direction, rms
+
+
+def _close(resid: F64, spread_of: F64) -> NDArray[np.bool_]:
+    """Which residuals are within 3 robust sigmas (of ``spread_of``'s) and 0.5 px."""
+    sigma = 1.4826 * float(np.median(np.abs(spread_of)))
+    return np.asarray(np.abs(resid) <= max(3.0 * sigma, 0.5), np.bool_)
 
 
 def intersect(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64 | None:
@@ -267,10 +272,9 @@ def intersect(a: tuple[F64, F64], b: tuple[F64, F64]) -> F64 | None:
 
 
 def inliers(points: F64, line: tuple[F64, F64, float]) -> F64:
-    """The points (N, 2) that :func:`fit_line` kept for ``line``: within 3 robust sigmas (and
-    0.5 px) of it."""
+    """The points (N, 2) close to a :func:`fit_line` ``line``: its test, with the robust
+    sigma of all the points' residuals (the fit's last pass took it from those it kept)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     centre, direction, _ = line
     resid = (pts - centre) @ np.array([-direction[1], direction[0]])
-    sigma = 1.4826 * float(np.median(np.abs(resid)))
-    return np.asarray(pts[np.abs(resid) <= max(3.0 * sigma, 0.5)], dtype=np.float64)
+    return np.asarray(pts[_close(resid, resid)], dtype=np.float64)

@@ -187,12 +187,10 @@ class Geometry:
     def _shift_map(self) -> F32:
         """(h, w, 2): at every working pixel, how far (full-resolution px) the silhouette of a
         ball whose centre projects there lies from that projection (perspective and lens, see
-        ``TableCalibration.silhouette_px``); a tenth of a pixel at most, and smooth."""
+        ``TableCalibration.silhouette_shift``); a tenth of a pixel at most, and smooth."""
         points, shape = self._coarse_grid()
         cal = self.calibration
-        table = cal.to_table(points)
-        centres = np.column_stack([table, np.full(len(table), cal.spec.ball_radius)])
-        shift = cal.silhouette_px(table) - cal.to_image(centres)
+        shift = cal.silhouette_shift(cal.to_table(points))
         grid = np.nan_to_num(shift.reshape(*shape, 2), nan=0.0).astype(np.float32)
         return self._interpolated(grid)
 

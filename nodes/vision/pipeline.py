@@ -402,7 +402,7 @@ def silhouette_to_centre(
     """Move silhouette centres to where the balls' centres project.
 
     Off the optical axis a sphere's silhouette lies slightly further out than its centre's
-    projection, and the lens bends its sides unequally: ``TableCalibration.silhouette_px``
+    projection, and the lens bends its sides unequally: ``TableCalibration.silhouette_shift``
     says by how much, for a ball anywhere on the table. ``geo`` (of this calibration) has that
     shift mapped over the working view; without it, it is computed at the points.
     """
@@ -411,9 +411,7 @@ def silhouette_to_centre(
         return centres.copy()
     if geo is not None and geo.silhouette_shift is not None:
         return np.asarray(centres - geo.shift_at(centres), dtype=np.float64)
-    table = calibration.to_table(centres)
-    at = np.column_stack([table, np.full(len(table), calibration.spec.ball_radius)])
-    shift = calibration.silhouette_px(table) - calibration.to_image(at)
+    shift = calibration.silhouette_shift(calibration.to_table(centres))
     return np.asarray(centres - shift, dtype=np.float64)
 
 
