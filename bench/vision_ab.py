@@ -5,7 +5,9 @@ the shared machine is doing meanwhile. Also says whether the two versions detect
 The base version is exported from git (``--base REV``) into a temporary folder as the packages
 ``base_nodes`` and ``base_protocol``; the other is the working tree (or ``--head REV``). Frames
 come from ``bench/vision_accuracy.py``'s scenes (same options, ``--cache`` reuses its renders);
-each scene is calibrated once and both pipelines get the same calibration. Times are thread CPU
+each scene is calibrated once, by the working tree, and each version loads that calibration
+through its own ``TableCalibration.from_dict`` (the run dir's format), so both see the same
+numbers and each calls only methods its own code has. Times are thread CPU
 time with OpenCV on one thread, after a first round that is not timed (compiling, caches).
 
     python bench/vision_ab.py --base a013a38 --cache .bench-cache
@@ -62,13 +64,16 @@ def renamed(source: str, prefix: str) -> str:
     return _DOTTED.sub(lambda m: f"{prefix}{m[1]}.", text)
 
 
-def pipeline_class(rev: str | None, workdir: Path, prefix: str) -> Any:
-    """``Pipeline`` of the working tree (``rev`` None) or of git revision ``rev``."""
-    if rev is None:
-        return importlib.import_module("nodes.vision.pipeline").Pipeline
-    export(rev, workdir, prefix)
-    sys.path.insert(0, str(workdir))
-    return importlib.import_module(f"{prefix}nodes.vision.pipeline").Pipeline
+def pipeline_factory(rev: str | None, workdir: Path, prefix: str) -> Any:
+    """A function of a working-tree calibration that makes a ``Pipeline`` of the working tree
+    (``rev`` None) or of git revision ``rev``, on that calibration reloaded by the same code."""
+    if rev is not None:
+        export(rev, workdir, prefix)
+        sys.path.insert(0, str(workdir))
+    package = "" if rev is None else prefix
+    pipeline = importlib.import_module(f"{package}nodes.vision.pipeline").Pipeline
+    loaded = importlib.import_module(f"{package}nodes.vision.calibration").TableCalibration
+    return lambda cal: pipeline(loaded.from_dict(cal.as_dict()))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -98,8 +103,8 @@ def main() -> int:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory(prefix="cuecast-ab-") as tmp:
-        base = pipeline_class(args.base, Path(tmp) / "base", "base_")
-        head = pipeline_class(args.head, Path(tmp) / "head", "head_")
+        base = pipeline_factory(args.base, Path(tmp) / "base", "base_")
+        head = pipeline_factory(args.head, Path(tmp) / "head", "head_")
         scenes = []
         for seed in args.seeds:
             scene = va.cached_scene(seed, args)
