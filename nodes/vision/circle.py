@@ -4,7 +4,10 @@ The calibration knows a ball's apparent radius at every pixel to about 0.1 %, so
 centre is fitted: Gauss-Newton on the distance of each rim point to the circle, with Tukey
 weights so rim points on a stripe, a shadow or a neighbouring ball drop out. Where a ray has
 several candidate rims, each iteration takes the one nearest the current circle. The 2 x 2
-normal equations are solved in closed form. The fit runs ball by ball in a compiled loop
+normal equations are solved in closed form. A silhouette that is an ellipse of known shape
+(off the optical axis, ``TableCalibration.silhouette_shape``) is fitted as a circle in the
+frame where it is one: the rim points are mapped through the shape's inverse about the start,
+and the centre found there is mapped back. The fit runs ball by ball in a compiled loop
 (numba): on 32 rays per ball, numpy's per-call cost was most of the time.
 """
 
@@ -44,13 +47,26 @@ class Fit:
         )  # fmt: skip
 
 
-def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4) -> Fit:
+def fit(
+    candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4,
+    shapes: F64 | None = None,
+) -> Fit:  # fmt: skip
     """Fit circles of ``radius`` (B,) to rim ``candidates`` (B, R, K, 2) where ``valid``,
-    from ``start`` centres (B, 2)."""
+    from ``start`` centres (B, 2); or, with ``shapes`` (B, 2, 2), the silhouettes that are
+    ``radius`` times those shapes (rms and ``sized`` then in radius-scaled px of the circle)."""
+    start = np.asarray(start, np.float64)
+    points = np.ascontiguousarray(candidates, np.float64)
+    if shapes is not None:
+        inverse = np.linalg.inv(shapes)
+        points = start[:, None, None] + np.einsum(
+            "bij,brkj->brki", inverse, points - start[:, None, None]
+        )
     centre, inlier, rms, sized = _fit(
-        np.ascontiguousarray(candidates, np.float64), np.ascontiguousarray(valid, np.bool_),
-        np.asarray(start, np.float64), np.asarray(radius, np.float64), iterations,
+        np.ascontiguousarray(points), np.ascontiguousarray(valid, np.bool_), start,
+        np.asarray(radius, np.float64), iterations,
     )  # fmt: skip
+    if shapes is not None:
+        centre = start + np.einsum("bij,bj->bi", shapes, centre - start)
     support = inlier.sum(axis=1) / inlier.shape[1]
     return Fit(centre, np.asarray(radius, np.float64), inlier, rms, support, sized)
 
