@@ -374,9 +374,9 @@ def _contact_rays(centres: F64, radii: F64, others: F64, shapes: F64) -> Bools:
     gap = others[None, :, :] - centres[:, None, :]  # (N, M, 2)
     dist = np.hypot(gap[..., 0], gap[..., 1])
     near = (dist > 0.5 * radii[:, None]) & (dist < CONTACT_NEAR * radii[:, None])
-    dirs = np.einsum("nij,rj->nri", shapes, ray.DIRS)  # (N, RAYS, 2)
-    dirs /= np.linalg.norm(dirs, axis=2, keepdims=True)
-    cos = np.einsum("nmi,nri->nmr", gap, dirs) / np.maximum(dist, 1e-9)[..., None]
+    dirs = shapes @ ray.DIRS.T  # (N, 2, RAYS)
+    dirs /= np.hypot(dirs[:, 0], dirs[:, 1])[:, None]
+    cos = (gap @ dirs) / np.maximum(dist, 1e-9)[..., None]  # (N, M, RAYS)
     return np.asarray((near[..., None] & (cos > CONTACT_COS)).any(axis=1), np.bool_)
 
 

@@ -88,8 +88,9 @@ def disc_samples(image: U8, centres: F64, radii: F64, shapes: F64 | None = None)
         xs = centres[:, 0, None] + radii[:, None] * PATTERN[None, :, 0]
         ys = centres[:, 1, None] + radii[:, None] * PATTERN[None, :, 1]
     else:
-        along = np.einsum("bij,pj->bpi", shapes, PATTERN) * radii[:, None, None]
-        xs, ys = centres[:, 0, None] + along[..., 0], centres[:, 1, None] + along[..., 1]
+        u, v = radii[:, None] * PATTERN[None, :, 0], radii[:, None] * PATTERN[None, :, 1]
+        xs = centres[:, 0, None] + shapes[:, 0, 0, None] * u + shapes[:, 0, 1, None] * v
+        ys = centres[:, 1, None] + shapes[:, 1, 0, None] * u + shapes[:, 1, 1, None] * v
     return edge.sample_u8(image, xs, ys)
 
 
