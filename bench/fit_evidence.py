@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=16)
     parser.add_argument("--frames", type=int, default=16, help="frames per scene")
     parser.add_argument("--spacing", type=int, default=60, help="max frames skipped between")
+    parser.add_argument("--start", type=int, default=0, help="max frames skipped before")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--gate", type=float, default=0.3, help="radii from a ball: a ball")

@@ -184,9 +184,32 @@ class TableCalibration:
         image is an ellipse), and the lens bends the silhouette's near and far sides unequally
         (0.1 px with the bench's strongest barrel): both are in here, where a closed form for a
         pinhole had only the first."""
+        rel = self._silhouettes(points, samples)
+        return _circle_centres(rel)
+
+    def silhouette_shape(self, points: ArrayLike, samples: int = 32) -> F64:
+        """The shape (N, 2, 2) of the silhouette of a ball centred at table points (N, 2): the
+        symmetric matrix that maps the unit circle onto it about its centre, divided by its
+        mean semi-axis (so the identity where the ball looks round, and the expected radius
+        times it is the silhouette). Off the optical axis a sphere's image is an ellipse
+        stretched away from the principal point, which the lens's barrel squeezes back: a
+        wide lens close to the table shows balls near the frame's edge with axes 0.6-0.8 apart.
+        For a circle's points spread evenly round it, their covariance is half the square of
+        that matrix."""
+        rel = self._silhouettes(points, samples)
+        offsets = rel - _circle_centres(rel)[:, None]
+        half_square = np.einsum("nki,nkj->nij", offsets, offsets) * (2.0 / max(samples, 1))
+        root = _sqrt_2x2(half_square)
+        mean_axis = np.trace(root, axis1=1, axis2=2) / 2
+        return np.asarray(root / np.maximum(mean_axis, 1e-9)[:, None, None], np.float64)
+
+    def _silhouettes(self, points: ArrayLike, samples: int) -> F64:
+        """Points (N, samples, 2) round the silhouettes of balls centred at table points
+        (N, 2), where the camera's rays graze the sphere, through the lens, relative to each
+        centre's projection (distorted px)."""
         xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if len(xy) == 0:
-            return np.zeros((0, 2))
+            return np.zeros((0, samples, 2))
         radius = self.spec.ball_radius
         centres = np.column_stack([xy, np.full(len(xy), radius)])
         towards = centres - self.camera_position
@@ -204,12 +227,7 @@ class TableCalibration:
         )
         centre_px = self.to_image(centres)
         rel = self.to_image(rim.reshape(-1, 3)).reshape(len(xy), samples, 2) - centre_px[:, None]
-        # algebraic circle fit (x^2 + y^2 = 2 a x + 2 b y + c), about the centre's projection
-        design = np.concatenate([rel, np.ones((len(xy), samples, 1))], axis=2)
-        target = np.sum(rel * rel, axis=2)
-        normal = np.einsum("nki,nkj->nij", design, design)
-        fit = np.linalg.solve(normal, np.einsum("nki,nk->ni", design, target)[..., None])[..., 0]
-        return np.asarray(fit[:, :2] / 2, dtype=np.float64)
+        return np.asarray(rel, np.float64)
 
     def message(self, camera: str) -> Calibration:
         """The ``vision.calibration.<camera>`` message."""
@@ -264,6 +282,27 @@ class TableCalibration:
             data.get("rms_px"),
             int(data.get("t_ns", 0)),
         )
+
+
+def _circle_centres(rel: F64) -> F64:
+    """Centres (N, 2) of circles fitted to point sets (N, K, 2): algebraic, x^2 + y^2 =
+    2 a x + 2 b y + c."""
+    count, samples = rel.shape[:2]
+    if count == 0:
+        return np.zeros((0, 2))
+    design = np.concatenate([rel, np.ones((count, samples, 1))], axis=2)
+    target = np.sum(rel * rel, axis=2)
+    normal = np.einsum("nki,nkj->nij", design, design)
+    fit = np.linalg.solve(normal, np.einsum("nki,nk->ni", design, target)[..., None])[..., 0]
+    return np.asarray(fit[:, :2] / 2, dtype=np.float64)
+
+
+def _sqrt_2x2(m: F64) -> F64:
+    """Square roots (N, 2, 2) of symmetric positive definite 2 x 2 matrices (N, 2, 2):
+    (M + sqrt(det M) I) / sqrt(trace M + 2 sqrt(det M))."""
+    det = np.sqrt(np.maximum(m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0], 0.0))
+    scale = np.sqrt(np.maximum(m[:, 0, 0] + m[:, 1, 1] + 2 * det, 1e-18))
+    return np.asarray((m + det[:, None, None] * np.eye(2)) / scale[:, None, None], np.float64)
 
 
 def pose_from_edge(

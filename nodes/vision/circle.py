@@ -4,7 +4,10 @@ The calibration knows a ball's apparent radius at every pixel to about 0.1 %, so
 centre is fitted: Gauss-Newton on the distance of each rim point to the circle, with Tukey
 weights so rim points on a stripe, a shadow or a neighbouring ball drop out. Where a ray has
 several candidate rims, each iteration takes the one nearest the current circle. The 2 x 2
-normal equations are solved in closed form. The fit runs ball by ball in a compiled loop
+normal equations are solved in closed form. A silhouette that is an ellipse of known shape
+(off the optical axis, ``TableCalibration.silhouette_shape``) is fitted as a circle in the
+frame where it is one: the rim points are mapped through the shape's inverse about the start,
+and the centre found there is mapped back. The fit runs ball by ball in a compiled loop
 (numba): on 32 rays per ball, numpy's per-call cost was most of the time.
 """
 
@@ -44,12 +47,19 @@ class Fit:
         )  # fmt: skip
 
 
-def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4) -> Fit:
+def fit(
+    candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4,
+    shapes: F64 | None = None,
+) -> Fit:  # fmt: skip
     """Fit circles of ``radius`` (B,) to rim ``candidates`` (B, R, K, 2) where ``valid``,
-    from ``start`` centres (B, 2)."""
+    from ``start`` centres (B, 2); or, with ``shapes`` (B, 2, 2), the silhouettes that are
+    ``radius`` times those shapes (rms and ``sized`` then in radius-scaled px of the circle)."""
+    start = np.asarray(start, np.float64)
+    shapes = np.broadcast_to(np.eye(2), (len(start), 2, 2)) if shapes is None else shapes
     centre, inlier, rms, sized = _fit(
         np.ascontiguousarray(candidates, np.float64), np.ascontiguousarray(valid, np.bool_),
-        np.asarray(start, np.float64), np.asarray(radius, np.float64), iterations,
+        start, np.asarray(radius, np.float64), np.ascontiguousarray(shapes, np.float64),
+        iterations,
     )  # fmt: skip
     support = inlier.sum(axis=1) / inlier.shape[1]
     return Fit(centre, np.asarray(radius, np.float64), inlier, rms, support, sized)
@@ -57,10 +67,11 @@ def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int 
 
 @numba.njit(cache=True, nogil=True)
 def _fit(
-    candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int
+    candidates: F64, valid: Bools, start: F64, radius: F64, shapes: F64, iterations: int
 ) -> tuple[F64, Bools, F64, F64]:
     """Centres (B, 2), inliers (B, R), rms of the inliers and their mean distance from the
-    centre (B,) of each ball's fit."""
+    centre (B,) of each ball's fit; each ball's rim points mapped through its shape's inverse
+    about its start, and its centre back."""
     count, rays, many = valid.shape
     centre = start.copy()
     inlier = np.zeros((count, rays), np.bool_)
@@ -69,19 +80,28 @@ def _fit(
     weight, resid, dist = np.empty(rays), np.empty(rays), np.empty(rays)
     ux, uy, px, py = np.empty(rays), np.empty(rays), np.empty(rays), np.empty(rays)
     scratch = np.empty(rays)
+    rounded = np.empty((rays, many, 2))
     for b in range(count):
-        cx, cy, r = centre[b, 0], centre[b, 1], radius[b]
+        sx, sy = start[b, 0], start[b, 1]
+        a, c, e, d = shapes[b, 0, 0], shapes[b, 0, 1], shapes[b, 1, 0], shapes[b, 1, 1]
+        det = a * d - c * e
+        for i in range(rays):
+            for j in range(many):
+                x, y = candidates[b, i, j, 0] - sx, candidates[b, i, j, 1] - sy
+                rounded[i, j, 0] = sx + (d * x - c * y) / det
+                rounded[i, j, 1] = sy + (a * y - e * x) / det
+        cx, cy, r = sx, sy, radius[b]
         for i in range(rays):
             ok[i] = valid[b, i].any()
             weight[i] = 1.0 if ok[i] else 0.0
-            px[i], py[i] = candidates[b, i, 0, 0], candidates[b, i, 0, 1]
+            px[i], py[i] = rounded[i, 0, 0], rounded[i, 0, 1]
         for _ in range(iterations):
             sxx = sxy = syy = bx = by = 0.0
             for i in range(rays):
                 if many > 1:  # the valid candidate closest to the circle
                     best = np.inf
                     for j in range(many):
-                        x, y = candidates[b, i, j, 0], candidates[b, i, j, 1]
+                        x, y = rounded[i, j, 0], rounded[i, j, 1]
                         off = abs(np.hypot(x - cx, y - cy) - r) if valid[b, i, j] else np.inf
                         if off < best or j == 0:
                             best, px[i], py[i] = off, x, y
@@ -96,14 +116,15 @@ def _fit(
                 syy += wy * uy[i]
                 bx += wx * resid[i]
                 by += wy * resid[i]
-            det = max(sxx * syy - sxy * sxy, 1e-9)
-            dx, dy = (syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det
+            det2 = max(sxx * syy - sxy * sxy, 1e-9)
+            dx, dy = (syy * bx - sxy * by) / det2, (sxx * by - sxy * bx) / det2
             cx += dx
             cy += dy
             for i in range(rays):
                 resid[i] = resid[i] - ux[i] * dx - uy[i] * dy
             _tukey(resid, ok, weight, scratch)
-        centre[b, 0], centre[b, 1] = cx, cy
+        centre[b, 0] = sx + a * (cx - sx) + c * (cy - sy)
+        centre[b, 1] = sy + e * (cx - sx) + d * (cy - sy)
         kept, square, far = 0, 0.0, 0.0
         for i in range(rays):
             if ok[i] and weight[i] > 0.2:

@@ -259,7 +259,7 @@ def _judged(
     least = MIN_CONFIDENCE if least is None else least
     radii = geo.expected_radius(seeds)
     log_felt = felt_log(felt, geo.to_small(seeds)) * np.float32(40.0)
-    fit = fit_circles(image, seeds, radii, log_felt, smeared)
+    fit = fit_circles(image, seeds, radii, log_felt, smeared, geo.shape_at(seeds))
     small = geo.to_small(fit.centre)
     play = _at(geo.play, small)  # not in a pocket's mouth or on a rail
     if not play.any():
@@ -295,16 +295,20 @@ def _judged(
 
 
 def fit_circles(
-    image: U8, seeds: F64, radii: F64, log_felt: F32, smeared: bool = False
-) -> circle.Fit:
+    image: U8, seeds: F64, radii: F64, log_felt: F32, smeared: bool = False,
+    shapes: F64 | None = None,
+) -> circle.Fit:  # fmt: skip
     """Circles of the expected radius (the calibration knows it to 0.1 %, and holding it keeps
     a half-hidden ball from shrinking onto its visible part), in two rounds: rims searched
     widely around the seeds, then close to the first circle (``smeared``: as
-    :func:`rim.find`)."""
-    rims = rim.find(image, seeds, radii, log_felt, WIDE, smeared=smeared)
-    first = circle.fit(rims.points, rims.ok, seeds, radii)
-    rims = rim.find(image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES, smeared)
-    return circle.fit(rims.points, rims.ok, first.centre, radii, 3)
+    :func:`rim.find`). With ``shapes`` (:meth:`Geometry.shape_at` at the seeds), the
+    silhouettes are those ellipses rather than circles."""
+    rims = rim.find(image, seeds, radii, log_felt, WIDE, smeared=smeared, shapes=shapes)
+    first = circle.fit(rims.points, rims.ok, seeds, radii, shapes=shapes)
+    rims = rim.find(
+        image, first.centre, radii, log_felt, NARROW, rim.CANDIDATES, smeared, shapes=shapes
+    )
+    return circle.fit(rims.points, rims.ok, first.centre, radii, 3, shapes)
 
 
 def refine(
@@ -345,28 +349,34 @@ def refine(
     shift[:, 0] = REFINE_SHIFT * radii
     starts = np.concatenate([centres + shift, centres - shift])
     twice = np.concatenate([radii, radii])
+    shapes = geo.shape_at(centres)
+    shapes = np.concatenate([shapes, shapes])
     log_felt = felt_log(felt, geo.to_small(centres)) * np.float32(40.0)
     log_felt = np.concatenate([log_felt, log_felt])
     rims = rim.find(
-        image, starts, twice, log_felt, REFINE_SPREAD, rim.CANDIDATES, smeared, REFINE_NOISE
-    )
+        image, starts, twice, log_felt, REFINE_SPREAD, rim.CANDIDATES, smeared, REFINE_NOISE,
+        shapes,
+    )  # fmt: skip
     ok = rims.ok
     if others is not None and len(others) > 1:
-        contact = _contact_rays(centres, radii, np.asarray(others, np.float64))
+        contact = _contact_rays(centres, radii, np.asarray(others, np.float64), shapes[:count])
         ok = ok & ~np.concatenate([contact, contact])[:, :, None]
-    fit = circle.fit(rims.points, ok, starts, twice, 3)
+    fit = circle.fit(rims.points, ok, starts, twice, 3, shapes)
     spread = (fit.rms[:count] + fit.rms[count:]) / (2 * radii)
     return np.asarray((fit.centre[:count] + fit.centre[count:]) / 2, np.float64), spread
 
 
-def _contact_rays(centres: F64, radii: F64, others: F64) -> Bools:
-    """Which rays (N, RAYS) of the balls at ``centres`` point within ``CONTACT_COS`` at the
-    centre of one of ``others`` between half a radius and ``CONTACT_NEAR`` radii away (a
-    circle within half a radius is the ball itself)."""
+def _contact_rays(centres: F64, radii: F64, others: F64, shapes: F64) -> Bools:
+    """Which rays (N, RAYS) of the balls at ``centres`` (silhouette ``shapes``, the rays'
+    directions mapped through them as :mod:`nodes.vision.ray` does) point within
+    ``CONTACT_COS`` at the centre of one of ``others`` between half a radius and
+    ``CONTACT_NEAR`` radii away (a circle within half a radius is the ball itself)."""
     gap = others[None, :, :] - centres[:, None, :]  # (N, M, 2)
     dist = np.hypot(gap[..., 0], gap[..., 1])
     near = (dist > 0.5 * radii[:, None]) & (dist < CONTACT_NEAR * radii[:, None])
-    cos = (gap @ ray.DIRS.T) / np.maximum(dist, 1e-9)[..., None]  # (N, M, RAYS)
+    dirs = shapes @ ray.DIRS.T  # (N, 2, RAYS)
+    dirs /= np.hypot(dirs[:, 0], dirs[:, 1])[:, None]
+    cos = (gap @ dirs) / np.maximum(dist, 1e-9)[..., None]  # (N, M, RAYS)
     return np.asarray((near[..., None] & (cos > CONTACT_COS)).any(axis=1), np.bool_)
 
 

@@ -39,6 +39,7 @@ class Geometry:
     """The table mask, its border band and ball radii at working resolution."""
 
     silhouette_shift: F32 | None
+    silhouette_shape: F32 | None
 
     def __init__(self, calibration: TableCalibration) -> None:
         self._lens(calibration)
@@ -58,6 +59,7 @@ class Geometry:
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
         self.silhouette_shift = self._shift_map()
+        self.silhouette_shape = self._shape_map()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
         self.rim_length = symmetry.rim_length(self.radius_map)
         # the pixels whose felt score the seeds read: the roi's and their 8 neighbours'
@@ -106,6 +108,7 @@ class Geometry:
         self.camera_position = calibration.camera_position
         self.ball_plane_inv = np.linalg.inv(calibration.ball_homography)
         self.silhouette_shift = None  # built with the maps (see _shift_map)
+        self.silhouette_shape = None  # and _shape_map
 
     @classmethod
     def lens_only(cls, calibration: TableCalibration) -> Geometry:
@@ -194,6 +197,18 @@ class Geometry:
         grid = np.nan_to_num(shift.reshape(*shape, 2), nan=0.0).astype(np.float32)
         return self._interpolated(grid)
 
+    def _shape_map(self) -> F32:
+        """(h, w, 3): at every working pixel, the shape of the silhouette of a ball seen there
+        (``TableCalibration.silhouette_shape``: its symmetric matrix's entries 00, 01 and 11;
+        the identity where balls look round)."""
+        points, shape = self._coarse_grid()
+        cal = self.calibration
+        matrix = cal.silhouette_shape(cal.to_table(points))
+        entries = np.stack([matrix[:, 0, 0], matrix[:, 0, 1], matrix[:, 1, 1]], axis=1)
+        grid = entries.reshape(*shape, 3)
+        round_ = np.array([1.0, 0.0, 1.0])
+        return self._interpolated(np.where(np.isfinite(grid), grid, round_).astype(np.float32))
+
     def _coarse_grid(self) -> tuple[F64, tuple[int, int]]:
         """Full-resolution points every 8 working px over the working view, and the grid's
         (rows, columns)."""
@@ -218,6 +233,20 @@ class Geometry:
         x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
         y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
         return np.asarray(self.silhouette_shift[y, x], np.float64)
+
+    def shape_at(self, points_px: F64) -> F64:
+        """The silhouette's shape (N, 2, 2; :meth:`_shape_map`) at full-res points (N, 2): the
+        expected radius times it maps the unit circle onto a ball's silhouette there."""
+        assert self.silhouette_shape is not None
+        small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
+        h, w = self.silhouette_shape.shape[:2]
+        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
+        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
+        entries = np.asarray(self.silhouette_shape[y, x], np.float64)
+        out = np.empty((len(entries), 2, 2))
+        out[:, 0, 0], out[:, 1, 1] = entries[:, 0], entries[:, 2]
+        out[:, 0, 1] = out[:, 1, 0] = entries[:, 1]
+        return out
 
     def _polygon_mask(self, grow: float) -> U8:
         spec = self.calibration.spec

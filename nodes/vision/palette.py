@@ -78,10 +78,19 @@ PATTERN = np.stack(
 )  # (P, 2) points spread evenly over the unit disc (inside 0.92)
 
 
-def disc_samples(image: U8, centres: F64, radii: F64) -> U8:
-    """BGR samples (B, P, 3) spread evenly over each ball's disc (inside 0.92 radii)."""
-    xs = centres[:, 0, None] + radii[:, None] * PATTERN[None, :, 0]
-    ys = centres[:, 1, None] + radii[:, None] * PATTERN[None, :, 1]
+def disc_samples(image: U8, centres: F64, radii: F64, shapes: F64 | None = None) -> U8:
+    """BGR samples (B, P, 3) spread evenly over each ball's disc (inside 0.92 radii), or over
+    its silhouette's ellipse, ``radii`` times ``shapes`` (B, 2, 2; ``Geometry.shape_at``):
+    a round disc of the mean radius reaches past an elliptic silhouette's short axis onto the
+    cloth, which reads as paint (a cue ball near the frame's edge, half its edge the cloth's
+    colour, read as a stripe)."""
+    if shapes is None:
+        xs = centres[:, 0, None] + radii[:, None] * PATTERN[None, :, 0]
+        ys = centres[:, 1, None] + radii[:, None] * PATTERN[None, :, 1]
+    else:
+        u, v = radii[:, None] * PATTERN[None, :, 0], radii[:, None] * PATTERN[None, :, 1]
+        xs = centres[:, 0, None] + shapes[:, 0, 0, None] * u + shapes[:, 0, 1, None] * v
+        ys = centres[:, 1, None] + shapes[:, 1, 0, None] * u + shapes[:, 1, 1, None] * v
     return edge.sample_u8(image, xs, ys)
 
 

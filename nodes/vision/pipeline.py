@@ -155,7 +155,8 @@ class Pipeline:
         on = (np.abs(table[:, 0]) <= half[0]) & (np.abs(table[:, 1]) <= half[1])
         table[on] = contact.separate(table[on], spread[on], cal.spec.ball_radius)
         colours = felt_bgr(felt, geo, centres)
-        looks = palette.classify_all(palette.disc_samples(image, centres, radii), colours)
+        samples = palette.disc_samples(image, centres, radii, geo.shape_at(centres))
+        looks = palette.classify_all(samples, colours)
         out, kept = [], []
         rows = zip(circles, table.tolist(), looks, better.tolist(), on.tolist(), strict=True)
         for c, (x, y), look, (cx, cy), keep in rows:  # Python floats

@@ -84,17 +84,19 @@ class Rims:
 
 def find(
     image: U8, centres: F64, radii: F64, log_felt: F32, spread: float, candidates: int = 1,
-    smeared: bool = False, noise_steps: float = NOISE_STEPS,
+    smeared: bool = False, noise_steps: float = NOISE_STEPS, shapes: F64 | None = None,
 ) -> Rims:  # fmt: skip
-    """Rims around ``centres`` (B, 2) of balls of expected ``radii`` (B,) (full-res px);
-    ``log_felt`` (B, 3) is the felt's colour near each ball as 40 log(BGR + 6).
+    """Rims around ``centres`` (B, 2) of balls of expected ``radii`` (B,) (full-res px) and
+    silhouette ``shapes`` (B, 2, 2, :mod:`nodes.vision.ray`; round if None); ``log_felt``
+    (B, 3) is the felt's colour near each ball as 40 log(BGR + 6).
 
     ``spread`` is how far (in radii) the rim may lie from the expected radius around this
     centre: wide for a seed, narrow once the centre is known. ``smeared``: the frame's chroma
     was subsampled (:func:`nodes.vision.edge.chroma_detail`). ``noise_steps``: a step smaller
     (in sRGB levels over a pixel) than this many times the median step on bare felt is noise.
     """
-    pixels, frac = ray.sample(image, centres, radii)
+    shapes = ray.round_shapes(len(centres)) if shapes is None else shapes
+    pixels, frac = ray.sample(image, centres, radii, shapes)
     felt = np.ascontiguousarray(log_felt, np.float32)
     prior = _PRIORS.get((len(frac), spread))
     if prior is None:
@@ -103,24 +105,27 @@ def find(
     pos, ok, strength = _search(pixels, felt, prior, candidates, smeared, noise_steps)
     shape = (len(centres), RAYS, candidates)
     centres = np.ascontiguousarray(centres, np.float64)
-    points = _points(pos, centres, radii.astype(np.float64), len(frac))
+    shapes = np.ascontiguousarray(shapes, np.float64)
+    points = _points(pos, centres, radii.astype(np.float64), shapes, len(frac))
     return Rims(points.reshape(*shape, 2), ok.reshape(shape), strength.reshape(shape))
 
 
 @numba.njit(cache=True, nogil=True)
-def _points(pos: F64, centres: F64, radii: F64, size: int) -> F64:
+def _points(pos: F64, centres: F64, radii: F64, shapes: F64, size: int) -> F64:
     """Image points (N, candidates, 2) of the steps at sample positions ``pos`` (N = B * RAYS
     rays, ``candidates`` each; ``size`` samples from ``INNER`` to ``OUTER`` radii): the
-    centre plus the distance times the ray's direction (compiled: a handful of numpy calls on
-    a few hundred numbers cost more than the work)."""
+    centre plus the distance times the ray's direction through the ball's shape (compiled: a
+    handful of numpy calls on a few hundred numbers cost more than the work)."""
     rays, candidates = pos.shape
     out = np.empty((rays, candidates, 2))
     for n in range(rays):
         b, r = n // RAYS, n % RAYS
+        dx = shapes[b, 0, 0] * DIRS[r, 0] + shapes[b, 0, 1] * DIRS[r, 1]
+        dy = shapes[b, 1, 0] * DIRS[r, 0] + shapes[b, 1, 1] * DIRS[r, 1]
         for j in range(candidates):
             dist = (INNER + pos[n, j] * (OUTER - INNER) / (size - 1)) * radii[b]
-            out[n, j, 0] = dist * DIRS[r, 0] + centres[b, 0]
-            out[n, j, 1] = dist * DIRS[r, 1] + centres[b, 1]
+            out[n, j, 0] = dist * dx + centres[b, 0]
+            out[n, j, 1] = dist * dy + centres[b, 1]
     return out
 
 

@@ -344,3 +344,43 @@ def test_a_side_seen_only_in_part_does_not_tip_the_table():
 
     assert error_mm(from_corners) > 0.3  # what the corners alone give here
     assert error_mm(from_sides) < 0.15
+
+
+def test_a_balls_silhouette_shape_is_the_ellipse_the_camera_sees():
+    # off the optical axis a sphere's image is an ellipse: the shape times the expected radius
+    # maps the unit circle onto the grazing outline projected through the lens, to 3 %, and
+    # is round under the camera
+    model = CameraModel(
+        width=1280, height=720, fx=640.0, fy=640.0, cx=645.0, cy=352.0,
+        dist=(-0.28, 0.06, 0.001, -0.001, 0.0),
+        rvec=(math.radians(185), math.radians(4), 0.0), tvec=(0.05, -0.1, 1.6),
+    )  # fmt: skip
+    cal = calibration.TableCalibration(
+        SPEC, known_intrinsics(model), np.array(model.rvec), np.array(model.tvec)
+    )
+    balls = np.array([[1.2, 0.6], [-1.2, -0.6], [0.0, -0.6], [-0.05, 0.1]])
+    shapes = cal.silhouette_shape(balls)
+    radii = cal.ball_radius_px(balls)
+    radius = SPEC.ball_radius
+    axes = []
+    for (x, y), shape, r in zip(balls, shapes, radii, strict=True):
+        centre = np.array([x, y, radius])
+        towards = centre - model.position
+        distance = float(np.linalg.norm(towards))
+        axis = towards / distance
+        across = np.cross(axis, [1.0, 0.0, 0.0])
+        across /= np.linalg.norm(across)
+        other = np.cross(axis, across)
+        angles = np.linspace(0.0, 2 * np.pi, 90, endpoint=False)[:, None]
+        ring = radius * math.sqrt(1.0 - (radius / distance) ** 2)
+        rim = (
+            centre
+            - axis * radius**2 / distance
+            + ring * (np.cos(angles) * across + np.sin(angles) * other)
+        )
+        outline = model.project(rim) - grazing_outline_centre(model, centre)
+        unit = np.linalg.solve(r * shape, outline.T)  # back onto the unit circle
+        assert np.abs(np.hypot(*unit) - 1.0).max() < 0.03
+        axes.append(np.linalg.eigvalsh(shape))
+    assert min(a[0] / a[1] for a in axes[:3]) < 0.85  # the corners' balls are far from round
+    assert axes[3][0] / axes[3][1] > 0.99
