@@ -23,7 +23,11 @@ chroma was subsampled its levels are read beyond the smear, 1.5 px inside and 2 
 (half a pixel inside and one outside, the levels lie on the smeared ramp, and the crossing
 follows the step found rather than the edge: such rims lay 0.39 px outside the silhouette on
 average on the bench's JPEG scenes). There, too, the felt beyond a step is sought half a
-pixel further out, past the ball's colour smeared onto it.
+pixel further out, past the ball's colour smeared onto it. When the centre is refined, whether
+luma or colour places a step is judged there on the colour beyond the smear too (``find``'s
+``choose_beyond``): the smear leaves half a colour edge's change within the luma's levels, and
+a ball's dark limb on the cloth it shades, whose luma dips rather than steps, was placed by its
+luma outside the silhouette.
 
 The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
@@ -85,6 +89,7 @@ class Rims:
 def find(
     image: U8, centres: F64, radii: F64, log_felt: F32, spread: float, candidates: int = 1,
     smeared: bool = False, noise_steps: float = NOISE_STEPS, shapes: F64 | None = None,
+    choose_beyond: bool = False,
 ) -> Rims:  # fmt: skip
     """Rims around ``centres`` (B, 2) of balls of expected ``radii`` (B,) (full-res px) and
     silhouette ``shapes`` (B, 2, 2, :mod:`nodes.vision.ray`; round if None); ``log_felt``
@@ -94,6 +99,9 @@ def find(
     centre: wide for a seed, narrow once the centre is known. ``smeared``: the frame's chroma
     was subsampled (:func:`nodes.vision.edge.chroma_detail`). ``noise_steps``: a step smaller
     (in sRGB levels over a pixel) than this many times the median step on bare felt is noise.
+    ``choose_beyond``: where the chroma was subsampled, whether luma or colour places a step is
+    judged on the colour's change between the levels beyond the smear (as
+    :func:`_half_way` reads them for a colour crossing), not between those it reads the luma at.
     """
     shapes = ray.round_shapes(len(centres)) if shapes is None else shapes
     pixels, frac = ray.sample(image, centres, radii, shapes)
@@ -102,7 +110,8 @@ def find(
     if prior is None:
         prior = np.exp(-0.5 * ((frac - 1.0) / spread) ** 2).astype(np.float32)
         _PRIORS[len(frac), spread] = prior
-    pos, ok, strength = _search(pixels, felt, prior, candidates, smeared, noise_steps)
+    beyond = smeared and choose_beyond
+    pos, ok, strength = _search(pixels, felt, prior, candidates, smeared, noise_steps, beyond)
     shape = (len(centres), RAYS, candidates)
     centres = np.ascontiguousarray(centres, np.float64)
     shapes = np.ascontiguousarray(shapes, np.float64)
@@ -142,12 +151,14 @@ _MIN_STEP = np.float32(MIN_STEP)
 
 @numba.njit(cache=True, nogil=True)
 def _search(
-    pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool, noise_steps: float
-) -> tuple[F64, Bools, F64]:
+    pixels: U8, felt: F32, prior: F32, candidates: int, smeared: bool, noise_steps: float,
+    choose_beyond: bool,
+) -> tuple[F64, Bools, F64]:  # fmt: skip
     """Per ray of ``pixels`` (N, S, 3), with the felt's log colour ``felt`` (B, 3) near its
     ball (ray ``n`` is ball ``n // RAYS``'s) and the ``prior`` (S,) on where the rim lies:
     ``candidates`` steps (N, candidates) as sample positions, whether each is a valid rim, and
-    its strength (``smeared``, ``noise_steps``: as :func:`find`)."""
+    its strength (``smeared``, ``noise_steps``: as :func:`find`; ``choose_beyond``: as
+    :func:`find`, where ``smeared``)."""
     count, size = pixels.shape[0], pixels.shape[1]
     looks = np.zeros((count, size), np.bool_)  # looks like the felt or its shadow
     ahead = np.zeros((count, size), np.float32)  # share of felt 1-2.5 px further out...
@@ -196,7 +207,7 @@ def _search(
             if not good or _levels(pixels, n, k + HALF, k - HALF) <= noise_steps * noise:
                 continue
             ok[n, j] = True
-            pos[n, j] = _half_way(pixels, n, k, smeared)
+            pos[n, j] = _half_way(pixels, n, k, smeared, choose_beyond)
     return pos, ok, strength
 
 
@@ -267,20 +278,26 @@ def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _half_way(pixels: U8, n: int, k: int, smeared: bool) -> float:
+def _half_way(pixels: U8, n: int, k: int, smeared: bool, choose_beyond: bool = False) -> float:
     """Sub-sample position where ray ``n`` crosses half way between its values ``INSIDE``
     samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself when it does not
     cross): in luma, or in colour (linear light) where the luma changes less than
     ``LUMA_SHARE`` of the colour, between ``SMEARED_INSIDE`` and ``SMEARED_OUTSIDE`` samples
-    where the chroma was subsampled (``smeared``)."""
+    where the chroma was subsampled (``smeared``). With ``choose_beyond`` (where ``smeared``)
+    the colour change that luma is weighed against is read between those samples too."""
     size = pixels.shape[1]
     kk = min(max(k, 3), size - 4)
     inner, outer, reach = kk - INSIDE, kk + OUTSIDE, 3  # the crossing is sought within reach
     if _contrast(pixels, n, inner, outer) <= 1.0:
         return float(k)
+    # the colour change the luma's is weighed against, beyond the smear where asked
+    low, high = inner, outer
+    if choose_beyond:
+        low = max(kk - SMEARED_INSIDE, 0)
+        high = min(kk + SMEARED_OUTSIDE, size - 1)
     jump = _F0
     for c in range(3):
-        leap = np.float32(pixels[n, outer, c]) - np.float32(pixels[n, inner, c])
+        leap = np.float32(pixels[n, high, c]) - np.float32(pixels[n, low, c])
         jump += leap * leap
     base = _luma(pixels, n, inner)
     change = _luma(pixels, n, outer) - base

@@ -48,3 +48,21 @@ def test_where_the_chroma_was_subsampled_a_colour_step_is_placed_between_its_pla
     # levels half a pixel inside and a pixel outside lie on the ramp and follow the step
     assert rim._half_way(ramp[None], 0, 13, False) > 12.5
     assert abs(rim._half_way(ramp[None], 0, 13, True) - 11.5) < 0.1
+
+
+def test_where_the_chroma_was_subsampled_a_dark_limb_on_shaded_cloth_is_placed_by_colour():
+    # a ball as bright as the cloth: its limb darkens towards the edge (11.5) and the cloth
+    # beyond lies in its shadow, so the luma dips there and does not step; the colour (less
+    # its luma) ramps over six samples. Between the samples the luma is read at, the smear
+    # leaves half the colour's change and the dip's rise passes for a luma step, placed well
+    # outside; the colour's change beyond the smear shows the step is one of colour.
+    luma = np.asarray(rim.LUMA[0], np.float64)
+    felt = FELT + (BALL @ luma - FELT @ luma)  # the cloth's colour at the ball's luma
+    dip = np.zeros(24)
+    dip[9:16] = [2, 6, 12, 12, 8, 4, 1]
+    y = BALL @ luma - dip
+    share = np.clip((np.arange(24) - 8.5) / 6, 0.0, 1.0)[:, None]
+    chroma = (1 - share) * (BALL - BALL @ luma) + share * (felt - BALL @ luma)
+    ray = np.asarray(np.clip(np.rint(y[:, None] + chroma), 0, 255), np.uint8)[None]
+    assert rim._half_way(ray, 0, 13, True) > 12.5  # the step found a sample and a half out
+    assert abs(rim._half_way(ray, 0, 13, True, True) - 11.5) < 0.5
