@@ -47,24 +47,23 @@ class Fit:
 def fit(candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int = 4) -> Fit:
     """Fit circles of ``radius`` (B,) to rim ``candidates`` (B, R, K, 2) where ``valid``,
     from ``start`` centres (B, 2)."""
-    centre, inlier, rms, sized = _fit(
+    centre, inlier, rms, support, sized = _fit(
         np.ascontiguousarray(candidates, np.float64), np.ascontiguousarray(valid, np.bool_),
         np.asarray(start, np.float64), np.asarray(radius, np.float64), iterations,
     )  # fmt: skip
-    support = inlier.sum(axis=1) / inlier.shape[1]
     return Fit(centre, np.asarray(radius, np.float64), inlier, rms, support, sized)
 
 
 @numba.njit(cache=True, nogil=True)
 def _fit(
     candidates: F64, valid: Bools, start: F64, radius: F64, iterations: int
-) -> tuple[F64, Bools, F64, F64]:
-    """Centres (B, 2), inliers (B, R), rms of the inliers and their mean distance from the
-    centre (B,) of each ball's fit."""
+) -> tuple[F64, Bools, F64, F64, F64]:
+    """Centres (B, 2), inliers (B, R), rms of the inliers, the share of rays that are inliers
+    and the inliers' mean distance from the centre (B,) of each ball's fit."""
     count, rays, many = valid.shape
     centre = start.copy()
     inlier = np.zeros((count, rays), np.bool_)
-    rms, sized = np.zeros(count), np.zeros(count)
+    rms, support, sized = np.zeros(count), np.zeros(count), np.zeros(count)
     ok = np.empty(rays, np.bool_)
     weight, resid, dist = np.empty(rays), np.empty(rays), np.empty(rays)
     ux, uy, px, py = np.empty(rays), np.empty(rays), np.empty(rays), np.empty(rays)
@@ -112,7 +111,8 @@ def _fit(
                 square += resid[i] * resid[i]
                 far += dist[i]
         rms[b], sized[b] = np.sqrt(square / max(kept, 1)), far / max(kept, 1)
-    return centre, inlier, rms, sized
+        support[b] = kept / rays
+    return centre, inlier, rms, support, sized
 
 
 @numba.njit(cache=True, nogil=True)
