@@ -9,7 +9,10 @@ silhouette lies from its centre's projection there.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -170,10 +173,9 @@ class Geometry:
     def expected_radius(self, points_px: F64) -> F64:
         """Expected ball radius (full-res px) at full-res image points (N, 2)."""
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        h, w = self.radius_map.shape
-        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
-        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
-        return np.asarray(self.radius_map[y, x], np.float64) * self.factor
+        return (
+            np.asarray(self.radius_map[nearest(small, self.radius_map)], np.float64) * self.factor
+        )
 
     def _radius_map(self) -> F32:
         """Ball radius in working px at every working pixel (a coarse grid, interpolated)."""
@@ -214,10 +216,7 @@ class Geometry:
         """The silhouette's shift (full-res px, :meth:`_shift_map`) at full-res points (N, 2)."""
         assert self.silhouette_shift is not None
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        h, w = self.silhouette_shift.shape[:2]
-        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
-        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
-        return np.asarray(self.silhouette_shift[y, x], np.float64)
+        return np.asarray(self.silhouette_shift[nearest(small, self.silhouette_shift)], np.float64)
 
     def _polygon_mask(self, grow: float) -> U8:
         spec = self.calibration.spec
@@ -232,6 +231,26 @@ class Geometry:
         mask = np.zeros((self.small[1], self.small[0]), np.uint8)
         cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
         return mask
+
+
+def nearest(points: F64, image: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows and columns of the pixels of ``image`` nearest to points (N, 2) (x, y; clipped
+    to the image), for indexing it."""
+    height, width = image.shape[:2]
+    return _nearest(np.ascontiguousarray(points, np.float64), height, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(points: F64, height: int, width: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """:func:`nearest`'s loop: ``np.rint`` and clipping, as numpy's ``np.minimum(np.maximum(
+    np.rint(x).astype(np.intp), 0), width - 1)`` gives them (compiled: those were eight calls
+    on a handful of points, several times a frame)."""
+    count = points.shape[0]
+    rows, cols = np.empty(count, np.intp), np.empty(count, np.intp)
+    for i in range(count):
+        cols[i] = min(max(int(np.rint(points[i, 0])), 0), width - 1)
+        rows[i] = min(max(int(np.rint(points[i, 1])), 0), height - 1)
+    return rows, cols
 
 
 def row_spans(mask: U8) -> NDArray[np.intp]:
