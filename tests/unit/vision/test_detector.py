@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.vision import detector, evidence, pipeline, table
+from nodes.vision import detector, evidence, geometry, pipeline, table
 from nodes.vision.calibration import TableSpec
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
@@ -344,3 +344,13 @@ def test_a_ball_at_rest_keeps_its_refined_centre(lone, monkeypatch):
     pipe.refined_at[0] += 2.0  # as if the first ball had rolled here from there
     pipe.process(frame.image, 2, 0, "cam0")
     assert refined == [len(LONE), 1]
+
+
+def test_nearest_pixel_rounds_and_clips_as_numpy_indexing_did():
+    image = np.zeros((5, 7), np.uint8)
+    points = np.array([[0.5, 1.5], [2.5, 3.49], [-0.6, 4.51], [6.5, -3.0], [100.0, 2.0]])
+    rows, cols = geometry.nearest(points, image)
+    assert cols.tolist() == np.clip(np.rint(points[:, 0]).astype(np.intp), 0, 6).tolist()
+    assert rows.tolist() == np.clip(np.rint(points[:, 1]).astype(np.intp), 0, 4).tolist()
+    assert (rows.tolist(), cols.tolist()) == ([2, 3, 4, 0, 2], [0, 2, 0, 6, 6])
+    assert [len(v) for v in geometry.nearest(np.zeros((0, 2)), image)] == [0, 0]
