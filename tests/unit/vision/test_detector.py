@@ -354,3 +354,10 @@ def test_nearest_pixel_rounds_and_clips_as_numpy_indexing_did():
     assert rows.tolist() == np.clip(np.rint(points[:, 1]).astype(np.intp), 0, 4).tolist()
     assert (rows.tolist(), cols.tolist()) == ([2, 3, 4, 0, 2], [0, 2, 0, 6, 6])
     assert [len(v) for v in geometry.nearest(np.zeros((0, 2)), image)] == [0, 0]
+
+
+def test_frame_halved_as_opencv_area_resize_gives_it_byte_for_byte():
+    image = np.random.default_rng(3).integers(0, 256, (41, 67, 3), dtype=np.uint8)
+    image[:4] = 255  # blocks that round half up at the top of the range
+    expected = cv2.resize(image[:40, :66], (33, 20), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(geometry._halved(image, 20, 33), expected)
