@@ -70,10 +70,10 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    pixels nearest to points, the frame at half size, the player's blobs, the spots between
-    balls, the dedupe, the overlapping balls' separation, the cue's longest run, candidate
-    lines, robust fits, cross-sections, tip walk, middles across it and clearance and the
-    balls' kinds once each."""
+    pixels nearest to points, the frame at half size and its brightest channel, the player's
+    blobs, the spots between balls, the dedupe, the overlapping balls' separation, the cue's
+    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it and
+    clearance and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -86,6 +86,7 @@ def exercise() -> None:
     detector._inside(roi, np.array([[32.0, 32.0]]), np.array([5.0]))
     geometry.nearest(np.array([[32.0, 32.0]]), roi)
     geometry._halved(image, 32, 32)
+    cue._brightest_byte(image)
     detector._opened_at(roi, np.array([[32.0, 32.0]]))
     detector._merged(detector._between(np.array([[0.0, 0.0], [2.0, 0.0]]), np.ones(2)), 1.0)
     detector._player(roi, np.zeros(1, np.intp), 1.0)
