@@ -28,6 +28,7 @@ pixel further out, past the ball's colour smeared onto it.
 The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
 bench/README.md, "Vision"). Arithmetic is in float32 where the samples are, as it was in numpy.
+Its helpers are inlined into that loop (a few per cent of its time).
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _search(
     return pos, ok, strength
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _levels(pixels: U8, n: int, a: int, b: int) -> int:
     """The step between samples ``a`` and ``b`` of ray ``n`` in sRGB levels (summed over B, G,
     R); samples past the ends are the end samples."""
@@ -239,7 +240,7 @@ def rank(histogram: NDArray[np.int64], order: int) -> float:
     return float(len(histogram) - 1)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
     """Into ``ks`` and ``valid``, as many local maxima of a ray's ``score`` and which are
     valid: first the outermost one within ``OUTERMOST`` of the ray's highest, then the highest
@@ -274,7 +275,7 @@ def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
         masked[best] = -np.inf
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _half_way(pixels: U8, n: int, k: int, smeared: bool) -> float:
     """Sub-sample position where ray ``n`` crosses half way between its values ``INSIDE``
     samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself when it does not
@@ -315,7 +316,7 @@ def _half_way(pixels: U8, n: int, k: int, smeared: bool) -> float:
     return float(k)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _contrast(pixels: U8, n: int, a: int, b: int) -> np.float32:
     """Squared distance between samples ``a`` and ``b`` of ray ``n`` in linear light."""
     total = _F0
@@ -325,7 +326,7 @@ def _contrast(pixels: U8, n: int, a: int, b: int) -> np.float32:
     return np.float32(total)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _luma(pixels: U8, n: int, s: int) -> np.float32:
     """Y' of sample ``s`` of ray ``n``."""
     return np.float32(pixels[n, s, 0] * _Y0 + pixels[n, s, 1] * _Y1 + pixels[n, s, 2] * _Y2)
