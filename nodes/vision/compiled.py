@@ -2,13 +2,13 @@
 when their cache cannot be read.
 
 numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
-:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue` and
-:mod:`palette` on its first call (about 20 s for all of them, once per install) and keeps the
-machine code in the package's ``__pycache__`` (or in a per-user folder where that is read-only);
-later processes load it in a fraction of a second. numba writes those files whole (a temporary
-file, then a rename), but a cache file that cannot be read (a disk that filled up, a file damaged
-by hand) makes it raise instead of compiling again: :func:`warm_up` then empties the caches'
-indexes and compiles afresh, so detection never dies of it.
+:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue`,
+:mod:`palette` and :mod:`geometry` on its first call (about 20 s for all of them, once per
+install) and keeps the machine code in the package's ``__pycache__`` (or in a per-user folder
+where that is read-only); later processes load it in a fraction of a second. numba writes those
+files whole (a temporary file, then a rename), but a cache file that cannot be read (a disk that
+filled up, a file damaged by hand) makes it raise instead of compiling again: :func:`warm_up`
+then empties the caches' indexes and compiles afresh, so detection never dies of it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,24 @@ import cv2
 import numba
 import numpy as np
 
-from nodes.vision import circle, contact, cue, detector, evidence, felt, palette, ray, rim, symmetry
+from nodes.vision import (
+    circle,
+    contact,
+    cue,
+    detector,
+    evidence,
+    felt,
+    geometry,
+    palette,
+    ray,
+    rim,
+    symmetry,
+)
 
 log = logging.getLogger(__name__)
 
 MODULES: tuple[ModuleType, ...] = (
-    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, palette,
+    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, palette, geometry,
 )  # fmt: skip
 
 
@@ -58,9 +70,10 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    player's blobs, the spots between balls, the dedupe, the overlapping balls' separation,
-    the cue's longest run, candidate lines, robust fits, cross-sections, tip walk, middles
-    across it and clearance and the balls' kinds once each."""
+    pixels nearest to points, the frame at half size and its brightest channel, the player's
+    blobs, the spots between balls, the dedupe, the overlapping balls' separation, the cue's
+    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it and
+    clearance and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -71,6 +84,9 @@ def exercise() -> None:
     roi = np.full(grey.shape, 255, np.uint8)
     felt.FeltModel.from_image(image, roi).score(image)
     detector._inside(roi, np.array([[32.0, 32.0]]), np.array([5.0]))
+    geometry.nearest(np.array([[32.0, 32.0]]), roi)
+    geometry._halved(image, 32, 32)
+    cue._brightest_byte(image)
     detector._opened_at(roi, np.array([[32.0, 32.0]]))
     detector._merged(detector._between(np.array([[0.0, 0.0], [2.0, 0.0]]), np.ones(2)), 1.0)
     detector._player(roi, np.zeros(1, np.intp), 1.0)

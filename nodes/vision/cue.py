@@ -172,9 +172,7 @@ def ridges(small: U8, radius: float) -> U8:
     channel first: the log table is increasing, so one channel is filtered, not three.)"""
     size = 2 * round(0.75 * radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    blue, green, red = cv2.split(small)
-    brightest = cv2.max(cv2.max(blue, green), red)
-    logs = cv2.GaussianBlur(cv2.LUT(brightest, _LOG_TABLE), (3, 3), 0.7)
+    logs = cv2.GaussianBlur(cv2.LUT(_brightest_byte(small), _LOG_TABLE), (3, 3), 0.7)
     return np.asarray(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel), np.uint8)
 
 
@@ -250,6 +248,21 @@ def _level(ridge: U8, outside: U8) -> float:
         counts = np.ones(256)
     median = int(np.searchsorted(np.cumsum(counts), 0.5 * counts.sum()))
     return max(least, 4.0 * median)
+
+
+@numba.njit(cache=True, nogil=True)
+def _brightest_byte(image: U8) -> U8:
+    """The brightest channel of each pixel of a BGR ``image`` (compiled: a loop the compiler
+    vectorises took a tenth of the time of splitting the channels and two ``cv2.max``)."""
+    height, width = image.shape[:2]
+    rows, out = image.reshape(height, 3 * width), np.empty((height, width), np.uint8)
+    for y in range(height):
+        row, brightest = rows[y], out[y]
+        for x in range(width):
+            blue, green, red = row[3 * x], row[3 * x + 1], row[3 * x + 2]
+            most = blue if blue > green else green
+            brightest[x] = most if most > red else red
+    return out
 
 
 @functools.lru_cache(maxsize=8)

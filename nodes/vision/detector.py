@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from nodes.vision import circle, evidence, palette, ray, rim, symmetry
 from nodes.vision.felt import FeltModel
-from nodes.vision.geometry import Geometry
+from nodes.vision.geometry import Geometry, nearest
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -392,7 +392,7 @@ def _leftover(seeds: F64, balls: list[Circle], found: Masks, geo: Geometry) -> F
         return seeds
     rest = erase_discs(found.raw, balls, 1.0, geo)
     # a ball nearly the felt's colour is a patchy blob that opening erases: its disc counts
-    radius = geo.radius_map[_rows(seeds, geo)].astype(np.float64)
+    radius = geo.radius_map[nearest(seeds, geo.radius_map)].astype(np.float64)
     keep = _opened_at(rest, np.ascontiguousarray(seeds)) | (_inside(rest, seeds, radius) >= UNLIKE)
     if balls:
         done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
@@ -409,12 +409,12 @@ def _touching(balls: list[Circle], found: Masks, geo: Geometry) -> F64:
     if len(balls) < 2:
         return np.zeros((0, 2))
     done = geo.to_small(np.array([[c.x, c.y] for c in balls]))
-    radius = geo.radius_map[_rows(done, geo)].astype(np.float64)
+    radius = geo.radius_map[nearest(done, geo.radius_map)].astype(np.float64)
     spots = _between(done, radius)
     spots = spots[_at(geo.play, spots)]
     if len(spots) == 0:
         return spots
-    spot_r = geo.radius_map[_rows(spots, geo)].astype(np.float64)
+    spot_r = geo.radius_map[nearest(spots, geo.radius_map)].astype(np.float64)
     apart = np.hypot(spots[:, None, 0] - done[None, :, 0], spots[:, None, 1] - done[None, :, 1])
     keep = (apart.min(axis=1) > SPOT_APART * spot_r) & (_inside(found.raw, spots, spot_r) >= UNLIKE)
     return _merged(spots[keep], 0.5 * geo.radius / geo.factor)
@@ -485,13 +485,6 @@ def erase_discs(mask: U8, circles: list[Circle], grow: float, geo: Geometry) -> 
     return rest
 
 
-def _rows(points: F64, geo: Geometry) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    h, w = geo.radius_map.shape
-    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
-    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
-    return y, x
-
-
 @numba.njit(cache=True, nogil=True)
 def _opened_at(mask: U8, points: F64) -> Bools:
     """Where the opening of ``mask`` by a 3 x 3 square is set at working-res points (nearest
@@ -515,10 +508,7 @@ def _opened_at(mask: U8, points: F64) -> Bools:
 
 def _at(image: U8 | Bools, points: F64) -> Bools:
     """Where ``image`` is set at working-res points (nearest pixel, clipped)."""
-    h, w = image.shape[:2]
-    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
-    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
-    values: NDArray[np.float64] = np.asarray(image[y, x], np.float64)
+    values: NDArray[np.float64] = np.asarray(image[nearest(points, image)], np.float64)
     return np.asarray(values > 0, np.bool_)
 
 
@@ -549,10 +539,9 @@ def _disc_share(mask: U8, centres: F64, radii: F64, pattern: F64) -> F64:
 
 def felt_log(felt: FeltModel, points: F64) -> F32:
     """log(felt BGR + 6) at working-res points (N, 2), the frame's lighting offset included."""
-    h, w = felt.log_felt.shape[:2]
-    x = np.minimum(np.maximum(np.rint(points[:, 0]).astype(np.intp), 0), w - 1)
-    y = np.minimum(np.maximum(np.rint(points[:, 1]).astype(np.intp), 0), h - 1)
-    return np.asarray(felt.log_felt[y, x] + felt.offset[None, :], np.float32)
+    return np.asarray(
+        felt.log_felt[nearest(points, felt.log_felt)] + felt.offset[None, :], np.float32
+    )
 
 
 def dedupe(circles: list[Circle]) -> list[Circle]:

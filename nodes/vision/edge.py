@@ -11,6 +11,8 @@ fraction is read from each pixel's Y' instead (``mix_from_luma``), given the two
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 from numpy.typing import NDArray
@@ -37,20 +39,18 @@ def linear(image: U8) -> F32:
 
 def sample(image: F32, xs: F32, ys: F32) -> F32:
     """Bilinear samples of ``image`` at (xs, ys) (any 2-D shape; pixel centres are integers)."""
-    out = cv2.remap(
-        image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
-    return np.asarray(out, dtype=np.float32)
+    return np.asarray(_remap(image, xs, ys), dtype=np.float32)
 
 
 def sample_u8(image: U8, xs: F32 | F64, ys: F32 | F64) -> U8:
     """Bilinear samples of an 8-bit BGR image at (xs, ys) (2-D arrays): (..., 3) uint8."""
-    out = cv2.remap(
-        image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
-    return np.asarray(out, dtype=np.uint8)
+    return np.asarray(_remap(image, xs, ys), dtype=np.uint8)
+
+
+def _remap(image: NDArray[Any], xs: F32 | F64, ys: F32 | F64) -> NDArray[Any]:
+    """``cv2.remap`` bilinear, edges replicated (float32 coordinates as they are, not copied)."""
+    xs, ys = xs.astype(np.float32, copy=False), ys.astype(np.float32, copy=False)
+    return np.asarray(cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 
 
 def crossings(profiles: F32, inner: int, min_contrast: float) -> tuple[F64, NDArray[np.bool_]]:

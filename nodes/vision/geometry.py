@@ -9,7 +9,10 @@ silhouette lies from its centre's projection there.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -129,6 +132,8 @@ class Geometry:
         an odd last row or column dropped). The working view is its :meth:`crop_of`."""
         step = round(self.factor)
         width, height = self.full[0] // step, self.full[1] // step
+        if step == 2 and image.ndim == 3 and image.shape[2] == 3:
+            return _halved(np.ascontiguousarray(image), height, width)
         return np.asarray(
             cv2.resize(image[: height * step, : width * step], (width, height),
                        interpolation=cv2.INTER_AREA),
@@ -173,10 +178,9 @@ class Geometry:
     def expected_radius(self, points_px: F64) -> F64:
         """Expected ball radius (full-res px) at full-res image points (N, 2)."""
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        h, w = self.radius_map.shape
-        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
-        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
-        return np.asarray(self.radius_map[y, x], np.float64) * self.factor
+        return (
+            np.asarray(self.radius_map[nearest(small, self.radius_map)], np.float64) * self.factor
+        )
 
     def _radius_map(self) -> F32:
         """Ball radius in working px at every working pixel (a coarse grid, interpolated)."""
@@ -229,20 +233,15 @@ class Geometry:
         """The silhouette's shift (full-res px, :meth:`_shift_map`) at full-res points (N, 2)."""
         assert self.silhouette_shift is not None
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        h, w = self.silhouette_shift.shape[:2]
-        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
-        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
-        return np.asarray(self.silhouette_shift[y, x], np.float64)
+        return np.asarray(self.silhouette_shift[nearest(small, self.silhouette_shift)], np.float64)
 
     def shape_at(self, points_px: F64) -> F64:
         """The silhouette's shape (N, 2, 2; :meth:`_shape_map`) at full-res points (N, 2): the
         expected radius times it maps the unit circle onto a ball's silhouette there."""
         assert self.silhouette_shape is not None
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        h, w = self.silhouette_shape.shape[:2]
-        x = np.minimum(np.maximum(np.rint(small[:, 0]).astype(np.intp), 0), w - 1)
-        y = np.minimum(np.maximum(np.rint(small[:, 1]).astype(np.intp), 0), h - 1)
-        entries = np.asarray(self.silhouette_shape[y, x], np.float64)
+        maps = self.silhouette_shape
+        entries = np.asarray(maps[nearest(small, maps)], np.float64)
         out = np.empty((len(entries), 2, 2))
         out[:, 0, 0], out[:, 1, 1] = entries[:, 0], entries[:, 2]
         out[:, 0, 1] = out[:, 1, 0] = entries[:, 1]
@@ -261,6 +260,43 @@ class Geometry:
         mask = np.zeros((self.small[1], self.small[0]), np.uint8)
         cv2.fillPoly(mask, [np.round(small * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
         return mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _halved(image: U8, height: int, width: int) -> U8:
+    """The top-left ``height`` x ``width`` blocks of 2 x 2 pixels of a BGR ``image``, each
+    averaged, rounded half up: what ``cv2.resize`` with ``INTER_AREA`` gives for half size,
+    byte for byte, in half its time (0.1 ms for a 720p frame)."""
+    out = np.empty((height, width, 3), np.uint8)
+    rows, dst = image.reshape(image.shape[0], -1), out.reshape(height, -1)
+    for y in range(height):
+        top, bottom, row = rows[2 * y], rows[2 * y + 1], dst[y]
+        for x in range(width):
+            for c in range(3):
+                i = 6 * x + c
+                total = np.uint32(top[i]) + top[i + 3] + bottom[i] + bottom[i + 3]
+                row[3 * x + c] = (total + 2) >> 2
+    return out
+
+
+def nearest(points: F64, image: NDArray[Any]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows and columns of the pixels of ``image`` nearest to points (N, 2) (x, y; clipped
+    to the image), for indexing it."""
+    height, width = image.shape[:2]
+    return _nearest(np.ascontiguousarray(points, np.float64), height, width)
+
+
+@numba.njit(cache=True, nogil=True)
+def _nearest(points: F64, height: int, width: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """:func:`nearest`'s loop: ``np.rint`` and clipping, as numpy's ``np.minimum(np.maximum(
+    np.rint(x).astype(np.intp), 0), width - 1)`` gives them (compiled: those were eight calls
+    on a handful of points, several times a frame)."""
+    count = points.shape[0]
+    rows, cols = np.empty(count, np.intp), np.empty(count, np.intp)
+    for i in range(count):
+        cols[i] = min(max(int(np.rint(points[i, 0])), 0), width - 1)
+        rows[i] = min(max(int(np.rint(points[i, 1])), 0), height - 1)
+    return rows, cols
 
 
 def row_spans(mask: U8) -> NDArray[np.intp]:

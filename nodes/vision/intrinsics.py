@@ -38,7 +38,7 @@ class Intrinsics:
     @property
     def distorted(self) -> bool:
         """Whether any distortion coefficient is non-zero."""
-        return bool(np.any(self.dist != 0))
+        return bool(self.dist.any())
 
     def undistort(self, pixels: ArrayLike) -> F64:
         """Distorted image pixels (N, 2) to undistorted pixels (same camera matrix)."""

@@ -32,6 +32,7 @@ luma outside the silhouette.
 The search runs ray by ray in one compiled loop (numba): a frame's few hundred rays of 20-40
 samples each are too small for numpy, whose per-call cost was most of the time (see
 bench/README.md, "Vision"). Arithmetic is in float32 where the samples are, as it was in numpy.
+Its helpers are inlined into that loop (a few per cent of its time).
 """
 
 from __future__ import annotations
@@ -168,12 +169,17 @@ def _search(
     away = np.empty(size, np.float32)  # how far from the felt (log units x 40)
     for n in range(count):
         for s in range(size):
-            hi, lo, total = -np.inf, np.inf, _F0
-            for c in range(3):
+            # in float32 from the first channel on (the same values as from -inf and 0 in
+            # float64: a comparison picks, and float32 differences here are exact in float64)
+            logs[s, 0] = LOG_LUT[pixels[n, s, 0]]
+            hi = lo = total = logs[s, 0] - felt[n // RAYS, 0]
+            for c in range(1, 3):
                 logs[s, c] = LOG_LUT[pixels[n, s, c]]
                 rel = logs[s, c] - felt[n // RAYS, c]
-                hi, lo, total = max(hi, rel), min(lo, rel), total + rel
-            spread = np.float32(hi - lo)
+                hi = rel if rel > hi else hi
+                lo = rel if rel < lo else lo
+                total += rel
+            spread = hi - lo
             bright = total * _THIRD
             looks[n, s] = spread < _CHROMA and bright > _DARK and bright < _LIGHT
             away[s] = spread + abs(bright - min(max(bright, _DARK), _LIGHT))
@@ -211,7 +217,7 @@ def _search(
     return pos, ok, strength
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _levels(pixels: U8, n: int, a: int, b: int) -> int:
     """The step between samples ``a`` and ``b`` of ray ``n`` in sRGB levels (summed over B, G,
     R); samples past the ends are the end samples."""
@@ -250,13 +256,18 @@ def rank(histogram: NDArray[np.int64], order: int) -> float:
     return float(len(histogram) - 1)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
     """Into ``ks`` and ``valid``, as many local maxima of a ray's ``score`` and which are
     valid: first the outermost one within ``OUTERMOST`` of the ray's highest, then the highest
-    others that reach ``RATIO`` of it (``masked`` is scratch space, as long as ``score``)."""
+    others that reach ``RATIO`` of it (``masked`` is scratch space, as long as ``score``).
+    The highest values are found by plain loops, the first of equals as ``np.argmax`` finds
+    it (scores are never NaN, which its checks are for: they cost a tenth of the search)."""
     size = len(score)
-    top = score.max()
+    top, highest = score[0], 0
+    for s in range(1, size):
+        if score[s] > top:
+            top, highest = score[s], s
     first = -1
     masked[0] = masked[size - 1] = -1.0
     for s in range(1, size - 1):
@@ -267,17 +278,20 @@ def _peaks(score: F32, masked: F32, ks: NDArray[np.intp], valid: Bools) -> None:
         else:
             masked[s] = -1.0
     if first < 0:
-        first = int(np.argmax(score))
+        first = highest
     ks[0], valid[0] = first, top > 0
     masked[first] = -1.0
     floor = _RATIO * max(top, _TINY)
     for j in range(1, len(ks)):
-        best = int(np.argmax(masked))
+        best = 0
+        for s in range(1, size):
+            if masked[s] > masked[best]:
+                best = s
         ks[j], valid[j] = best, masked[best] >= floor
         masked[best] = -np.inf
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _half_way(pixels: U8, n: int, k: int, smeared: bool, choose_beyond: bool = False) -> float:
     """Sub-sample position where ray ``n`` crosses half way between its values ``INSIDE``
     samples inside and ``OUTSIDE`` samples outside sample ``k`` (``k`` itself when it does not
@@ -324,7 +338,7 @@ def _half_way(pixels: U8, n: int, k: int, smeared: bool, choose_beyond: bool = F
     return float(k)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _contrast(pixels: U8, n: int, a: int, b: int) -> np.float32:
     """Squared distance between samples ``a`` and ``b`` of ray ``n`` in linear light."""
     total = _F0
@@ -334,7 +348,7 @@ def _contrast(pixels: U8, n: int, a: int, b: int) -> np.float32:
     return np.float32(total)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _luma(pixels: U8, n: int, s: int) -> np.float32:
     """Y' of sample ``s`` of ray ``n``."""
     return np.float32(pixels[n, s, 0] * _Y0 + pixels[n, s, 1] * _Y1 + pixels[n, s, 2] * _Y2)

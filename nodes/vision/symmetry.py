@@ -51,7 +51,7 @@ def accumulator(
     _votes(counts, grey, radius, roi, noise_at, signed=False, scale=GREY_WEIGHT)
     acc = counts.reshape(h, w).astype(np.float32)
     acc = np.asarray(cv2.GaussianBlur(acc, (0, 0), 1.0), np.float32)
-    return np.asarray(acc / rim, np.float32)
+    return np.asarray(np.divide(acc, rim, out=acc), np.float32)
 
 
 def rim_length(radius: F32) -> F32:

@@ -44,6 +44,9 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._along_sides",
         "nodes.vision.palette._shares",
         "nodes.vision.palette._off_white",
+        "nodes.vision.geometry._nearest",
+        "nodes.vision.geometry._halved",
+        "nodes.vision.cue._brightest_byte",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 

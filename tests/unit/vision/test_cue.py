@@ -221,3 +221,8 @@ def test_hough_finds_the_same_segments_in_a_mask_cut_past_its_last_pixels():
         whole = cv2.HoughLinesP(mask, 1, np.pi / 180, 17, **options)
         cut = cv2.HoughLinesP(mask[: y + h, : x + w], 1, np.pi / 180, 17, **options)
         assert (whole is None and cut is None) or np.array_equal(whole, cut)
+
+
+def test_brightest_channel_is_the_largest_of_blue_green_and_red():
+    image = np.random.default_rng(4).integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    assert np.array_equal(cue_stick._brightest_byte(image), image.max(axis=2))

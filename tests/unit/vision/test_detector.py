@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.vision import detector, evidence, pipeline, table
+from nodes.vision import detector, evidence, geometry, pipeline, table
 from nodes.vision.calibration import TableSpec
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
@@ -381,3 +381,20 @@ def test_a_ball_seen_as_an_ellipse_is_fitted_on_its_silhouette():
     assert fit.support[0] > 0.95 and abs(fit.rms[0] - round_ball.rms[0]) < 0.05
     circle = detector.fit_circles(image, seed, radii, log_felt)
     assert circle.rms[0] > 1.8 * fit.rms[0]
+
+
+def test_nearest_pixel_rounds_and_clips_as_numpy_indexing_did():
+    image = np.zeros((5, 7), np.uint8)
+    points = np.array([[0.5, 1.5], [2.5, 3.49], [-0.6, 4.51], [6.5, -3.0], [100.0, 2.0]])
+    rows, cols = geometry.nearest(points, image)
+    assert cols.tolist() == np.clip(np.rint(points[:, 0]).astype(np.intp), 0, 6).tolist()
+    assert rows.tolist() == np.clip(np.rint(points[:, 1]).astype(np.intp), 0, 4).tolist()
+    assert (rows.tolist(), cols.tolist()) == ([2, 3, 4, 0, 2], [0, 2, 0, 6, 6])
+    assert [len(v) for v in geometry.nearest(np.zeros((0, 2)), image)] == [0, 0]
+
+
+def test_frame_halved_as_opencv_area_resize_gives_it_byte_for_byte():
+    image = np.random.default_rng(3).integers(0, 256, (41, 67, 3), dtype=np.uint8)
+    image[:4] = 255  # blocks that round half up at the top of the range
+    expected = cv2.resize(image[:40, :66], (33, 20), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(geometry._halved(image, 20, 33), expected)
