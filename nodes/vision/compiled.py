@@ -89,6 +89,7 @@ def exercise() -> None:
     cue._along_sides(line[:2], line[:2], np.ones((4, 4)), 1.0)
     cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
     cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
+    cue.struck(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)
