@@ -2,13 +2,13 @@
 when their cache cannot be read.
 
 numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
-:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue` and
-:mod:`palette` on its first call (about 20 s for all of them, once per install) and keeps the
-machine code in the package's ``__pycache__`` (or in a per-user folder where that is read-only);
-later processes load it in a fraction of a second. numba writes those files whole (a temporary
-file, then a rename), but a cache file that cannot be read (a disk that filled up, a file damaged
-by hand) makes it raise instead of compiling again: :func:`warm_up` then empties the caches'
-indexes and compiles afresh, so detection never dies of it.
+:mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue`,
+:mod:`joint` and :mod:`palette` on its first call (about 20 s for all of them, once per install)
+and keeps the machine code in the package's ``__pycache__`` (or in a per-user folder where that
+is read-only); later processes load it in a fraction of a second. numba writes those files
+whole (a temporary file, then a rename), but a cache file that cannot be read (a disk that
+filled up, a file damaged by hand) makes it raise instead of compiling again: :func:`warm_up`
+then empties the caches' indexes and compiles afresh, so detection never dies of it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,24 @@ import cv2
 import numba
 import numpy as np
 
-from nodes.vision import circle, contact, cue, detector, evidence, felt, palette, ray, rim, symmetry
+from nodes.vision import (
+    circle,
+    contact,
+    cue,
+    detector,
+    evidence,
+    felt,
+    joint,
+    palette,
+    ray,
+    rim,
+    symmetry,
+)
 
 log = logging.getLogger(__name__)
 
 MODULES: tuple[ModuleType, ...] = (
-    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, palette,
+    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, joint, palette,
 )  # fmt: skip
 
 
@@ -60,7 +72,8 @@ def exercise() -> None:
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
     player's blobs, the spots between balls, the dedupe, the overlapping balls' separation,
     the cue's longest run, candidate lines, robust fits, cross-sections, tip walk, middles
-    across it and clearance and the balls' kinds once each."""
+    across it, the ball it strikes, clearance and its shaft's end, and the balls' kinds once
+    each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -90,6 +103,8 @@ def exercise() -> None:
     cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
     cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
     cue.struck(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03)
+    ts = np.arange(40.0)
+    joint._shaft_end(ts, np.where(ts < 25, 5.0, 3.0), np.ones(40, np.bool_), 40.0)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)
