@@ -3,12 +3,13 @@ when their cache cannot be read.
 
 numba compiles each ``@njit(cache=True)`` function of :mod:`ray`, :mod:`rim`, :mod:`circle`,
 :mod:`evidence`, :mod:`symmetry`, :mod:`felt`, :mod:`detector`, :mod:`contact`, :mod:`cue`,
-:mod:`palette` and :mod:`geometry` on its first call (about 20 s for all of them, once per
-install) and keeps the machine code in the package's ``__pycache__`` (or in a per-user folder
-where that is read-only); later processes load it in a fraction of a second. numba writes those
-files whole (a temporary file, then a rename), but a cache file that cannot be read (a disk that
-filled up, a file damaged by hand) makes it raise instead of compiling again: :func:`warm_up`
-then empties the caches' indexes and compiles afresh, so detection never dies of it.
+:mod:`joint`, :mod:`palette` and :mod:`geometry` on its first call (about 20 s for all of them,
+once per install) and keeps the machine code in the package's ``__pycache__`` (or in a
+per-user folder where that is read-only); later processes load it in a fraction of a second.
+numba writes those files whole (a temporary file, then a rename), but a cache file that cannot
+be read (a disk that filled up, a file damaged by hand) makes it raise instead of compiling
+again: :func:`warm_up` then empties the caches' indexes and compiles afresh, so detection never
+dies of it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from nodes.vision import (
     evidence,
     felt,
     geometry,
+    joint,
     palette,
     ray,
     rim,
@@ -38,7 +40,7 @@ from nodes.vision import (
 log = logging.getLogger(__name__)
 
 MODULES: tuple[ModuleType, ...] = (
-    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, palette, geometry,
+    ray, rim, circle, evidence, symmetry, felt, detector, contact, cue, joint, palette, geometry,
 )  # fmt: skip
 
 
@@ -72,8 +74,8 @@ def exercise() -> None:
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
     pixels nearest to points, the frame at half size and its brightest channel, the player's
     blobs, the spots between balls, the dedupe, the overlapping balls' separation, the cue's
-    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it and
-    clearance and the balls' kinds once each."""
+    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it, the
+    ball it strikes, clearance and its shaft's end, and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -105,6 +107,9 @@ def exercise() -> None:
     cue._along_sides(line[:2], line[:2], np.ones((4, 4)), 1.0)
     cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
     cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
+    cue.struck(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03)
+    ts = np.arange(40.0)
+    joint._shaft_end(ts, np.where(ts < 25, 5.0, 3.0), np.ones(40, np.bool_), 40.0)
     cue._middles(np.ones((2, 8, 3), np.float32), 2.0)
     radius = np.full(grey.shape, 10.0, np.float32)
     acc = symmetry.accumulator(grey.astype(np.int16), grey, radius, roi)

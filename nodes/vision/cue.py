@@ -15,7 +15,9 @@ Direction in table degrees needs one assumption: a single camera sees the cue's 
 which fits many (direction, elevation) pairs. The tip is taken at ball-centre height and the
 butt raised by ``elevation_deg`` (players hold it 3-10 degrees up), or more where the cue must
 clear the cushion or a ball behind the one it strikes; each axis point is placed on its camera
-ray at the height that elevation implies, so the direction is the horizontal one.
+ray at the height that elevation implies, so the direction is the horizontal one. Where the
+end of the pale shaft (the joint, a known length from the tip) is seen, the elevation it implies
+is weighed in (:mod:`nodes.vision.joint`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import edge
+from nodes.vision import edge, joint
 from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.detector import components
 from nodes.vision.felt import LOG_LUT
@@ -67,6 +69,7 @@ class CueLine:
     confidence: float
     support: F64 | None = None  # the pixels (full-res px) the axis was fitted to
     back: F64 | None = None  # a point of the axis behind the tip, when the lens bends it
+    joint: F64 | None = None  # where the shaft ends (seen) and a pixel further along its axis
 
 
 def find_cue(mask: U8, edge: U8, radius: float, scale: float) -> CueLine | None:
@@ -853,13 +856,15 @@ def table_pose(
 
     The butt is raised by ``elevation_deg``, or more where the cue would otherwise pass through
     the cushion or a ball lying behind the tip (``obstacles``: table x, y of the balls): a
-    player raises it just enough to clear them (:func:`clearing_elevation`)."""
+    player raises it just enough to clear them (:func:`clearing_elevation`). Where the shaft's
+    joint was seen (``line.joint``), the elevation it gives is weighed in (:mod:`joint`)."""
     tip_z = calibration.spec.ball_radius
     back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
     if line.back is not None:
         # the tip moved along the tangent since ``back`` was taken: keep the bent axis's point
         back_px = line.back
-    origin, rays = calibration.rays(np.vstack([line.tip, back_px]))
+    seen_px = [line.tip, back_px] if line.joint is None else [line.tip, back_px, *line.joint]
+    origin, rays = calibration.rays(np.vstack(seen_px))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
     elevation = elevation_deg
     back = _raised(origin, rays[1], tip, elevation)
@@ -871,10 +876,28 @@ def table_pose(
             break
         elevation = need
         back = _raised(origin, rays[1], tip, elevation)
+    if line.joint is not None:
+        face = _face(tip, back, tip_z, obstacles)
+        anchor = tip if face is None else np.array([face[0], face[1], tip_z])
+        weighed = joint.combined(elevation, joint.measured(origin, rays, anchor, elevation))
+        if weighed != elevation:
+            back = _raised(origin, rays[1], tip, weighed)
     delta = tip[:2] - back[:2]
     direction = math.degrees(math.atan2(delta[1], delta[0]))
     seen = float(np.linalg.norm(tip - back)) / 0.8
     return tip[:2], direction, seen
+
+
+def _face(tip: F64, back: F64, radius: float, obstacles: F64 | None) -> F64 | None:
+    """Table x, y where the cue from ``back`` to ``tip`` meets the ball it strikes (of
+    ``obstacles``), or None when none is ahead."""
+    if obstacles is None or len(obstacles) == 0:
+        return None
+    delta = tip[:2] - back[:2]
+    unit = delta / max(float(np.linalg.norm(delta)), 1e-9)
+    balls = np.asarray(obstacles, np.float64).reshape(-1, 2)
+    hit = struck(np.ascontiguousarray(tip[:2]), unit, balls, radius)
+    return None if hit < 0 else np.asarray(balls[hit] - radius * unit, np.float64)
 
 
 def _raised(origin: F64, ray: F64, tip: F64, elevation_deg: float) -> F64:
@@ -913,13 +936,7 @@ def _clearing(
     """:func:`clearing_elevation` in radians, uncapped (compiled: two dozen numpy calls on a
     few balls, up to five times a frame)."""
     anchor_x, anchor_y = tip[0], tip[1]
-    first, nearest = -1, np.inf
-    for i in range(balls.shape[0]):
-        dx, dy = balls[i, 0] - anchor_x, balls[i, 1] - anchor_y
-        ahead = dx * unit[0] + dy * unit[1]
-        across = abs(dx * unit[1] - dy * unit[0])
-        if -radius < ahead < REACH and across < radius and ahead < nearest:
-            first, nearest = i, ahead
+    first = struck(tip, unit, balls, radius)
     if first >= 0:  # the ball is found better than the axis
         anchor_x = balls[first, 0] - radius * unit[0]
         anchor_y = balls[first, 1] - radius * unit[1]
@@ -941,3 +958,18 @@ def _clearing(
         if radius < along < CUE_LENGTH and across < radius + SHAFT_RADIUS:
             need = max(need, math.atan2(radius + CLEARANCE, along))
     return need
+
+
+@numba.njit(cache=True, nogil=True)
+def struck(tip: F64, unit: F64, balls: F64, radius: float) -> int:
+    """Index of the ball a cue with its tip at ``tip`` (table x, y) pointing along ``unit``
+    strikes: the first of ``balls`` (table x, y) ahead of the tip on its line, up to ``REACH``
+    away; -1 for none (it has just struck)."""
+    first, nearest = -1, np.inf
+    for i in range(balls.shape[0]):
+        dx, dy = balls[i, 0] - tip[0], balls[i, 1] - tip[1]
+        ahead = dx * unit[0] + dy * unit[1]
+        across = abs(dx * unit[1] - dy * unit[0])
+        if -radius < ahead < REACH and across < radius and ahead < nearest:
+            first, nearest = i, ahead
+    return first

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from nodes.vision import contact, detector, edge, palette, symmetry
 from nodes.vision import cue as cue_stick
+from nodes.vision import joint as cue_joint
 from nodes.vision.calibration import TableCalibration
 from nodes.vision.felt import FeltModel
 from nodes.vision.geometry import Geometry
@@ -257,7 +258,8 @@ class Pipeline:
             if not on_table(line.tip, geo):
                 # the walk left the table: the end taken for the tip was the butt's side
                 line = walk_tip(image, turned_round(found), intrinsics, circles, geo, felt)
-        return cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
+        line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
+        return cue_joint.along_line(image, line, intrinsics)
 
     def _turned(self, line: cue_stick.CueLine, index: int, geo: Geometry) -> bool:
         """Whether ``line`` (found in frame ``index``) points back along the cue of a frame

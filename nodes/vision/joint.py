@@ -1,0 +1,200 @@
+"""The cue's elevation, measured where its pale shaft ends.
+
+One camera sees the cue's image line, which fits many elevations: :mod:`cue` assumes one. A
+two-piece cue carries a mark at a known distance from its tip: the joint, where the pale maple
+shaft (29 in, ``JOINT`` m) meets the collar and the darker butt. The tip and the joint seen on
+the line, with the axis at ball-centre height where it meets the ball it strikes (or at the tip
+when none is ahead), fix the elevation at which the two are ``JOINT`` apart (:func:`measured`).
+How well depends on the view: the joint moves 1.5-4 px along the line per degree, and the tip
+and the joint are each found to a pixel or a few. So the measurement is combined with the assumed
+elevation, each weighted by how well it is known (:func:`combined`), and one more than
+``SPREAD`` from it is dropped: an arm across the shaft ends it early, a tip hidden by a ball
+puts the tip short.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import cv2
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from nodes.vision import edge
+from nodes.vision.felt import LOG_LUT
+from nodes.vision.intrinsics import Intrinsics
+
+if TYPE_CHECKING:  # the cue's module weighs its measurement in
+    from nodes.vision.cue import CueLine
+
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+JOINT = 0.74  # m from the tip's front to the joint (a standard 29 in shaft and its tip)
+DARKER = 0.5  # log units: the collar and the butt beyond the joint are this much darker
+DARK_PX = 6.0  # px: ... for this long along the line (the collar alone is 22 mm)
+STEP = 1.0  # px between samples along the line
+NODE_PX = 24.0  # px between the points the lens is applied to
+ACROSS = np.array([-1.0, 0.0, 1.0])  # px: the samples across the axis, averaged
+REACH_PX = 80.0  # px: the joint is looked for up to this far past the end of the line found
+FOUND_PX = 3.0  # px: how well the tip and the joint are found along the line (each, typically)
+ASSUMED = 1.5  # degrees: how well the assumed elevation is known (players hold it 3-8 up)
+SPREAD = 4.0  # degrees: a measurement further than this from the assumed elevation is dropped
+
+
+def along_line(image: U8, line: CueLine, intrinsics: Intrinsics) -> CueLine:
+    """``line`` with ``joint``: where (image px) the pale shaft ends and a point one pixel
+    further along its axis, or None where it is not seen to end (the border, the grip or an arm
+    first).
+
+    The brightest channel's log along the axis (the mean of the samples ``ACROSS`` it) is
+    compared with the shaft's own level (its median between 15 % and 50 % of the line): the
+    joint is where it first falls half way to the darker level that follows for ``DARK_PX``,
+    searched from 30 % of the line's length on. The axis is straight in undistorted pixels; the
+    lens is applied every ``NODE_PX`` along it and the samples between placed linearly."""
+    if line.back is None:
+        return line
+    tip, back = intrinsics.undistort(np.vstack([line.tip, line.back]))
+    unit = (tip - back) / max(float(np.linalg.norm(tip - back)), 1e-9)
+    ts = np.arange(0.15 * line.length_px, line.length_px + REACH_PX, STEP)
+    nodes = np.append(np.arange(ts[0], ts[-1], NODE_PX), ts[-1])
+    bent = intrinsics.distort(tip[None, :] - nodes[:, None] * unit[None, :])
+    centres = np.column_stack([np.interp(ts, nodes, bent[:, 0]), np.interp(ts, nodes, bent[:, 1])])
+    normal = np.array([-line.direction[1], line.direction[0]])
+    xs = centres[:, 0, None] + ACROSS[None, :] * normal[0]
+    ys = centres[:, 1, None] + ACROSS[None, :] * normal[1]
+    samples = edge.sample_u8(image, xs, ys)  # (N, across, 3)
+    brightest = np.maximum(np.maximum(samples[..., 0], samples[..., 1]), samples[..., 2])
+    level = cv2.LUT(brightest, LOG_LUT).mean(axis=1, dtype=np.float64)
+    joint = _shaft_end(ts, level, _seen(centres, image.shape), line.length_px)
+    if math.isnan(joint):
+        return line
+    ends = (
+        np.interp([joint, joint + 1.0], ts, centres[:, 0]),
+        np.interp([joint, joint + 1.0], ts, centres[:, 1]),
+    )
+    return replace(line, joint=np.column_stack(ends))
+
+
+def _seen(points: F64, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    """Which points (N, 2) lie in an image of ``shape``."""
+    height, width = shape[:2]
+    x, y = points[:, 0], points[:, 1]
+    return np.asarray((x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1), np.bool_)
+
+
+@numba.njit(cache=True, nogil=True)
+def _shaft_end(ts: F64, level: F64, seen: NDArray[np.bool_], length: float) -> float:
+    """Where along the line (``ts``, px) the ``level`` profile falls from the shaft's to the
+    butt's (:func:`along_line`); NaN if it leaves the image (``seen``) first or has no shaft.
+    Compiled: a dozen numpy calls on a few hundred samples."""
+    shaft = level[(ts > 0.15 * length) & (ts < 0.5 * length)]
+    if shaft.shape[0] < 10:
+        return np.nan
+    pale = np.median(shaft)
+    run = round(DARK_PX / STEP)
+    first = int(np.searchsorted(ts, 0.3 * length))
+    count = 0
+    for i in range(first, ts.shape[0]):
+        if not seen[i]:
+            return np.nan  # out of the image before the butt
+        count = count + 1 if level[i] < pale - DARKER else 0
+        if count == run:
+            start = i - run + 1
+            half = 0.5 * (pale + np.median(level[start : i + 1]))
+            for k in range(start, first - 1, -1):
+                if level[k] >= half:  # the last sample at least half way up
+                    a, b = float(level[k]), float(level[k + 1])
+                    return float(ts[k]) + STEP * (a - half) / max(a - b, 1e-6)
+            return np.nan
+    return np.nan
+
+
+def measured(
+    origin: F64, rays: F64, anchor: F64, elevation_deg: float
+) -> tuple[float, float] | None:
+    """The elevation (degrees) at which the tip and the joint are ``JOINT`` apart, and how
+    many degrees the joint's moving one pixel along the line changes it; None where no
+    elevation fits. ``rays``: from the camera at ``origin`` through the tip, a point of the
+    axis behind it, the joint and a pixel beyond it; the axis passes through ``anchor`` (table
+    x, y, z: at ball-centre height where it meets the ball it strikes). Newton's method from
+    ``elevation_deg``, in the plane through the camera and the cue's image line (Python floats:
+    numpy's calls on three numbers cost more)."""
+    (tx, ty, tz), (bx, by, bz) = rays[0].tolist(), rays[1].tolist()
+    nx, ny, nz = ty * bz - tz * by, tz * bx - tx * bz, tx * by - ty * bx  # the plane's normal
+    size = math.hypot(nx, ny)
+    if size < 1e-12:
+        return None
+    ax, ay = ny / size, -nx / size  # horizontal, in the plane
+    if ax * (bx / bz - tx / tz) + ay * (by / bz - ty / tz) < 0:
+        ax, ay = -ax, -ay  # along the cue from the butt to the tip
+    ux, uy, uz = ay * nz, -ax * nz, ax * ny - ay * nx  # up in the plane: (along) x (normal)
+    norm = math.sqrt(ux * ux + uy * uy + uz * uz)
+    ux, uy, uz = ux / norm, uy / norm, uz / norm
+    if uz < 0:
+        ux, uy, uz = -ux, -uy, -uz
+
+    def planar(v: list[float]) -> tuple[float, float]:
+        return v[0] * ax + v[1] * ay, v[0] * ux + v[1] * uy + v[2] * uz
+
+    ox, oy, oz = origin.tolist()
+    point = (anchor[0] - ox) * ax + (anchor[1] - oy) * ay, (anchor[2] - oz) / uz
+    tip = planar(rays[0].tolist())
+    out = [_solve(tip, planar(rays[k].tolist()), point, uz, elevation_deg) for k in (2, 3)]
+    if out[0] is None or out[1] is None:
+        return None
+    return out[0], abs(out[1] - out[0])
+
+
+def _solve(
+    tip: tuple[float, float],
+    joint: tuple[float, float],
+    anchor: tuple[float, float],
+    rise: float,
+    elevation_deg: float,
+) -> float | None:
+    """The elevation (degrees) of the line through ``anchor`` that meets the rays ``tip`` and
+    ``joint`` ``JOINT`` apart (plane coordinates; ``rise``: the plane's up axis's z)."""
+    if not 0.0 < math.sin(math.radians(elevation_deg)) < rise:
+        return None
+    angle = math.asin(math.sin(math.radians(elevation_deg)) / rise)
+    cross_t = tip[0] * anchor[1] - tip[1] * anchor[0]
+    cross_j = joint[0] * anchor[1] - joint[1] * anchor[0]
+    for _ in range(12):
+        # the axis runs from the anchor towards the butt: -cos(angle) along, +sin(angle) up
+        c, s = -math.cos(angle), math.sin(angle)
+        den_t = tip[0] * s - tip[1] * c
+        den_j = joint[0] * s - joint[1] * c
+        if abs(den_t) < 1e-12 or abs(den_j) < 1e-12:
+            return None
+        # distance from the anchor to where each ray meets the axis, and their derivatives
+        at_t, at_j = -cross_t / den_t, -cross_j / den_j
+        slope = cross_t * (tip[0] * c + tip[1] * s) / den_t**2
+        slope -= cross_j * (joint[0] * c + joint[1] * s) / den_j**2
+        miss = at_j - at_t - JOINT
+        if abs(slope) < 1e-12:
+            return None
+        angle -= miss / slope
+        if abs(miss) < 1e-7:
+            break
+    else:
+        return None
+    sine = math.sin(angle) * rise
+    if not 0.0 < sine < 1.0:
+        return None
+    return math.degrees(math.asin(sine))
+
+
+def combined(assumed: float, measure: tuple[float, float] | None) -> float:
+    """The elevation (degrees) from the ``assumed`` one and a measurement (elevation, degrees
+    per pixel) weighted by how well each is known; the assumed one alone without a measurement
+    or with one more than ``SPREAD`` from it."""
+    if measure is None or abs(measure[0] - assumed) > SPREAD:
+        return assumed
+    weight = 1.0 / ASSUMED**2
+    spread = max(FOUND_PX * measure[1], 1e-3)
+    weight_m = 1.0 / spread**2
+    return (assumed * weight + measure[0] * weight_m) / (weight + weight_m)
