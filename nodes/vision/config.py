@@ -54,6 +54,13 @@ class VisionConfig(CommonConfig, frozen=True, kw_only=True):
             " the cushion or a ball (degrees; one camera cannot see it)"
         ),
     ] = 6.0
+    cue_joint_m: Annotated[
+        float,
+        describe(
+            "distance from the cue's tip to the joint where its pale shaft ends, which tells the"
+            " cue's elevation where it is seen (m; a standard 29 in shaft: 0.74; 0: not used)"
+        ),
+    ] = 0.74
     threads: Annotated[int, describe("OpenCV threads for detection (1 keeps one core free)")] = 1
     reconnect_max_s: Annotated[
         float, describe("longest wait between attempts to reopen a lost source (s)")

@@ -851,13 +851,15 @@ def table_pose(
     calibration: TableCalibration,
     elevation_deg: float,
     obstacles: F64 | None = None,
+    joint_m: float = joint.JOINT,
 ) -> tuple[F64, float, float]:
     """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m).
 
     The butt is raised by ``elevation_deg``, or more where the cue would otherwise pass through
     the cushion or a ball lying behind the tip (``obstacles``: table x, y of the balls): a
     player raises it just enough to clear them (:func:`clearing_elevation`). Where the shaft's
-    joint was seen (``line.joint``), the elevation it gives is weighed in (:mod:`joint`)."""
+    joint was seen (``line.joint``), ``joint_m`` from the tip, the elevation it gives is weighed
+    in (:mod:`joint`)."""
     tip_z = calibration.spec.ball_radius
     back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
     if line.back is not None:
@@ -879,7 +881,8 @@ def table_pose(
     if line.joint is not None:
         face = _face(tip, back, tip_z, obstacles)
         anchor = tip if face is None else np.array([face[0], face[1], tip_z])
-        weighed = joint.combined(elevation, joint.measured(origin, rays, anchor, elevation))
+        found = joint.measured(origin, rays, anchor, elevation, joint_m)
+        weighed = joint.combined(elevation, found)
         if weighed != elevation:
             back = _raised(origin, rays[1], tip, weighed)
     delta = tip[:2] - back[:2]

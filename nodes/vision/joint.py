@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # the cue's module weighs its measurement in
 F64 = NDArray[np.float64]
 U8 = NDArray[np.uint8]
 
-JOINT = 0.74  # m from the tip's front to the joint (a standard 29 in shaft and its tip)
+JOINT = 0.74  # m from the tip's front to the joint (a standard 29 in shaft and its tip; the
+# vision node's ``cue_joint_m``)
 DARKER = 0.5  # log units: the collar and the butt beyond the joint are this much darker
 DARK_PX = 6.0  # px: ... for this long along the line (the collar alone is 22 mm)
 STEP = 1.0  # px between samples along the line
@@ -114,9 +115,9 @@ def _shaft_end(ts: F64, level: F64, seen: NDArray[np.bool_], length: float) -> f
 
 
 def measured(
-    origin: F64, rays: F64, anchor: F64, elevation_deg: float
+    origin: F64, rays: F64, anchor: F64, elevation_deg: float, length: float = JOINT
 ) -> tuple[float, float] | None:
-    """The elevation (degrees) at which the tip and the joint are ``JOINT`` apart, and how
+    """The elevation (degrees) at which the tip and the joint are ``length`` apart, and how
     many degrees the joint's moving one pixel along the line changes it; None where no
     elevation fits. ``rays``: from the camera at ``origin`` through the tip, a point of the
     axis behind it, the joint and a pixel beyond it; the axis passes through ``anchor`` (table
@@ -143,7 +144,7 @@ def measured(
     ox, oy, oz = origin.tolist()
     point = (anchor[0] - ox) * ax + (anchor[1] - oy) * ay, (anchor[2] - oz) / uz
     tip = planar(rays[0].tolist())
-    out = [_solve(tip, planar(rays[k].tolist()), point, uz, elevation_deg) for k in (2, 3)]
+    out = [_solve(tip, planar(rays[k].tolist()), point, uz, elevation_deg, length) for k in (2, 3)]
     if out[0] is None or out[1] is None:
         return None
     return out[0], abs(out[1] - out[0])
@@ -155,9 +156,10 @@ def _solve(
     anchor: tuple[float, float],
     rise: float,
     elevation_deg: float,
+    length: float,
 ) -> float | None:
     """The elevation (degrees) of the line through ``anchor`` that meets the rays ``tip`` and
-    ``joint`` ``JOINT`` apart (plane coordinates; ``rise``: the plane's up axis's z)."""
+    ``joint`` ``length`` apart (plane coordinates; ``rise``: the plane's up axis's z)."""
     if not 0.0 < math.sin(math.radians(elevation_deg)) < rise:
         return None
     angle = math.asin(math.sin(math.radians(elevation_deg)) / rise)
@@ -174,7 +176,7 @@ def _solve(
         at_t, at_j = -cross_t / den_t, -cross_j / den_j
         slope = cross_t * (tip[0] * c + tip[1] * s) / den_t**2
         slope -= cross_j * (joint[0] * c + joint[1] * s) / den_j**2
-        miss = at_j - at_t - JOINT
+        miss = at_j - at_t - length
         if abs(slope) < 1e-12:
             return None
         angle -= miss / slope

@@ -93,7 +93,9 @@ class VisionNode:
             camera_height=c.camera_height,
             threads=c.threads,
             reconnect_max_s=c.reconnect_max_s,
-            pipeline=PipelineConfig(cue_elevation_deg=c.cue_elevation_deg),
+            pipeline=PipelineConfig(
+                cue_elevation_deg=c.cue_elevation_deg, cue_joint_m=c.cue_joint_m
+            ),
         )
 
     # -- from the capture and detection threads (Sink) ---------------------------------------

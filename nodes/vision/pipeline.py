@@ -52,6 +52,7 @@ class PipelineConfig:
     """Tunables of the detection pipeline."""
 
     cue_elevation_deg: float = 6.0
+    cue_joint_m: float = cue_joint.JOINT  # 0: the joint is not looked for
     score_threshold: float = SCORE_THRESHOLD
     refresh_frames: int = REFRESH_FRAMES
 
@@ -202,7 +203,7 @@ class Pipeline:
         """The cue found in the image, on the table (``balls``: their table x, y, which the
         cue passes above)."""
         tip, direction, seen = cue_stick.table_pose(
-            line, geo.calibration, self.config.cue_elevation_deg, balls
+            line, geo.calibration, self.config.cue_elevation_deg, balls, self.config.cue_joint_m
         )
         return DetectedCue(
             tip_x_px=float(line.tip[0]),
@@ -259,6 +260,8 @@ class Pipeline:
                 # the walk left the table: the end taken for the tip was the butt's side
                 line = walk_tip(image, turned_round(found), intrinsics, circles, geo, felt)
         line = cue_stick.straighten(cue_stick.profile_axis(image, line, geo.radius), intrinsics)
+        if self.config.cue_joint_m <= 0:
+            return line
         return cue_joint.along_line(image, line, intrinsics)
 
     def _turned(self, line: cue_stick.CueLine, index: int, geo: Geometry) -> bool:

@@ -107,3 +107,22 @@ def test_the_shaft_ends_where_the_line_turns_dark():
     # a shaft running off the image is not seen to end
     cut = joint.along_line(image[:, :330], line, Intrinsics.pinhole(330, 200, 500.0))
     assert cut.joint is None
+
+
+def test_a_longer_shaft_is_measured_with_its_own_length():
+    # a cue whose joint lies 0.79 m from the tip (a 31 in shaft), told so, gives its elevation
+    pose, face = aimed(4.0, 0.03)
+    tip, back, end = MODEL.project(np.array([pose.point(0.0), pose.point(0.5), pose.point(0.79)]))
+    origin, rays = CALIBRATION.rays(np.vstack([tip, back, end, end + (end - tip) * 1e-3]))
+    anchor = np.array([*face, R])
+    told = joint.measured(origin, rays, anchor, 6.0, 0.79)
+    assert told is not None and told[0] == pytest.approx(4.0, abs=0.02)
+    assumed = joint.measured(origin, rays, anchor, 6.0)  # the standard 0.74 m
+    assert assumed is None or abs(assumed[0] - 4.0) > 0.5
+
+
+def test_the_vision_nodes_default_joint_length_is_the_pipelines():
+    from nodes.vision.config import VisionConfig
+    from nodes.vision.pipeline import PipelineConfig
+
+    assert VisionConfig().cue_joint_m == PipelineConfig().cue_joint_m == joint.JOINT
