@@ -265,9 +265,9 @@ def test_subsampled_chroma_is_told_from_a_cameras():
     assert along_x < 0.3
 
 
-def grazing_outline_centre(model: CameraModel, centre: np.ndarray) -> np.ndarray:
-    """Where the silhouette of a ball at ``centre`` is centred in ``model``'s image: the circle
-    of the sphere that the camera's rays graze, projected and fitted with a circle."""
+def grazing_outline(model: CameraModel, centre: np.ndarray, samples: int = 180) -> np.ndarray:
+    """The silhouette of a ball at ``centre`` in ``model``'s image (samples, 2): the circle of
+    the sphere that the camera's rays graze, projected."""
     radius = SPEC.ball_radius
     towards = centre - model.position
     distance = float(np.linalg.norm(towards))
@@ -275,14 +275,20 @@ def grazing_outline_centre(model: CameraModel, centre: np.ndarray) -> np.ndarray
     across = np.cross(axis, [1.0, 0.0, 0.0])
     across /= np.linalg.norm(across)
     other = np.cross(axis, across)
-    angles = np.linspace(0.0, 2 * np.pi, 180, endpoint=False)[:, None]
+    angles = np.linspace(0.0, 2 * np.pi, samples, endpoint=False)[:, None]
     ring = radius * math.sqrt(1.0 - (radius / distance) ** 2)
     rim = (
         centre
         - axis * radius**2 / distance
         + ring * (np.cos(angles) * across + np.sin(angles) * other)
     )
-    px = model.project(rim)
+    return np.asarray(model.project(rim))
+
+
+def grazing_outline_centre(model: CameraModel, centre: np.ndarray) -> np.ndarray:
+    """Where the silhouette of a ball at ``centre`` is centred in ``model``'s image: its
+    :func:`grazing_outline` fitted with a circle."""
+    px = grazing_outline(model, centre)
     solution = np.linalg.lstsq(np.column_stack([px, np.ones(len(px))]), (px**2).sum(axis=1))[0]
     return np.asarray(solution[:2] / 2)
 
@@ -365,20 +371,7 @@ def test_a_balls_silhouette_shape_is_the_ellipse_the_camera_sees():
     axes = []
     for (x, y), shape, r in zip(balls, shapes, radii, strict=True):
         centre = np.array([x, y, radius])
-        towards = centre - model.position
-        distance = float(np.linalg.norm(towards))
-        axis = towards / distance
-        across = np.cross(axis, [1.0, 0.0, 0.0])
-        across /= np.linalg.norm(across)
-        other = np.cross(axis, across)
-        angles = np.linspace(0.0, 2 * np.pi, 90, endpoint=False)[:, None]
-        ring = radius * math.sqrt(1.0 - (radius / distance) ** 2)
-        rim = (
-            centre
-            - axis * radius**2 / distance
-            + ring * (np.cos(angles) * across + np.sin(angles) * other)
-        )
-        outline = model.project(rim) - grazing_outline_centre(model, centre)
+        outline = grazing_outline(model, centre, 90) - grazing_outline_centre(model, centre)
         unit = np.linalg.solve(r * shape, outline.T)  # back onto the unit circle
         assert np.abs(np.hypot(*unit) - 1.0).max() < 0.03
         axes.append(np.linalg.eigvalsh(shape))
