@@ -62,6 +62,7 @@ ARM_AREA, ARM_ELONGATION = 8.0, 2.5  # ... or this large and this long for its w
 REFINE_SHIFT = 0.1  # radii either side of a ball's circle along x where its centre is refitted
 REFINE_SPREAD = 0.18  # ... with the rim searched this far (radii) from the expected radius
 REFINE_NOISE = 1.0  # ... and steps this many times the felt's noise (not rim.NOISE_STEPS)
+REFINE_SMEARED = 0.085  # px: where the chroma was subsampled, the refit circle is this much larger
 CONTACT_NEAR = 2.3  # radii: a circle this close is a neighbour this ball may touch...
 CONTACT_COS = math.cos(math.radians(10.0))  # ... and rays this close to its direction not refitted
 INSIDE = np.stack(
@@ -346,6 +347,18 @@ def refine(
     balls are then held apart by :func:`nodes.vision.contact.separate`, which places them
     along that line instead (0.922 -> 0.910 mm at rest on the scenes of record, 0.586 ->
     0.558 on 16 others, measured on the recorded circles).
+
+    Where the chroma was subsampled the circles refitted are ``REFINE_SMEARED`` px larger than
+    expected: JPEG's quantisation blurs the luma step, and the rim, read half way between the
+    levels half a pixel inside and a pixel outside it, then lies outside the silhouette (the
+    refits' inlier rims, about the true centres, lay 0.085 px out in the median on the JPEG
+    frames of the scenes of record, 0.05 on the others). All round a ball that moves no centre;
+    but where rays are left out or drop out (at a neighbour, a shadow, a number's disc) a circle
+    of the expected radius is drawn towards the rims that remain. Centre at rest 0.749 / 2.020
+    -> 0.738 / 1.992 mm on the scenes of record, 0.718 / 2.007 -> 0.721 / 1.947 held out
+    (6000-6011), 0.720 / 2.136 -> 0.713 / 2.099 on the deep set, 0.545 / 1.245 -> 0.545 / 1.265
+    on 2000-2015 (two JPEG scenes); 0.17 px took the scenes of record to 1.977 mm but those of
+    2000-2015 to 1.329.
     """
     count = len(centres)
     if count == 0:
@@ -367,7 +380,10 @@ def refine(
     if others is not None and len(others) > 1:
         contact = _contact_rays(centres, radii, np.asarray(others, np.float64), shapes[:count])
         ok = ok & ~np.concatenate([contact, contact])[:, :, None]
-    fit = circle.fit(rims.points, ok, starts, twice, 3, shapes)
+    # on JPEG frames the rims lie outside the silhouette: a circle of the expected radius, where
+    # rays are missing (a neighbour, a number's disc), is pulled towards the rest of the rim
+    grown = twice + REFINE_SMEARED if smeared else twice
+    fit = circle.fit(rims.points, ok, starts, grown, 3, shapes)
     spread = (fit.rms[:count] + fit.rms[count:]) / (2 * radii)
     return np.asarray((fit.centre[:count] + fit.centre[count:]) / 2, np.float64), spread
 

@@ -257,6 +257,22 @@ def test_felt_edge_is_read_from_the_luma_where_a_little_wood_brightens_a_blue_cl
     assert abs(outward_error(image)) < 0.3
 
 
+def test_a_felt_edge_whose_luma_step_is_lost_in_the_noise_is_read_from_the_colour():
+    # a wine cloth on dark wood, 8 levels of Y' apart, in a noisy JPEG frame: read from the
+    # luma (its step under LUMA_SNR times its noise) the edge lay 0.34 px out, from the
+    # colour 0.11 px in
+    image = felt_on_wood(
+        95, felt_lin=(0.02, 0.015, 0.09), wood_lin=(0.014, 0.036, 0.07), noise_bytes=16.0
+    )
+    x0, y0, x1, y1 = FELT_EDGE
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    points, ok = table._side_points(
+        image, edge.linear(image), corners[0], corners[1], corners.mean(axis=0),
+        table.LONG_SPANS, None, 4.0, True,
+    )  # fmt: skip
+    assert abs(np.median(points[ok, 1]) - y0) < 0.2
+
+
 def test_subsampled_chroma_is_told_from_a_cameras():
     assert min(edge.chroma_detail(felt_on_wood(None))) > 0.6
     assert max(edge.chroma_detail(felt_on_wood(90))) < 0.3

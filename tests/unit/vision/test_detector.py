@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.vision import detector, evidence, geometry, pipeline, table
+from nodes.vision import circle, detector, evidence, geometry, pipeline, table
 from nodes.vision.calibration import TableSpec
 from nodes.vision.felt import FeltModel, threshold_score
 from nodes.vision.geometry import Geometry
@@ -294,6 +294,28 @@ def test_refining_brings_a_circle_off_its_ball_back_onto_it(lone):
     assert (spread > 0).all() and (spread < 0.1).all()  # lone balls' clean rims: well placed
     none, nothing = detector.refine(frame.image, np.zeros((0, 2)), felt, geo)
     assert len(none) == len(nothing) == 0
+
+
+def test_where_the_chroma_was_subsampled_the_refit_circle_is_a_little_larger(lone, monkeypatch):
+    """On JPEG frames the rims lie a little outside the silhouette: the refits' circles are
+    ``REFINE_SMEARED`` px larger than expected there, and of the expected radius elsewhere."""
+    frame, _ = lone
+    geo, felt, _ = _views(frame, player=False)
+    truth = np.array([[b.centroid_x_px, b.centroid_y_px] for b in frame.truth.balls])
+    fitted = []
+    real_fit = circle.fit
+
+    def spy(candidates, valid, start, radius, *args, **kwargs):
+        fitted.append(np.array(radius))
+        return real_fit(candidates, valid, start, radius, *args, **kwargs)
+
+    monkeypatch.setattr(detector.circle, "fit", spy)
+    expected = np.concatenate([geo.expected_radius(truth)] * 2)
+    detector.refine(frame.image, truth, felt, geo)
+    detector.refine(frame.image, truth, felt, geo, smeared=True)
+    assert np.allclose(fitted[0], expected)
+    assert np.allclose(fitted[1], expected + detector.REFINE_SMEARED)
+    assert detector.REFINE_SMEARED > 0
 
 
 def test_the_rays_at_a_touching_neighbour_are_left_out_of_the_refit():
