@@ -71,7 +71,6 @@ EIGHT_DARK, EIGHT_COLOURED = 0.25, 0.75  # the eight: more dark than this, less 
 STRIPE_WHITE = 0.3  # a stripe shows at least this share of white (its caps), a solid less
 KIND_COST = 6.0  # colour distance per unit of white share from STRIPE_WHITE, to read the other kind
 DISPLACED = 0.3  # the most a ball given another number than it reads as is sure of it
-CLOTH_HUE = 10.0  # coloured pixels this close to the cloth's hue (OpenCV's 0-180) may be cloth
 TINTED = 0.75  # a cast: this share of the coloured samples are tinted whites (or a quarter of all)
 PATTERN = np.stack(
     [np.outer(RINGS, np.cos(SPOKES)).ravel(), np.outer(RINGS, np.sin(SPOKES)).ravel()], axis=1
@@ -118,24 +117,22 @@ def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:
     for (w, d, c, e), name, margin in rows:
         colour, sure = (_NAMES[name], margin) if c > 0.04 else (None, 0.0)
         looks.append(_decide(w, d, c, e, colour, sure))
-    cloth_like = _hue_gaps(mean_hues, cloth[:, 0]) <= CLOTH_HUE
-    return _one_each(_one_cue(looks, shares, best, cloth_like), costs)
+    return _one_each(_one_cue(looks, shares, best), costs)
 
 
-def _one_cue(
-    looks: list[Look], shares: F64, best: NDArray[np.intp], cloth_like: Mask
-) -> list[Look]:
+def _one_cue(looks: list[Look], shares: F64, best: NDArray[np.intp]) -> list[Look]:
     """The looks with one cue ball at most: of several discs that read as the cue ball, the
-    whitest is; the others are stripes seen on a cap, their band at the edge (92 % to 98 %
-    white where the cue ball, in the same frame, is 99 % to 100 %). Counted as white: the
-    off-white pixels, and the coloured ones when they have the cloth's hue (``cloth_like``:
-    the cloth itself at the disc's edge, or its colour blurred in, not paint). Such a stripe
-    is as sure as it is less white than the cue ball, with the colour of its few coloured
-    pixels when there are enough of them."""
+    whitest is (its off-white pixels counted as white); the others are stripes seen on a cap,
+    their band at the edge (92 % to 98 % white where the cue ball, in the same frame, is 99 %
+    to 100 %). Such a stripe is as sure as it is less white than the cue ball, with the colour
+    of its few coloured pixels when there are enough of them. (Coloured pixels of the cloth's
+    hue once counted as white too, for a cue ball whose disc reached the cloth: that was a
+    round disc on an elliptic silhouette, and the samples now stay inside the ellipse, while
+    the rule made a stripe of the cloth's colour on its cap whiter than the cue ball.)"""
     cues = [i for i, look in enumerate(looks) if look.kind == "cue"]
     if len(cues) < 2:
         return looks
-    whiteness = shares[:, 0] + shares[:, 3] + np.where(cloth_like, shares[:, 2], 0.0)
+    whiteness = shares[:, 0] + shares[:, 3]
     keep = max(cues, key=lambda i: (whiteness[i], -shares[i, 2]))
     for i in cues:
         if i == keep:

@@ -146,3 +146,17 @@ def test_a_stripe_showing_little_white_beside_the_solid_of_its_colour_is_the_str
     assert (alone[1].kind, alone[1].number) == ("solid", 1)  # under 30 % white
     looks = palette.classify_all(np.concatenate([cue, one, nine]), np.tile(felt, (3, 1)))
     assert [(look.kind, look.number) for look in looks] == [("cue", 0), ("solid", 1), ("stripe", 9)]
+
+
+def test_a_stripe_of_the_cloths_colour_on_its_cap_is_less_white_than_the_cue_ball():
+    # a maroon 15 on maroon cloth seen on its cap, a sliver of band at the edge, and the cue
+    # ball with one speck of colour: counting the cloth's hue as white made the stripe whiter
+    maroon_cloth = (40.0, 30.0, 120.0)
+    maroon = np.array([45, 25, 115], np.uint8)
+    sliver = OUTER & (palette.PATTERN[:, 0] > 0.85)  # three samples
+    speck = np.zeros(len(X), bool)
+    speck[-1] = True
+    stripe = disc(maroon, sliver)
+    cue = disc(np.array([200, 60, 40], np.uint8), speck)
+    looks = palette.classify_all(np.concatenate([stripe, cue]), np.tile(maroon_cloth, (2, 1)))
+    assert [look.kind for look in looks] == ["stripe", "cue"]
