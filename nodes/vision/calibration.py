@@ -184,8 +184,7 @@ class TableCalibration:
         image is an ellipse), and the lens bends the silhouette's near and far sides unequally
         (0.1 px with the bench's strongest barrel): both are in here, where a closed form for a
         pinhole had only the first."""
-        rel = self._silhouettes(points, samples)
-        return _circle_centres(rel)
+        return _circle_centres(self._silhouettes(points, samples))
 
     def silhouette_shape(self, points: ArrayLike, samples: int = 32) -> F64:
         """The shape (N, 2, 2) of the silhouette of a ball centred at table points (N, 2): the
@@ -196,12 +195,18 @@ class TableCalibration:
         wide lens close to the table shows balls near the frame's edge with axes 0.6-0.8 apart.
         For a circle's points spread evenly round it, their covariance is half the square of
         that matrix."""
+        return self.silhouette(points, samples)[1]
+
+    def silhouette(self, points: ArrayLike, samples: int = 32) -> tuple[F64, F64]:
+        """:meth:`silhouette_shift` and :meth:`silhouette_shape` from one projection of the
+        silhouettes (what the detector's maps are built from)."""
         rel = self._silhouettes(points, samples)
-        offsets = rel - _circle_centres(rel)[:, None]
+        shift = _circle_centres(rel)
+        offsets = rel - shift[:, None]
         half_square = np.einsum("nki,nkj->nij", offsets, offsets) * (2.0 / max(samples, 1))
         root = _sqrt_2x2(half_square)
         mean_axis = np.trace(root, axis1=1, axis2=2) / 2
-        return np.asarray(root / np.maximum(mean_axis, 1e-9)[:, None, None], np.float64)
+        return shift, np.asarray(root / np.maximum(mean_axis, 1e-9)[:, None, None], np.float64)
 
     def _silhouettes(self, points: ArrayLike, samples: int) -> F64:
         """Points (N, samples, 2) round the silhouettes of balls centred at table points

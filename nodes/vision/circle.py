@@ -19,6 +19,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from nodes.vision import ray
+
 F64 = NDArray[np.float64]
 Bools = NDArray[np.bool_]
 
@@ -55,7 +57,7 @@ def fit(
     from ``start`` centres (B, 2); or, with ``shapes`` (B, 2, 2), the silhouettes that are
     ``radius`` times those shapes (rms and ``sized`` then in radius-scaled px of the circle)."""
     start = np.asarray(start, np.float64)
-    shapes = np.broadcast_to(np.eye(2), (len(start), 2, 2)) if shapes is None else shapes
+    shapes = ray.round_shapes(len(start)) if shapes is None else shapes
     centre, inlier, rms, support, sized = _fit(
         np.ascontiguousarray(candidates, np.float64), np.ascontiguousarray(valid, np.bool_),
         start, np.asarray(radius, np.float64), np.ascontiguousarray(shapes, np.float64),

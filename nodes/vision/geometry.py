@@ -61,8 +61,7 @@ class Geometry:
         self.edge = np.asarray(cv2.bitwise_not(inner), np.uint8)  # near or past the rails
         self.play = self._polygon_mask(-0.5 * spec.ball_radius)  # where a ball's centre can be
         self.radius_map = self._radius_map()
-        self.silhouette_shift = self._shift_map()
-        self.silhouette_shape = self._shape_map()
+        self.silhouette_shift, self.silhouette_shape = self._silhouette_maps()
         self.noise_at = symmetry.noise_pixels(self.roi)  # where the gradients' noise is measured
         self.rim_length = symmetry.rim_length(self.radius_map)
         # the pixels whose felt score the seeds read: the roi's and their 8 neighbours'
@@ -110,8 +109,8 @@ class Geometry:
         self.rotation = calibration.rotation
         self.camera_position = calibration.camera_position
         self.ball_plane_inv = np.linalg.inv(calibration.ball_homography)
-        self.silhouette_shift = None  # built with the maps (see _shift_map)
-        self.silhouette_shape = None  # and _shape_map
+        self.silhouette_shift = None  # built with the maps (see _silhouette_maps)
+        self.silhouette_shape = None
 
     @classmethod
     def lens_only(cls, calibration: TableCalibration) -> Geometry:
@@ -191,27 +190,20 @@ class Geometry:
         grid = np.clip(grid, 0.3 * self.radius / self.factor, 3.0 * self.radius / self.factor)
         return self._interpolated(grid.astype(np.float32))
 
-    def _shift_map(self) -> F32:
-        """(h, w, 2): at every working pixel, how far (full-resolution px) the silhouette of a
-        ball whose centre projects there lies from that projection (perspective and lens, see
-        ``TableCalibration.silhouette_shift``); a tenth of a pixel at most, and smooth."""
-        points, shape = self._coarse_grid()
+    def _silhouette_maps(self) -> tuple[F32, F32]:
+        """At every working pixel, for a ball whose centre projects there
+        (``TableCalibration.silhouette``, perspective and lens): (h, w, 2) how far (full-res px)
+        its silhouette lies from that projection, a tenth of a pixel at most and smooth; and
+        (h, w, 3) the silhouette's shape, its symmetric matrix's entries 00, 01 and 11 (the
+        identity where balls look round)."""
+        points, grid = self._coarse_grid()
         cal = self.calibration
-        shift = cal.silhouette_shift(cal.to_table(points))
-        grid = np.nan_to_num(shift.reshape(*shape, 2), nan=0.0).astype(np.float32)
-        return self._interpolated(grid)
-
-    def _shape_map(self) -> F32:
-        """(h, w, 3): at every working pixel, the shape of the silhouette of a ball seen there
-        (``TableCalibration.silhouette_shape``: its symmetric matrix's entries 00, 01 and 11;
-        the identity where balls look round)."""
-        points, shape = self._coarse_grid()
-        cal = self.calibration
-        matrix = cal.silhouette_shape(cal.to_table(points))
+        shift, matrix = cal.silhouette(cal.to_table(points))
+        shifts = np.nan_to_num(shift.reshape(*grid, 2), nan=0.0).astype(np.float32)
         entries = np.stack([matrix[:, 0, 0], matrix[:, 0, 1], matrix[:, 1, 1]], axis=1)
-        grid = entries.reshape(*shape, 3)
         round_ = np.array([1.0, 0.0, 1.0])
-        return self._interpolated(np.where(np.isfinite(grid), grid, round_).astype(np.float32))
+        shapes = np.where(np.isfinite(entries), entries, round_).reshape(*grid, 3)
+        return self._interpolated(shifts), self._interpolated(shapes.astype(np.float32))
 
     def _coarse_grid(self) -> tuple[F64, tuple[int, int]]:
         """Full-resolution points every 8 working px over the working view, and the grid's
@@ -230,13 +222,14 @@ class Geometry:
         return np.asarray(out, np.float32)
 
     def shift_at(self, points_px: F64) -> F64:
-        """The silhouette's shift (full-res px, :meth:`_shift_map`) at full-res points (N, 2)."""
+        """The silhouette's shift (full-res px, :meth:`_silhouette_maps`) at full-res points
+        (N, 2)."""
         assert self.silhouette_shift is not None
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
         return np.asarray(self.silhouette_shift[nearest(small, self.silhouette_shift)], np.float64)
 
     def shape_at(self, points_px: F64) -> F64:
-        """The silhouette's shape (N, 2, 2; :meth:`_shape_map`) at full-res points (N, 2): the
+        """The silhouette's shape (N, 2, 2; :meth:`_silhouette_maps`) at full-res points (N, 2): the
         expected radius times it maps the unit circle onto a ball's silhouette there."""
         assert self.silhouette_shape is not None
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
