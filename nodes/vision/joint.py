@@ -5,6 +5,8 @@ two-piece cue carries a mark at a known distance from its tip: the joint, where 
 shaft (29 in, ``JOINT`` m) meets the collar and the darker butt. The tip and the joint seen on
 the line, with the axis at ball-centre height where it meets the ball it strikes (or at the tip
 when none is ahead), fix the elevation at which the two are ``JOINT`` apart (:func:`measured`).
+Both are seen on the surface: the joint on the shaft's side nearest the camera, the tip where
+its ray grazes the round end.
 How well depends on the view: the joint moves 1.5-4 px along the line per degree, and the tip
 and the joint are each found to a pixel or a few. So the measurement is combined with the assumed
 elevation, each weighted by how well it is known (:func:`combined`), and one more than
@@ -35,6 +37,8 @@ U8 = NDArray[np.uint8]
 
 JOINT = 0.74  # m from the tip's front to the joint (a standard 29 in shaft and its tip; the
 # vision node's ``cue_joint_m``)
+JOINT_RADIUS = 0.0105  # m: the shaft's radius at the joint (a standard joint is 0.83 in across)
+TIP_RADIUS = 0.0065  # m: the tip's (13 mm across), its end as round as it is wide
 DARKER = 0.5  # log units: the collar and the butt beyond the joint are this much darker
 DARK_PX = 6.0  # px: ... for this long along the line (the collar alone is 22 mm)
 STEP = 1.0  # px between samples along the line
@@ -158,26 +162,18 @@ def _solve(
     elevation_deg: float,
     length: float,
 ) -> float | None:
-    """The elevation (degrees) of the line through ``anchor`` that meets the rays ``tip`` and
-    ``joint`` ``length`` apart (plane coordinates; ``rise``: the plane's up axis's z)."""
+    """The elevation (degrees) of the axis through ``anchor`` at which the ray ``tip`` meets
+    it and the ray ``joint`` meets the shaft's near side ``length`` further on (plane
+    coordinates, the camera at the origin; ``rise``: the plane's up axis's z). The joint is
+    seen on the surface, ``JOINT_RADIUS`` nearer the camera than the axis: on a slanted view a
+    ray meets the axis up to a radius further along than the surface it shows."""
     if not 0.0 < math.sin(math.radians(elevation_deg)) < rise:
         return None
     angle = math.asin(math.sin(math.radians(elevation_deg)) / rise)
-    cross_t = tip[0] * anchor[1] - tip[1] * anchor[0]
-    cross_j = joint[0] * anchor[1] - joint[1] * anchor[0]
     for _ in range(12):
-        # the axis runs from the anchor towards the butt: -cos(angle) along, +sin(angle) up
-        c, s = -math.cos(angle), math.sin(angle)
-        den_t = tip[0] * s - tip[1] * c
-        den_j = joint[0] * s - joint[1] * c
-        if abs(den_t) < 1e-12 or abs(den_j) < 1e-12:
-            return None
-        # distance from the anchor to where each ray meets the axis, and their derivatives
-        at_t, at_j = -cross_t / den_t, -cross_j / den_j
-        slope = cross_t * (tip[0] * c + tip[1] * s) / den_t**2
-        slope -= cross_j * (joint[0] * c + joint[1] * s) / den_j**2
-        miss = at_j - at_t - length
-        if abs(slope) < 1e-12:
+        miss = _apart(tip, joint, anchor, angle) - length
+        slope = (_apart(tip, joint, anchor, angle + 1e-6) - length - miss) / 1e-6
+        if not (math.isfinite(miss) and math.isfinite(slope)) or abs(slope) < 1e-9:
             return None
         angle -= miss / slope
         if abs(miss) < 1e-7:
@@ -188,6 +184,33 @@ def _solve(
     if not 0.0 < sine < 1.0:
         return None
     return math.degrees(math.asin(sine))
+
+
+def _apart(
+    tip: tuple[float, float], joint: tuple[float, float], anchor: tuple[float, float], angle: float
+) -> float:
+    """How far apart along the axis (through ``anchor``, ``angle`` up in the plane, from the
+    anchor towards the butt) the tip's front, whose round end the ray ``tip`` grazes, and the
+    joint, where the ray ``joint`` meets the shaft's near side, lie (NaN where a ray runs
+    parallel)."""
+    c, s = -math.cos(angle), math.sin(angle)
+    side_x, side_y = -s, c  # across the axis, towards the camera
+    if side_x * anchor[0] + side_y * anchor[1] > 0:
+        side_x, side_y = -side_x, -side_y
+    near = anchor[0] + JOINT_RADIUS * side_x, anchor[1] + JOINT_RADIUS * side_y
+    # the tip's ray grazes its round end: it meets the axis a little beyond the front
+    slant = abs(c * tip[1] - s * tip[0]) / math.hypot(tip[0], tip[1])
+    front = _meet(tip, anchor, c, s) + TIP_RADIUS * (1.0 / max(slant, 1e-6) - 1.0)
+    return _meet(joint, near, c, s) - front
+
+
+def _meet(ray: tuple[float, float], point: tuple[float, float], c: float, s: float) -> float:
+    """How far from ``point`` along (c, s) the line through it meets ``ray`` (through the
+    origin); NaN where they run parallel."""
+    across = c * ray[1] - s * ray[0]
+    if abs(across) < 1e-12:
+        return math.nan
+    return -(point[0] * ray[1] - point[1] * ray[0]) / across
 
 
 def combined(assumed: float, measure: tuple[float, float] | None) -> float:

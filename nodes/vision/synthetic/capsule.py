@@ -129,14 +129,23 @@ def _cast(rays: RayGrid, capsules: list[Capsule], rows: IDX, cols: IDX, which: I
     keep = (alpha > 0) & rays.valid[rows, cols] & (t_c > radius)
     d, t_c, gap, radius, s = d[keep], t_c[keep], gap[keep], radius[keep], s[keep]
     centre, u, length, which = centre[keep], u[keep], length[keep], which[keep]
+    a, denom = a[keep], denom[keep]
     inside = np.minimum(gap, radius * (1 - 1e-9))
-    t = t_c - np.sqrt(radius * radius - inside * inside)
+    # a ray meets the body (a cylinder about the axis) where its distance from the axis, which
+    # grows as sqrt(1 - du^2) per unit along the ray from the closest approach, reaches the
+    # radius; a round end (the closest approach clipped to an end) as a sphere
+    body = (s > 0) & (s < length)
+    slant = np.where(body, np.sqrt(denom), 1.0)
+    t = t_c - np.sqrt(radius * radius - inside * inside) / slant
     point = eye + t[:, None] * d
     normal = point - centre
-    body = ((s > 0) & (s < length)).astype(np.float64)
     normal -= (np.einsum("ij,ij->i", normal, u) * body)[:, None] * u
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
     depth = (point - eye) @ rot[2]
     offset = np.array([c.offset for c in capsules])[which] if capsules else np.zeros(0)
     index = rows[keep] * rays.shape[1] + cols[keep]
-    return CapsuleHits(index, alpha[keep], depth, point, normal, offset + s, which)
+    # the cue's bands are painted where the surface point lies along the axis (not where the
+    # ray passes closest to it, which puts a band's edge up to a radius off on a slanted view;
+    # nor clipped to an end, which painted a round end beyond the joint as the shaft)
+    along = offset + np.einsum("ij,ij->i", point - a, u)
+    return CapsuleHits(index, alpha[keep], depth, point, normal, along, which)

@@ -33,13 +33,37 @@ CALIBRATION = TableCalibration(
 
 
 def seen(pose: CuePose) -> cue_stick.CueLine:
-    """The cue's line as the detector finds it: tip, a point behind it, the joint."""
-    tip, back, end = MODEL.project(np.array([pose.point(0.0), pose.point(0.5), pose.point(0.74)]))
+    """The cue's line as the detector finds it: tip, a point behind it, the joint (where the
+    shaft ends on its side nearest the camera)."""
+    back, end = MODEL.project(np.array([pose.point(0.5), near_joint(pose)]))
+    tip = tip_end(pose, back)
     direction = (tip - back) / np.linalg.norm(tip - back)
     length = float(np.linalg.norm(tip - back)) / 0.8
     return cue_stick.CueLine(
         tip, direction, length, 4.0, 1.0, back=back, joint=np.array([end, end - direction])
     )
+
+
+def near_joint(pose: CuePose, length: float = joint.JOINT) -> np.ndarray:
+    """The joint's point on the shaft's surface nearest the camera: ``JOINT_RADIUS`` from the
+    axis, across it in the plane through the camera and the axis."""
+    centre = pose.point(length)
+    unit = pose.axis()
+    towards = MODEL.position - centre
+    towards -= (towards @ unit) * unit
+    return np.asarray(centre + joint.JOINT_RADIUS * towards / np.linalg.norm(towards))
+
+
+def tip_end(pose: CuePose, back: np.ndarray) -> np.ndarray:
+    """Where the tip's round end (a ball of the tip's radius) ends in the image, seen from
+    ``back`` (image px): a little beyond the front's point on the axis."""
+    angles = np.radians(np.arange(0.0, 360.0, 0.5))
+    ring = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    sphere = np.array([[a * b[0], a * b[1], c] for c in np.linspace(-1, 1, 181)
+                       for a in [math.sqrt(max(1 - c * c, 0.0))] for b in ring[::4]])  # fmt: skip
+    points = MODEL.project(pose.point(joint.TIP_RADIUS) + joint.TIP_RADIUS * sphere)
+    reach = (points - back) @ (MODEL.project(pose.point(0.0)[None])[0] - back)
+    return np.asarray(points[int(np.argmax(reach))])
 
 
 def aimed(elevation: float, behind: float) -> tuple[CuePose, np.ndarray]:
@@ -72,7 +96,8 @@ def test_the_tip_and_the_joint_a_shaft_apart_give_the_cues_elevation(elevation, 
 
 def test_a_measured_elevation_turns_the_cue_towards_its_true_direction():
     # assumed at 6 degrees, a cue held at 3 was turned by the elevation's error; the measurement
-    # (known to a third of a degree here) takes most of it away
+    # (0.78 degrees a pixel here: known to 2.3 degrees against the assumption's 1.5) takes
+    # about 30 % of it away
     pose, face = aimed(3.0, 0.03)
     line = seen(pose)
     ball = face + R * np.array([math.cos(math.radians(200.0)), math.sin(math.radians(200.0))])
@@ -81,7 +106,7 @@ def test_a_measured_elevation_turns_the_cue_towards_its_true_direction():
         _, direction, _ = cue_stick.table_pose(found, CALIBRATION, 6.0, ball[None])
         errors.append(abs((direction - 200.0 + 180.0) % 360.0 - 180.0))
     assert errors[0] > 0.1
-    assert errors[1] < 0.7 * errors[0]
+    assert errors[1] < 0.8 * errors[0]
 
 
 def test_a_measurement_far_from_what_players_do_is_dropped():
@@ -112,7 +137,8 @@ def test_the_shaft_ends_where_the_line_turns_dark():
 def test_a_longer_shaft_is_measured_with_its_own_length():
     # a cue whose joint lies 0.79 m from the tip (a 31 in shaft), told so, gives its elevation
     pose, face = aimed(4.0, 0.03)
-    tip, back, end = MODEL.project(np.array([pose.point(0.0), pose.point(0.5), pose.point(0.79)]))
+    back, end = MODEL.project(np.array([pose.point(0.5), near_joint(pose, 0.79)]))
+    tip = tip_end(pose, back)
     origin, rays = CALIBRATION.rays(np.vstack([tip, back, end, end + (end - tip) * 1e-3]))
     anchor = np.array([*face, R])
     told = joint.measured(origin, rays, anchor, 6.0, 0.79)
@@ -126,3 +152,21 @@ def test_the_vision_nodes_default_joint_length_is_the_pipelines():
     from nodes.vision.pipeline import PipelineConfig
 
     assert VisionConfig().cue_joint_m == PipelineConfig().cue_joint_m == joint.JOINT
+
+
+def test_the_renderer_paints_the_cues_bands_where_its_surface_lies_along_it():
+    # the joint's edge is seen on the surface, not where each ray passes closest to the axis,
+    # and the shaft's round end beyond the joint is the collar's (it was the shaft's for half
+    # of all poses, by the rounding of its length: the pale shaft ran on 10 mm)
+    from nodes.vision.synthetic.capsule import cast_capsules
+    from nodes.vision.synthetic.cue import cue_capsules
+    from nodes.vision.synthetic.ray import RayGrid
+
+    pose, _ = aimed(6.0, 0.05)
+    hits = cast_capsules(RayGrid.build(MODEL, 2), cue_capsules(pose))
+    assert len(hits.along) > 1000
+    along = (hits.point - pose.point(0.0)) @ -pose.axis()
+    np.testing.assert_allclose(hits.along, along, atol=1e-9)
+    beyond = hits.which == 0
+    beyond &= (hits.point - pose.point(joint.JOINT)) @ -pose.axis() > 1e-4
+    assert beyond.any() and (hits.along[beyond] > joint.JOINT).all()
