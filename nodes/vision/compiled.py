@@ -106,7 +106,7 @@ def exercise() -> None:
     cue._any_inside(line, roi)
     cue._along_sides(line[:2], line[:2], np.ones((4, 4)), 1.0)
     cue._unlike(np.ones((4, 6, 3), np.float32), np.ones(3, np.float32), 0.3)
-    cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04)
+    cue._clearing(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03, (1.0, 0.5), 0.04, 0.03)
     cue.struck(np.zeros(2), np.array([1.0, 0.0]), np.ones((2, 2)), 0.03)
     ts = np.arange(40.0)
     joint._shaft_end(ts, np.where(ts < 25, 5.0, 3.0), np.ones(40, np.bool_), 40.0)

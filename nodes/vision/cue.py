@@ -17,7 +17,7 @@ butt raised by ``elevation_deg`` (players hold it 3-10 degrees up), or more wher
 clear the cushion or a ball behind the one it strikes; each axis point is placed on its camera
 ray at the height that elevation implies, so the direction is the horizontal one. Where the
 end of the pale shaft (the joint, a known length from the tip) is seen, the elevation it implies
-is weighed in (:mod:`nodes.vision.joint`).
+is weighed in, with those measured earlier in the stroke (:mod:`nodes.vision.joint`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numba
@@ -846,49 +846,85 @@ def straighten(line: CueLine, intrinsics: Intrinsics) -> CueLine:
     return replace(line, tip=bent[0], direction=tangent, back=bent[2])
 
 
+class Placed(NamedTuple):
+    """Where :func:`table_pose` puts the cue on the table."""
+
+    tip: F64  # table x, y at ball-centre height
+    direction: float  # degrees, the way the tip points
+    seen: float  # m of the cue seen
+    measure: tuple[float, float] | None  # the joint's elevation and degrees per px, this frame
+
+
 def table_pose(
     line: CueLine,
     calibration: TableCalibration,
     elevation_deg: float,
     obstacles: F64 | None = None,
     joint_m: float = joint.JOINT,
-) -> tuple[F64, float, float]:
-    """Tip (table x, y at ball-centre height), direction (degrees) and the length seen (m).
+    earlier: Sequence[tuple[float, float]] = (),
+) -> Placed:
+    """The cue on the table, its butt raised by the elevation most likely (:func:`joint.estimate`).
 
-    The butt is raised by ``elevation_deg``, or more where the cue would otherwise pass through
-    the cushion or a ball lying behind the tip (``obstacles``: table x, y of the balls): a
-    player raises it just enough to clear them (:func:`clearing_elevation`). Where the shaft's
-    joint was seen (``line.joint``), ``joint_m`` from the tip, the elevation it gives is weighed
-    in (:mod:`joint`)."""
+    A player holds it about ``elevation_deg`` up, or just enough to clear the cushion and the
+    balls lying behind the tip (``obstacles``: table x, y of the balls), whichever is more
+    (:func:`clearing_elevation`, for a tip striking up to ``joint.TIP_HEIGHT`` radii above or
+    below the ball's centre). Where the shaft's joint was seen (``line.joint``), ``joint_m``
+    from the tip, the elevation it gives is weighed in with those measured ``earlier`` in the
+    same stroke (:mod:`joint`)."""
     tip_z = calibration.spec.ball_radius
-    back_px = line.tip - line.direction * max(line.length_px * 0.8, 20.0)
-    if line.back is not None:
-        # the tip moved along the tangent since ``back`` was taken: keep the bent axis's point
-        back_px = line.back
+    back_px = _back_px(line)
     seen_px = [line.tip, back_px] if line.joint is None else [line.tip, back_px, *line.joint]
     origin, rays = calibration.rays(np.vstack(seen_px))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
     elevation = elevation_deg
     back = _raised(origin, rays[1], tip, elevation)
     for _ in range(4):
-        delta = tip[:2] - back[:2]
-        unit = delta / max(float(np.linalg.norm(delta)), 1e-9)
+        unit = _heading(tip, back)
         need = max(elevation_deg, clearing_elevation(tip, unit, calibration.spec, obstacles))
         if abs(need - elevation) < 0.01:
             break
         elevation = need
         back = _raised(origin, rays[1], tip, elevation)
+    unit = _heading(tip, back)
+    clears = tuple(
+        clearing_elevation(tip, unit, calibration.spec, obstacles, strike)
+        for strike in (joint.TIP_HEIGHT, -joint.TIP_HEIGHT)
+    )
+    found = None
     if line.joint is not None:
         face = _face(tip, back, tip_z, obstacles)
         anchor = tip if face is None else np.array([face[0], face[1], tip_z])
         found = joint.measured(origin, rays, anchor, elevation, joint_m)
-        weighed = joint.combined(elevation, found)
-        if weighed != elevation:
-            back = _raised(origin, rays[1], tip, weighed)
+    measures = [*earlier] if found is None else [*earlier, found]
+    likely = joint.estimate(elevation_deg, (clears[0], clears[1]), measures)
+    if likely != elevation:
+        back = _raised(origin, rays[1], tip, likely)
     delta = tip[:2] - back[:2]
     direction = math.degrees(math.atan2(delta[1], delta[0]))
     seen = float(np.linalg.norm(tip - back)) / 0.8
-    return tip[:2], direction, seen
+    return Placed(tip[:2], direction, seen, found)
+
+
+def plane_of(line: CueLine, calibration: TableCalibration) -> F64:
+    """Unit normal of the plane through the camera and the cue's axis: the same while the cue
+    slides along it through a stroke."""
+    _, rays = calibration.rays(np.vstack([line.tip, _back_px(line)]))
+    normal = np.cross(rays[0], rays[1])
+    return np.asarray(normal / max(float(np.linalg.norm(normal)), 1e-12), np.float64)
+
+
+def _back_px(line: CueLine) -> F64:
+    """A point (image px) of the cue's axis behind the tip."""
+    if line.back is not None:
+        # the tip moved along the tangent since ``back`` was taken: keep the bent axis's point
+        return np.asarray(line.back, np.float64)
+    return np.asarray(line.tip - line.direction * max(line.length_px * 0.8, 20.0), np.float64)
+
+
+def _heading(tip: F64, back: F64) -> F64:
+    """Unit table x, y from ``back`` towards ``tip``."""
+    delta = tip[:2] - back[:2]
+    return np.asarray(delta / max(float(np.linalg.norm(delta)), 1e-9), np.float64)
 
 
 def _face(tip: F64, back: F64, radius: float, obstacles: F64 | None) -> F64 | None:
@@ -896,8 +932,7 @@ def _face(tip: F64, back: F64, radius: float, obstacles: F64 | None) -> F64 | No
     ``obstacles``), or None when none is ahead."""
     if obstacles is None or len(obstacles) == 0:
         return None
-    delta = tip[:2] - back[:2]
-    unit = delta / max(float(np.linalg.norm(delta)), 1e-9)
+    unit = _heading(tip, back)
     balls = np.asarray(obstacles, np.float64).reshape(-1, 2)
     hit = struck(np.ascontiguousarray(tip[:2]), unit, balls, radius)
     return None if hit < 0 else np.asarray(balls[hit] - radius * unit, np.float64)
@@ -915,29 +950,39 @@ def _raised(origin: F64, ray: F64, tip: F64, elevation_deg: float) -> F64:
     return np.array([ox + rx * scale, oy + ry * scale, oz + rz * scale])
 
 
-def clearing_elevation(tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | None) -> float:
+def clearing_elevation(
+    tip: F64, unit: F64, spec: TableSpec, obstacles: F64 | None, strike: float = 0.0
+) -> float:
     """The least elevation (degrees) at which a cue with its tip at ``tip`` (table x, y),
     pointing along ``unit`` (table x, y), passes ``CLEARANCE`` above the cushions (at the rail's
     height from the cushion noses outwards) and the balls (``obstacles``, table x, y) behind
     where it strikes.
 
-    The axis is at ball-centre height where it meets the ball it strikes, the first ball ahead
-    of the tip on its line (while the player strokes, the tip is drawn back and up along the
-    axis), or at the tip when no ball is ahead (it has just struck)."""
+    The axis is at ball-centre height, or ``strike`` radii above it, where it meets the ball it
+    strikes, the first ball ahead of the tip on its line (while the player strokes, the tip is
+    drawn back and up along the axis), or at the tip when no ball is ahead (it has just
+    struck)."""
     balls = np.zeros((0, 2)) if obstacles is None else np.asarray(obstacles, np.float64)
     tip = np.asarray(tip[:2], np.float64)
     half = (spec.length / 2, spec.width / 2)
+    height = spec.ball_radius * (1.0 + strike)
     need = _clearing(tip, np.asarray(unit, np.float64), balls.reshape(-1, 2), spec.ball_radius,
-                     half, spec.rail_z)  # fmt: skip
+                     half, spec.rail_z, height)  # fmt: skip
     return min(math.degrees(need), MAX_ELEVATION)
 
 
 @numba.njit(cache=True, nogil=True)
 def _clearing(
-    tip: F64, unit: F64, balls: F64, radius: float, half: tuple[float, float], rail_z: float
+    tip: F64,
+    unit: F64,
+    balls: F64,
+    radius: float,
+    half: tuple[float, float],
+    rail_z: float,
+    height: float,
 ) -> float:
-    """:func:`clearing_elevation` in radians, uncapped (compiled: two dozen numpy calls on a
-    few balls, up to five times a frame)."""
+    """:func:`clearing_elevation` in radians, uncapped, the axis at ``height`` where it meets
+    the ball (compiled: two dozen numpy calls on a few balls, up to five times a frame)."""
     anchor_x, anchor_y = tip[0], tip[1]
     first = struck(tip, unit, balls, radius)
     if first >= 0:  # the ball is found better than the axis
@@ -951,7 +996,7 @@ def _clearing(
             run = min(run, (math.copysign(half[0], back_x) - anchor_x) / back_x)
         if abs(back_y) > 1e-9:
             run = min(run, (math.copysign(half[1], back_y) - anchor_y) / back_y)
-        need = math.atan2(rail_z + CLEARANCE - radius, max(run, radius))
+        need = math.atan2(rail_z + CLEARANCE - height, max(run, radius))
     for i in range(balls.shape[0]):
         if i == first:
             continue
@@ -959,7 +1004,7 @@ def _clearing(
         along = dx * back_x + dy * back_y
         across = abs(dx * back_y - dy * back_x)
         if radius < along < CUE_LENGTH and across < radius + SHAFT_RADIUS:
-            need = max(need, math.atan2(radius + CLEARANCE, along))
+            need = max(need, math.atan2(2.0 * radius + CLEARANCE - height, along))
     return need
 
 

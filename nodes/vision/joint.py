@@ -8,16 +8,19 @@ when none is ahead), fix the elevation at which the two are ``JOINT`` apart (:fu
 Both are seen on the surface: the joint on the shaft's side nearest the camera, the tip where
 its ray grazes the round end.
 How well depends on the view: the joint moves 1.5-4 px along the line per degree, and the tip
-and the joint are each found to a pixel or a few. So the measurement is combined with the assumed
-elevation, each weighted by how well it is known (:func:`combined`), and one more than
-``SPREAD`` from it is dropped: an arm across the shaft ends it early, a tip hidden by a ball
-puts the tip short.
+and the joint are each found to a pixel or a few. So the elevation is the likeliest given how
+players hold a cue (about the assumed elevation, or just enough to clear the cushion and the
+balls behind) and the measurements (:func:`estimate`), some of which are spoilt: an arm across
+the shaft ends it early, a tip hidden by a ball puts the tip short. The cue keeps its elevation
+through a stroke while it slides along its axis, so the measurements of the frames before,
+while it stays in the same plane through the camera, are weighed in too (:class:`Strokes`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -47,7 +50,14 @@ ACROSS = np.array([-1.0, 0.0, 1.0])  # px: the samples across the axis, averaged
 REACH_PX = 80.0  # px: the joint is looked for up to this far past the end of the line found
 FOUND_PX = 3.0  # px: how well the tip and the joint are found along the line (each, typically)
 ASSUMED = 1.5  # degrees: how well the assumed elevation is known (players hold it 3-8 up)
-SPREAD = 4.0  # degrees: a measurement further than this from the assumed elevation is dropped
+TIP_HEIGHT = 0.45  # ball radii: players strike up to this far above or below the centre
+MISREAD = 0.1  # the share of cues whose balls behind are misread (a tip placed short, say)
+OUTLIERS = 0.15  # the share of measurements an arm across the shaft or a hidden tip spoils
+WORTH = 4.0  # a stroke's measurements count for at most this many independent ones
+STROKE_FRAMES = 90  # a cue seen again on its plane within this many frames is the same stroke
+SAME_PLANE = math.cos(math.radians(0.5))  # ... the plane's normal within half a degree
+KEPT = 16  # the measurements of a stroke kept
+GRID = np.arange(0.0, 35.0 + 1e-9, 0.05)  # degrees: the elevations weighed (up to a masse's)
 
 
 def along_line(image: U8, line: CueLine, intrinsics: Intrinsics) -> CueLine:
@@ -213,13 +223,61 @@ def _meet(ray: tuple[float, float], point: tuple[float, float], c: float, s: flo
     return -(point[0] * ray[1] - point[1] * ray[0]) / across
 
 
-def combined(assumed: float, measure: tuple[float, float] | None) -> float:
-    """The elevation (degrees) from the ``assumed`` one and a measurement (elevation, degrees
-    per pixel) weighted by how well each is known; the assumed one alone without a measurement
-    or with one more than ``SPREAD`` from it."""
-    if measure is None or abs(measure[0] - assumed) > SPREAD:
+def estimate(
+    assumed: float, need: tuple[float, float], measures: Sequence[tuple[float, float]] = ()
+) -> float:
+    """The elevation (degrees) most likely given how players hold a cue and what was measured:
+    the median of the posterior over ``GRID``.
+
+    Before any measurement the elevation is the larger of the one the player likes, about
+    ``assumed`` (known to ``ASSUMED``), and the least that clears the cushion and the balls
+    behind, somewhere in ``need`` (degrees: for a tip striking up to ``TIP_HEIGHT`` radii above
+    and below the ball's centre; (0, 0) where nothing is in the way). Each of ``measures``
+    (elevation, degrees per pixel) is known to ``FOUND_PX`` pixels, or is one of the
+    ``OUTLIERS`` that an arm across the shaft or a hidden tip makes; measurements of one stroke
+    count for at most ``WORTH`` between them (they share their errors)."""
+    z = (GRID - assumed) / ASSUMED
+    held = 1.0 / (1.0 + np.exp(-1.702 * z))  # the normal's distribution, within 0.01
+    lo, hi = need
+    clears = np.clip((GRID - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    clears = MISREAD + (1.0 - MISREAD) * clears
+    prior = np.diff(held * clears, prepend=0.0)
+    if measures:
+        power = min(1.0, WORTH / len(measures))
+        log_like = np.zeros_like(GRID)
+        for value, per_px in measures:
+            spread = max(FOUND_PX * per_px, 1e-3)
+            near = np.exp(-0.5 * ((GRID - value) / spread) ** 2) / (spread * math.sqrt(2 * math.pi))
+            log_like += np.log((1.0 - OUTLIERS) * near + OUTLIERS / GRID[-1])
+        prior = prior * np.exp(power * (log_like - log_like.max()))
+    total = np.cumsum(prior)
+    if total[-1] <= 0.0:
         return assumed
-    weight = 1.0 / ASSUMED**2
-    spread = max(FOUND_PX * measure[1], 1e-3)
-    weight_m = 1.0 / spread**2
-    return (assumed * weight + measure[0] * weight_m) / (weight + weight_m)
+    return float(GRID[min(int(np.searchsorted(total, 0.5 * total[-1])), len(GRID) - 1)])
+
+
+@dataclass
+class Strokes:
+    """The joint's measurements of the stroke under way: a cue seen again within
+    ``STROKE_FRAMES`` frames in the same plane through the camera (within ``SAME_PLANE``) slides
+    along the same axis, at the same elevation, so each frame weighs what the frames before it
+    measured (the last ``KEPT``)."""
+
+    plane: F64 | None = None  # unit normal of the plane through the camera and the cue
+    frame: int = 0
+    measures: list[tuple[float, float]] = field(default_factory=list)
+
+    def earlier(self, plane: F64, frame: int) -> list[tuple[float, float]]:
+        """This stroke's measurements so far, for a cue in ``plane`` in ``frame``: none when it
+        is another stroke."""
+        last = self.plane
+        recent = last is not None and 0 < frame - self.frame <= STROKE_FRAMES
+        if last is None or not recent or abs(float(plane @ last)) < SAME_PLANE:
+            self.measures = []
+        return list(self.measures)
+
+    def seen(self, plane: F64, frame: int, measure: tuple[float, float] | None) -> None:
+        """Remember the cue of ``frame`` and its measurement (None: its joint was not seen)."""
+        self.plane, self.frame = plane, frame
+        if measure is not None:
+            self.measures = [*self.measures, measure][-KEPT:]

@@ -226,3 +226,31 @@ def test_hough_finds_the_same_segments_in_a_mask_cut_past_its_last_pixels():
 def test_brightest_channel_is_the_largest_of_blue_green_and_red():
     image = np.random.default_rng(4).integers(0, 256, (9, 13, 3), dtype=np.uint8)
     assert np.array_equal(cue_stick._brightest_byte(image), image.max(axis=2))
+
+
+def test_a_stroke_weighs_the_joint_seen_in_each_of_its_frames_through_a_chessboard_lens():
+    from nodes.vision.calibration import Intrinsics, TableCalibration
+
+    ball = (-0.5, 0.1)
+    spots = [(0, *ball), *OTHERS]
+    empty = scenes.render("tilted", spots)
+    model = empty.truth.camera
+    lens = Intrinsics(model.width, model.height, model.matrix, model.dist_coeffs, "chessboard")
+    known = TableCalibration(SPEC, lens, np.array(model.rvec), np.array(model.tvec))
+    # the same lens, as if estimated from the table: its joint is not looked for
+    guessed = replace(known, intrinsics=replace(lens, source="estimated"))
+    for cal, measured in ((known, [1, 2, 1]), (guessed, [0, 0, 0])):
+        pipe = Pipeline(cal)
+        pipe.process(empty.image, 0, 0, "cam0")
+        counts = []
+        # two frames of one stroke (the tip slides back along the axis), then another cue; the
+        # count is of the stroke's measurements
+        for index, (direction, behind) in enumerate([(20.0, 0.05), (20.0, 0.08), (60.0, 0.05)]):
+            pose, hand = aiming(ball, direction, behind, 0.2, 0.0)
+            pose = replace(pose, elevation_deg=4.0, tip_z=scenes.R + behind * math.tan(0.07))
+            frame = scenes.render("tilted", spots, cue=pose, stance=hand)
+            found = pipe.process(frame.image, 1 + index, 0, "cam0")
+            assert found.cue is not None
+            counts.append(len(pipe.strokes.measures))
+            assert all(abs(value - 4.0) < 1.0 for value, _ in pipe.strokes.measures)
+        assert counts == measured  # another cue line is another stroke

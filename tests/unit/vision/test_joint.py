@@ -103,17 +103,49 @@ def test_a_measured_elevation_turns_the_cue_towards_its_true_direction():
     ball = face + R * np.array([math.cos(math.radians(200.0)), math.sin(math.radians(200.0))])
     errors = []
     for found in (replace(line, joint=None), line):
-        _, direction, _ = cue_stick.table_pose(found, CALIBRATION, 6.0, ball[None])
+        direction = cue_stick.table_pose(found, CALIBRATION, 6.0, ball[None]).direction
         errors.append(abs((direction - 200.0 + 180.0) % 360.0 - 180.0))
     assert errors[0] > 0.1
     assert errors[1] < 0.8 * errors[0]
 
 
-def test_a_measurement_far_from_what_players_do_is_dropped():
-    assert joint.combined(6.0, (16.0, 0.3)) == 6.0
-    assert joint.combined(6.0, None) == 6.0
-    weighed = joint.combined(6.0, (4.0, 0.3))  # known to 0.9 degrees against 1.5
+def test_a_measurement_far_from_what_players_do_counts_for_little():
+    assert joint.estimate(6.0, (0.0, 0.0)) == pytest.approx(6.0, abs=0.05)
+    assert joint.estimate(6.0, (0.0, 0.0), [(16.0, 0.3)]) == pytest.approx(6.0, abs=0.3)
+    weighed = joint.estimate(6.0, (0.0, 0.0), [(4.0, 0.3)])  # known to 0.9 degrees against 1.5
     assert 4.0 < weighed < 5.0
+
+
+def test_a_cue_clears_what_lies_behind_as_players_do():
+    # a rail behind the tip needs 10 degrees struck high, 14 struck low: the cue is raised to
+    # somewhere between, and a measurement there says where
+    alone = joint.estimate(6.0, (10.0, 14.0))
+    assert 10.0 < alone < 14.0
+    assert joint.estimate(6.0, (10.0, 14.0), [(11.0, 0.1)]) == pytest.approx(11.0, abs=0.2)
+    # the balls behind may be misread: a stroke's measurements well below still count
+    assert joint.estimate(6.0, (10.0, 14.0), [(6.4, 0.3)] * 4) < 7.0
+
+
+def test_a_strokes_measurements_count_together_and_for_no_more_than_they_are_worth():
+    one = joint.estimate(6.0, (0.0, 0.0), [(4.0, 0.5)])
+    four = joint.estimate(6.0, (0.0, 0.0), [(4.0, 0.5)] * 4)
+    assert abs(four - 4.0) < 0.5 * abs(one - 4.0)
+    many = joint.estimate(6.0, (0.0, 0.0), [(4.0, 0.5)] * 16)
+    assert many == pytest.approx(four, abs=0.05)
+
+
+def test_a_stroke_is_the_same_cue_plane_seen_again_soon():
+    strokes = joint.Strokes()
+    plane = np.array([0.0, 0.6, 0.8])
+    assert strokes.earlier(plane, 10) == []
+    strokes.seen(plane, 10, (5.0, 0.4))
+    strokes.seen(plane, 11, None)  # the joint not seen: the stroke goes on
+    tilted = np.array([0.0, math.sin(0.6435 + 0.003), math.cos(0.6435 + 0.003)])
+    assert strokes.earlier(tilted, 40) == [(5.0, 0.4)]  # 0.2 degrees off: the same
+    assert strokes.earlier(plane, 11 + joint.STROKE_FRAMES + 1) == []  # too long after
+    strokes.seen(plane, 200, (5.0, 0.4))
+    turned = np.array([0.0, math.sin(0.6435 + 0.02), math.cos(0.6435 + 0.02)])
+    assert strokes.earlier(turned, 201) == []  # another line: another stroke
 
 
 def test_the_shaft_ends_where_the_line_turns_dark():
