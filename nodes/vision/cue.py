@@ -876,6 +876,8 @@ def table_pose(
     seen_px = [line.tip, back_px] if line.joint is None else [line.tip, back_px, *line.joint]
     origin, rays = calibration.rays(np.vstack(seen_px))
     tip = origin + rays[0] * (tip_z - origin[2]) / rays[0][2]
+    # a first elevation, clearing what lies behind at the ball's centre height, for the cue's
+    # heading on the table: what lies behind and the ball it strikes depend on it
     elevation = elevation_deg
     back = _raised(origin, rays[1], tip, elevation)
     for _ in range(4):

@@ -180,16 +180,18 @@ def _solve(
     if not 0.0 < math.sin(math.radians(elevation_deg)) < rise:
         return None
     angle = math.asin(math.sin(math.radians(elevation_deg)) / rise)
-    for _ in range(12):
+    for _ in range(20):
         miss = _apart(tip, joint, anchor, angle) - length
         slope = (_apart(tip, joint, anchor, angle + 1e-6) - length - miss) / 1e-6
         if not (math.isfinite(miss) and math.isfinite(slope)) or abs(slope) < 1e-9:
             return None
-        angle -= miss / slope
+        angle -= min(max(miss / slope, -0.1), 0.1)  # radians: Newton's steps, kept near
         if abs(miss) < 1e-7:
             break
     else:
         return None
+    if not 0.0 < angle < 0.5 * math.pi:
+        return None  # no elevation fits: the joint or the tip was not what it seemed
     sine = math.sin(angle) * rise
     if not 0.0 < sine < 1.0:
         return None
