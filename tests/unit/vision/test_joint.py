@@ -179,11 +179,17 @@ def test_a_longer_shaft_is_measured_with_its_own_length():
     assert assumed is None or abs(assumed[0] - 4.0) > 0.5
 
 
-def test_the_vision_nodes_default_joint_length_is_the_pipelines():
+def test_the_vision_nodes_joint_length_reaches_its_pipeline(tmp_path):
+    from nodes.runtime.config import load
     from nodes.vision.config import VisionConfig
+    from nodes.vision.node import VisionNode
     from nodes.vision.pipeline import PipelineConfig
 
     assert VisionConfig().cue_joint_m == PipelineConfig().cue_joint_m == joint.JOINT
+    argv = ["--run-dir", str(tmp_path), "--cue-joint-m", "0.79", "--cue-elevation-deg", "5"]
+    config = load(VisionConfig, "vision", argv, description="", environ={})
+    settings = VisionNode(config)._settings().pipeline
+    assert (settings.cue_joint_m, settings.cue_elevation_deg) == (0.79, 5.0)
 
 
 def test_the_renderer_paints_the_cues_bands_where_its_surface_lies_along_it():
