@@ -245,12 +245,11 @@ def estimate(
     clears = MISREAD + (1.0 - MISREAD) * clears
     prior = np.diff(held * clears, prepend=0.0)
     if measures:
+        value, per_px = np.array(measures, np.float64).T[:, :, None]
+        spread = np.maximum(FOUND_PX * per_px, 1e-3)
+        near = np.exp(-0.5 * ((GRID - value) / spread) ** 2) / (spread * math.sqrt(2 * math.pi))
+        log_like = np.log((1.0 - OUTLIERS) * near + OUTLIERS / GRID[-1]).sum(axis=0)
         power = min(1.0, WORTH / len(measures))
-        log_like = np.zeros_like(GRID)
-        for value, per_px in measures:
-            spread = max(FOUND_PX * per_px, 1e-3)
-            near = np.exp(-0.5 * ((GRID - value) / spread) ** 2) / (spread * math.sqrt(2 * math.pi))
-            log_like += np.log((1.0 - OUTLIERS) * near + OUTLIERS / GRID[-1])
         prior = prior * np.exp(power * (log_like - log_like.max()))
     total = np.cumsum(prior)
     if total[-1] <= 0.0:
