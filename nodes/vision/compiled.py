@@ -73,9 +73,10 @@ def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
     pixels nearest to points, the frame at half size and its brightest channel, the player's
-    blobs, the spots between balls, the dedupe, the overlapping balls' separation, the cue's
-    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it, the
-    ball it strikes, clearance and its shaft's end, and the balls' kinds once each."""
+    blobs (and their components' stats), the spots between balls, the dedupe, the overlapping
+    balls' separation, the cue's longest run, candidate lines, robust fits, cross-sections, tip
+    walk, middles across it, the ball it strikes, clearance and its shaft's end, and the balls'
+    kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
