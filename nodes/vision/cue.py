@@ -173,24 +173,26 @@ def ridges(small: U8, radius: float) -> U8:
     In log space a pale shaft over a dark floor stands out as much in a dim room as in a bright
     one; only bright lines, so that the shaft's shadow does not widen it. (The brightest
     channel first: the log table is increasing, so one channel is filtered, not three.)"""
-    size = 2 * round(0.75 * radius) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    kernel, _ = _elliptic(2 * round(0.75 * radius) + 1)
     logs = cv2.GaussianBlur(cv2.LUT(_brightest_byte(small), _LOG_TABLE), (3, 3), 0.7)
     return np.asarray(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel), np.uint8)
 
 
 def find_cue_wide(
-    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float
-) -> CueLine | None:
+    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float,
+    outside: U8 | None = None,
+) -> CueLine | None:  # fmt: skip
     """The cue where most of it lies off the felt (the player aims from behind the rail).
 
     Working-resolution arrays of the whole frame: ``thin`` the felt-based mask of thin things
     on the table, ``ridge`` from :func:`ridges`, ``roi`` the table. Off the table the ridge mask
     stands in for the felt mask. A straight run of mask pixels, longer than six balls, that
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
-    as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
+    as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table. ``outside``:
+    ``roi``'s complement, when it is kept (:attr:`Geometry.wide_outside`).
     """
-    outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
+    if outside is None:
+        outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
     level = _level(ridge, outside)
     _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only

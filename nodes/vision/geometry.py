@@ -72,6 +72,7 @@ class Geometry:
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
         self.sides, self.pockets = self._whole_frame(step)
         self.wide_roi, self.wide_off = self._wide_masks(step)
+        self.wide_outside = np.asarray(cv2.bitwise_not(self.wide_roi), np.uint8)  # off the table
 
     def _wide_masks(self, step: int) -> tuple[U8, U8]:
         """On the whole frame's working grid: the table's region (``roi`` placed there), and

@@ -14,6 +14,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
     names = {f"{d.py_func.__module__}.{d.py_func.__name__}" for d in compiled.dispatchers()}
     assert {
         "nodes.vision.ray._coordinates",
+        "nodes.vision.ray._reach",
         "nodes.vision.rim._search",
         "nodes.vision.rim._points",
         "nodes.vision.evidence.shine",
@@ -84,7 +85,7 @@ def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
     entry_points = (
-        "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
+        "_coordinates", "_reach", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
         "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "shine",
         "_measure", "_run", "_between", "_merged", "_shares",
     )  # fmt: skip
