@@ -45,6 +45,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._clearing",
         "nodes.vision.cue._along_sides",
         "nodes.vision.palette._shares",
+        "nodes.vision.palette._disc_points",
         "nodes.vision.palette._off_white",
         "nodes.vision.geometry._nearest",
         "nodes.vision.geometry._halved",
@@ -87,7 +88,7 @@ def test_warm_up_runs_the_real_loops():
     entry_points = (
         "_coordinates", "_reach", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
         "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "shine",
-        "_measure", "_run", "_between", "_merged", "_shares",
+        "_measure", "_run", "_between", "_merged", "_shares", "_disc_points",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
