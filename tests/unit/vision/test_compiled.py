@@ -29,6 +29,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._greedy",
         "nodes.vision.detector._labelled",
         "nodes.vision.detector._stats",
+        "nodes.vision.detector._pooled",
         "nodes.vision.detector._opened_at",
         "nodes.vision.detector._between",
         "nodes.vision.detector._merged",
@@ -87,8 +88,8 @@ def test_warm_up_runs_the_real_loops():
     # every entry point has been compiled (or loaded) for the types detection calls it with
     entry_points = (
         "_coordinates", "_reach", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
-        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "shine",
-        "_measure", "_run", "_between", "_merged", "_shares", "_disc_points",
+        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "_pooled",
+        "shine", "_measure", "_run", "_between", "_merged", "_shares", "_disc_points",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]

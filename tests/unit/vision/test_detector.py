@@ -435,3 +435,14 @@ def test_components_are_opencvs_with_its_stats(shape):
         assert got[0] == count
         assert got[1].dtype == labels.dtype and np.array_equal(got[1], labels)
         assert got[2].dtype == np.int32 and np.array_equal(got[2], stats)
+
+
+def test_the_pooled_mask_is_opencvs_area_resize_compared_with_100():
+    rng = np.random.default_rng(4)
+    for h, w in ((7, 9), (40, 61)):
+        for raw in (rng.integers(0, 256, (h, w), dtype=np.uint8),
+                    np.where(rng.random((h, w)) < 0.4, 255, 0).astype(np.uint8)):  # fmt: skip
+            even = raw[: 2 * (h // 2), : 2 * (w // 2)]
+            grey = cv2.resize(even, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            expected = cv2.compare(grey, np.array(100.0), cv2.CMP_GT)
+            assert np.array_equal(detector._pooled(raw), expected)
