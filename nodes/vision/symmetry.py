@@ -117,14 +117,17 @@ def _votes(
     """Add to ``counts`` (flat, per pixel) gradient votes one radius along (and, unsigned,
     also against) each edge's gradient, weighing ``scale`` times the gradient over the noise
     (at most ``MAX_WEIGHT``)."""
-    gx, gy = _sobel(image, 1, 0), _sobel(image, 0, 1)
+    # OpenCV's float Sobel of 16-bit integers took twice as long as of their float32 copy,
+    # whose derivatives are the same whole numbers (under 2**24 at every step: exact)
+    source = image.astype(np.float32) if image.dtype == np.int16 else image
+    gx, gy = _sobel(source, 1, 0), _sobel(source, 0, 1)
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
     noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
     _cast(counts, roi, gx, gy, mag, radius, limit, signed, scale)
 
 
-def _sobel(image: I16 | U8, dx: int, dy: int) -> F32:
+def _sobel(image: F32 | I16 | U8, dx: int, dy: int) -> F32:
     """OpenCV's 3 x 3 Sobel derivative in float32. Of bytes it is a whole number within 1020,
     which OpenCV's 16-bit integer filter gives exactly in half the time of its float one."""
     if image.dtype == np.uint8:
