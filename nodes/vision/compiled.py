@@ -89,7 +89,7 @@ def exercise() -> None:
     detector._inside(roi, np.array([[32.0, 32.0]]), np.array([5.0]))
     geometry.nearest(np.array([[32.0, 32.0]]), roi)
     geometry._halved(image, 32, 32)
-    cue._brightest_byte(image, cue._LOG_TABLE)
+    cue._brightest_byte(image)
     detector._opened_at(roi, np.array([[32.0, 32.0]]))
     detector._merged(detector._between(np.array([[0.0, 0.0], [2.0, 0.0]]), np.ones(2)), 1.0)
     detector._player(detector._pooled(roi), np.zeros(1, np.intp), 1.0)
