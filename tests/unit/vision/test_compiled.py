@@ -51,6 +51,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.geometry._nearest",
         "nodes.vision.geometry._halved",
         "nodes.vision.cue._brightest_byte",
+        "nodes.vision.cue._opened_away",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -90,6 +91,7 @@ def test_warm_up_runs_the_real_loops():
         "_coordinates", "_reach", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
         "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "_pooled",
         "shine", "_measure", "_run", "_between", "_merged", "_shares", "_disc_points",
+        "_opened_away",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]
