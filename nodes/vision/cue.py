@@ -173,24 +173,26 @@ def ridges(small: U8, radius: float) -> U8:
     In log space a pale shaft over a dark floor stands out as much in a dim room as in a bright
     one; only bright lines, so that the shaft's shadow does not widen it. (The brightest
     channel first: the log table is increasing, so one channel is filtered, not three.)"""
-    size = 2 * round(0.75 * radius) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    kernel, _ = _elliptic(2 * round(0.75 * radius) + 1)
     logs = cv2.GaussianBlur(cv2.LUT(_brightest_byte(small), _LOG_TABLE), (3, 3), 0.7)
     return np.asarray(cv2.morphologyEx(logs, cv2.MORPH_TOPHAT, kernel), np.uint8)
 
 
 def find_cue_wide(
-    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float
-) -> CueLine | None:
+    thin: U8, ridge: U8, roi: U8, sides: F64, radius: float, scale: float,
+    outside: U8 | None = None,
+) -> CueLine | None:  # fmt: skip
     """The cue where most of it lies off the felt (the player aims from behind the rail).
 
     Working-resolution arrays of the whole frame: ``thin`` the felt-based mask of thin things
     on the table, ``ridge`` from :func:`ridges`, ``roi`` the table. Off the table the ridge mask
     stands in for the felt mask. A straight run of mask pixels, longer than six balls, that
     crosses into the table and is not one of the table's own edges (``sides``: the four sides
-    as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table.
+    as (x0, y0, x1, y1), working px) is the cue; its tip is the end on the table. ``outside``:
+    ``roi``'s complement, when it is kept (:attr:`Geometry.wide_outside`).
     """
-    outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
+    if outside is None:
+        outside = np.asarray(cv2.bitwise_not(roi), np.uint8)
     level = _level(ridge, outside)
     _, above = cv2.threshold(ridge, level, 255, cv2.THRESH_BINARY)
     # blobs as wide as a ball (pockets, the grip hand) are not lines: keep their rims only
@@ -256,7 +258,8 @@ def _level(ridge: U8, outside: U8) -> float:
 @numba.njit(cache=True, nogil=True)
 def _brightest_byte(image: U8) -> U8:
     """The brightest channel of each pixel of a BGR ``image`` (compiled: a loop the compiler
-    vectorises took a tenth of the time of splitting the channels and two ``cv2.max``)."""
+    vectorises took a tenth of the time of splitting the channels and two ``cv2.max``; a
+    lookup in the same loop is not vectorised and took twice as long as ``cv2.LUT`` after)."""
     height, width = image.shape[:2]
     rows, out = image.reshape(height, 3 * width), np.empty((height, width), np.uint8)
     for y in range(height):
@@ -280,30 +283,49 @@ def _elliptic(size: int) -> tuple[U8, U8]:
 
 
 def thinner(mask: U8, size: int) -> U8:
-    """What of a binary ``mask`` is thinner than a disc ``size`` (odd) px across: the mask less
-    its opening by the elliptic kernel, as ``cv2.subtract(mask, cv2.morphologyEx(mask,
-    cv2.MORPH_OPEN, kernel))`` gives it, pixel for pixel, but opened only where the opening can
-    be non-zero. The erosion by the kernel lies within the erosion by the square inside it (a
-    fifth of the cost), which is empty in most masks (then the opening is) and small in the
-    rest; the opening lies within the kernel's reach of that, and a box three reaches larger
-    gives it exactly there (the box's own borders reach two in). The mask itself is returned
-    when its opening is empty."""
-    kernel, square = _elliptic(size)
+    """What of a binary ``mask`` (0 and 255) is thinner than a disc ``size`` (odd) px across:
+    the mask less its opening by the elliptic kernel, as ``cv2.subtract(mask,
+    cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel))`` gives it, pixel for pixel. The erosion
+    by the kernel lies within the erosion by the square inside it (a fifth of the cost), which
+    is empty in most masks (then so is the opening, and the mask itself is returned) and a few
+    dozen pixels in the rest, spread over most of the frame: the kernel is tried at those only
+    (:func:`_opened_away`), where opening the box around them took a whole frame's work."""
+    _, square = _elliptic(size)
     core = cv2.erode(mask, square)
     if cv2.countNonZero(core) == 0:
         return mask
-    reach = size // 2
-    height, width = mask.shape
-    x, y, w, h = cv2.boundingRect(core)
-    bx0, by0 = max(x - 3 * reach, 0), max(y - 3 * reach, 0)
-    bx1, by1 = min(x + w + 3 * reach, width), min(y + h + 3 * reach, height)
-    opened = cv2.morphologyEx(mask[by0:by1, bx0:bx1], cv2.MORPH_OPEN, kernel)
-    x0, y0 = max(x - reach, 0), max(y - reach, 0)
-    x1, y1 = min(x + w + reach, width), min(y + h + reach, height)
+    points = np.asarray(cv2.findNonZero(core), np.int32).reshape(-1, 2)
+    return _opened_away(np.ascontiguousarray(mask), points, _offsets(size))
+
+
+@functools.lru_cache(maxsize=8)
+def _offsets(size: int) -> NDArray[np.intp]:
+    """(dy, dx) of the elliptic kernel's pixels (:func:`_elliptic`), from its centre."""
+    return np.asarray(np.argwhere(_elliptic(size)[0]) - size // 2, np.intp)
+
+
+@numba.njit(cache=True, nogil=True)
+def _opened_away(mask: U8, points: NDArray[np.int32], offsets: NDArray[np.intp]) -> U8:
+    """A copy of a binary ``mask`` without its opening by the kernel at ``offsets`` (dy, dx,
+    symmetric about its centre), whose erosion can be set only at ``points`` (x, y): at each
+    point where the kernel lies on set pixels (pixels past the border count as set, as in
+    OpenCV's erosion), the pixels it covers are cleared (those past the border ignored, as in
+    its dilation). Compiled: a few dozen points, each looked around."""
+    h, w = mask.shape
     out = mask.copy()
-    out[y0:y1, x0:x1] = cv2.subtract(
-        mask[y0:y1, x0:x1], opened[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
-    )
+    for i in range(len(points)):
+        x, y = points[i, 0], points[i, 1]
+        whole = True
+        for k in range(len(offsets)):
+            yy, xx = y + offsets[k, 0], x + offsets[k, 1]
+            if 0 <= yy < h and 0 <= xx < w and mask[yy, xx] == 0:
+                whole = False
+                break
+        if whole:
+            for k in range(len(offsets)):
+                yy, xx = y + offsets[k, 0], x + offsets[k, 1]
+                if 0 <= yy < h and 0 <= xx < w:
+                    out[yy, xx] = 0
     return out
 
 

@@ -100,11 +100,8 @@ def masks(raw: U8, geo: Geometry) -> Masks:
     player). ``neckless`` is the same with the thin parts opened away first: there the ball the
     cue's tip touches (the cue ball while aiming) is not the player's; nor are the fingers, so only
     a circle with a ball's full evidence is judged on it."""
-    h, w = raw.shape
     # pooled over whole 2 x 2 blocks (an odd last row or column, outside the table, dropped)
-    even = raw[: 2 * (h // 2), : 2 * (w // 2)]
-    grey = cv2.resize(even, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    pooled: U8 = np.asarray(cv2.compare(grey, np.array(100.0), cv2.CMP_GT), np.uint8)
+    pooled = _pooled(np.ascontiguousarray(raw))
     band = geo.band_at  # flat indices of the pooled pixels near or past the rails
     small_r = geo.radius / geo.factor / 2
     player = _player(pooled, band, small_r)
@@ -112,6 +109,21 @@ def masks(raw: U8, geo: Geometry) -> Masks:
         cv2.morphologyEx(pooled, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8
     )
     return Masks(raw, player, _player(neckless, band, small_r))
+
+
+@numba.njit(cache=True, nogil=True)
+def _pooled(raw: U8) -> U8:
+    """255 where a whole 2 x 2 block of ``raw`` averages above 100, rounded half up (two of
+    four pixels set, in a mask of 0 and 255), else 0: what ``cv2.resize`` with ``INTER_AREA``
+    to half size and ``cv2.compare`` give, in one pass (compiled)."""
+    h, w = raw.shape[0] // 2, raw.shape[1] // 2
+    out = np.empty((h, w), np.uint8)
+    for y in range(h):
+        top, bottom, row = raw[2 * y], raw[2 * y + 1], out[y]
+        for x in range(w):
+            total = np.int32(top[2 * x]) + top[2 * x + 1] + bottom[2 * x] + bottom[2 * x + 1]
+            row[x] = 255 if (total + 2) >> 2 > 100 else 0
+    return out
 
 
 def _player(pooled: U8, band: NDArray[np.intp], small_r: float) -> Bools:
@@ -161,12 +173,51 @@ def elongation(blob: Bools) -> float:
 
 
 def components(mask: U8) -> tuple[int, NDArray[np.integer[Any]], NDArray[np.int32]]:
-    """8-connected components of a mask: count, labels, stats (as OpenCV's). 16-bit labels
-    when they fit: OpenCV 5 then finds the same components and stats several times faster."""
+    """8-connected components of a mask: count, labels, stats (as OpenCV's
+    ``connectedComponentsWithStats``). 16-bit labels when they fit: OpenCV 5 then finds the
+    same components several times faster. The labels are OpenCV's (``connectedComponents``,
+    the same algorithm) and the stats :func:`_stats`'s: OpenCV's own took three times as long
+    as the labels (it also sums every pixel's coordinates, for centroids not read here)."""
     h, w = mask.shape
-    ltype = cv2.CV_16U if (h * w) // 4 + 2 < 65535 else cv2.CV_32S
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=ltype)
-    return int(count), np.asarray(labels), np.asarray(stats, np.int32)
+    small = (h * w) // 4 + 2 < 65535
+    count, raw = cv2.connectedComponents(
+        mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
+    )
+    labels: NDArray[np.integer[Any]] = np.asarray(raw, np.uint16 if small else np.int32)
+    return int(count), labels, _stats(labels, int(count))
+
+
+@numba.njit(cache=True, nogil=True)
+def _stats(labels: NDArray[np.integer[Any]], count: int) -> NDArray[np.int32]:
+    """OpenCV's stats (left, top, width, height, area) of each of the ``count`` labels, run by
+    run along the rows (compiled: a pass over the labels; a label without pixels, the
+    background of a mask set all over, gets OpenCV's (-1, 2**31 - 1, 0, 0, 0))."""
+    h, w = labels.shape
+    left, top = np.full(count, w, np.int32), np.full(count, h, np.int32)
+    right, bottom = np.full(count, -1, np.int32), np.full(count, -1, np.int32)
+    area = np.zeros(count, np.int32)
+    for y in range(h):
+        row = labels[y]
+        start = 0
+        for x in range(1, w + 1):
+            if x < w and row[x] == row[start]:
+                continue
+            label = row[start]
+            area[label] += x - start
+            left[label] = min(left[label], start)
+            right[label] = max(right[label], x - 1)
+            top[label] = min(top[label], y)
+            bottom[label] = y
+            start = x
+    stats = np.zeros((count, 5), np.int32)
+    for i in range(count):
+        if area[i] == 0:
+            stats[i, 0], stats[i, 1] = -1, 2147483647
+            continue
+        stats[i, 0], stats[i, 1] = left[i], top[i]
+        stats[i, 2], stats[i, 3] = right[i] - left[i] + 1, bottom[i] - top[i] + 1
+        stats[i, 4] = area[i]
+    return stats
 
 
 def find_balls(
@@ -258,9 +309,10 @@ def _judged(
     if len(seeds) == 0:
         return []
     least = MIN_CONFIDENCE if least is None else least
-    radii = geo.expected_radius(seeds)
-    log_felt = felt_log(felt, geo.to_small(seeds)) * np.float32(40.0)
-    fit = fit_circles(image, seeds, radii, log_felt, smeared, geo.shape_at(seeds))
+    at = geo.pixels(seeds)
+    radii = geo.expected_radius(seeds, at)
+    log_felt = felt_log(felt, at=at) * np.float32(40.0)
+    fit = fit_circles(image, seeds, radii, log_felt, smeared, geo.shape_at(seeds, at))
     small = geo.to_small(fit.centre)
     play = _at(geo.play, small)  # not in a pocket's mouth or on a rail
     if not play.any():
@@ -363,14 +415,15 @@ def refine(
     count = len(centres)
     if count == 0:
         return centres, np.zeros(0)
-    radii = geo.expected_radius(centres)
+    at = geo.pixels(centres)
+    radii = geo.expected_radius(centres, at)
     shift = np.zeros((count, 2))
     shift[:, 0] = REFINE_SHIFT * radii
     starts = np.concatenate([centres + shift, centres - shift])
     twice = np.concatenate([radii, radii])
-    shapes = geo.shape_at(centres)
+    shapes = geo.shape_at(centres, at)
     shapes = np.concatenate([shapes, shapes])
-    log_felt = felt_log(felt, geo.to_small(centres)) * np.float32(40.0)
+    log_felt = felt_log(felt, at=at) * np.float32(40.0)
     log_felt = np.concatenate([log_felt, log_felt])
     rims = rim.find(
         image, starts, twice, log_felt, REFINE_SPREAD, rim.CANDIDATES, smeared, REFINE_NOISE,
@@ -553,11 +606,17 @@ def _disc_share(mask: U8, centres: F64, radii: F64, pattern: F64) -> F64:
     return out
 
 
-def felt_log(felt: FeltModel, points: F64) -> F32:
-    """log(felt BGR + 6) at working-res points (N, 2), the frame's lighting offset included."""
-    return np.asarray(
-        felt.log_felt[nearest(points, felt.log_felt)] + felt.offset[None, :], np.float32
-    )
+def felt_log(
+    felt: FeltModel, points: F64 | None = None,
+    at: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
+) -> F32:  # fmt: skip
+    """log(felt BGR + 6) at working-res points (N, 2), the frame's lighting offset included
+    (or at the working pixels ``at``, :meth:`Geometry.pixels`: the felt's log image is the
+    working view's size)."""
+    if at is None:
+        assert points is not None
+        at = nearest(points, felt.log_felt)
+    return np.asarray(felt.log_felt[at] + felt.offset[None, :], np.float32)
 
 
 def dedupe(circles: list[Circle]) -> list[Circle]:

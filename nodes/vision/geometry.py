@@ -72,6 +72,7 @@ class Geometry:
         self.band_at = np.flatnonzero(pooled_edge).astype(np.intp)
         self.sides, self.pockets = self._whole_frame(step)
         self.wide_roi, self.wide_off = self._wide_masks(step)
+        self.wide_outside = np.asarray(cv2.bitwise_not(self.wide_roi), np.uint8)  # off the table
 
     def _wide_masks(self, step: int) -> tuple[U8, U8]:
         """On the whole frame's working grid: the table's region (``roi`` placed there), and
@@ -174,12 +175,20 @@ class Geometry:
             return 0, 0, (width // step) * step, (height // step) * step
         return x0, y0, x1, y1
 
-    def expected_radius(self, points_px: F64) -> F64:
-        """Expected ball radius (full-res px) at full-res image points (N, 2)."""
+    def pixels(self, points_px: F64) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Rows and columns of the working pixels nearest to full-res points (N, 2) (as
+        :func:`nearest` gives them), for indexing the working view's maps (or the felt's log
+        image, of the same size) at them."""
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        return (
-            np.asarray(self.radius_map[nearest(small, self.radius_map)], np.float64) * self.factor
-        )
+        return nearest(small, self.radius_map)
+
+    def expected_radius(
+        self, points_px: F64, at: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+    ) -> F64:
+        """Expected ball radius (full-res px) at full-res image points (N, 2) (``at``: their
+        :meth:`pixels`, when known)."""
+        at = self.pixels(points_px) if at is None else at
+        return np.asarray(self.radius_map[at], np.float64) * self.factor
 
     def _radius_map(self) -> F32:
         """Ball radius in working px at every working pixel (a coarse grid, interpolated)."""
@@ -228,13 +237,15 @@ class Geometry:
         small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
         return np.asarray(self.silhouette_shift[nearest(small, self.silhouette_shift)], np.float64)
 
-    def shape_at(self, points_px: F64) -> F64:
+    def shape_at(
+        self, points_px: F64, at: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+    ) -> F64:
         """The silhouette's shape (N, 2, 2; :meth:`_silhouette_maps`) at full-res points (N, 2): the
-        expected radius times it maps the unit circle onto a ball's silhouette there."""
+        expected radius times it maps the unit circle onto a ball's silhouette there (``at``:
+        the points' :meth:`pixels`, when known)."""
         assert self.silhouette_shape is not None
-        small = self.to_small(np.asarray(points_px, np.float64).reshape(-1, 2))
-        maps = self.silhouette_shape
-        entries = np.asarray(maps[nearest(small, maps)], np.float64)
+        at = self.pixels(points_px) if at is None else at
+        entries = np.asarray(self.silhouette_shape[at], np.float64)
         out = np.empty((len(entries), 2, 2))
         out[:, 0, 0], out[:, 1, 1] = entries[:, 0], entries[:, 2]
         out[:, 0, 1] = out[:, 1, 0] = entries[:, 1]

@@ -83,14 +83,32 @@ def disc_samples(image: U8, centres: F64, radii: F64, shapes: F64 | None = None)
     a round disc of the mean radius reaches past an elliptic silhouette's short axis onto the
     cloth, which reads as paint (a cue ball near the frame's edge, half its edge the cloth's
     colour, read as a stripe)."""
-    if shapes is None:
-        xs = centres[:, 0, None] + radii[:, None] * PATTERN[None, :, 0]
-        ys = centres[:, 1, None] + radii[:, None] * PATTERN[None, :, 1]
-    else:
-        u, v = radii[:, None] * PATTERN[None, :, 0], radii[:, None] * PATTERN[None, :, 1]
-        xs = centres[:, 0, None] + shapes[:, 0, 0, None] * u + shapes[:, 0, 1, None] * v
-        ys = centres[:, 1, None] + shapes[:, 1, 0, None] * u + shapes[:, 1, 1, None] * v
+    round_ = shapes is None
+    shapes = np.ascontiguousarray(np.eye(2)[None] if shapes is None else shapes, np.float64)
+    xs, ys = _disc_points(
+        np.ascontiguousarray(centres, np.float64), np.asarray(radii, np.float64), shapes, round_
+    )
     return edge.sample_u8(image, xs, ys)
+
+
+@numba.njit(cache=True, nogil=True)
+def _disc_points(centres: F64, radii: F64, shapes: F64, round_: bool) -> tuple[F64, F64]:
+    """:func:`disc_samples`'s image points (B, P), x and y: the centre plus the radius times
+    the ``PATTERN``'s offset, mapped through the ball's shape unless ``round_`` (compiled: a
+    dozen numpy calls on a few balls cost more than the work; the same arithmetic, in the same
+    order)."""
+    count, size = len(centres), len(PATTERN)
+    xs, ys = np.empty((count, size)), np.empty((count, size))
+    for b in range(count):
+        cx, cy, r = centres[b, 0], centres[b, 1], radii[b]
+        for p in range(size):
+            u, v = r * PATTERN[p, 0], r * PATTERN[p, 1]
+            if round_:
+                xs[b, p], ys[b, p] = cx + u, cy + v
+            else:
+                xs[b, p] = cx + shapes[b, 0, 0] * u + shapes[b, 0, 1] * v
+                ys[b, p] = cy + shapes[b, 1, 0] * u + shapes[b, 1, 1] * v
+    return xs, ys
 
 
 def classify_all(samples: U8, felt_bgr: F64) -> list[Look]:

@@ -356,7 +356,9 @@ def wide_cue(whole: U8, thin: U8, geo: Geometry) -> cue_stick.CueLine | None:
     inside[y0 : y0 + h, x0 : x0 + w] = thin[: height - y0, : width - x0]
     radius = geo.radius / geo.factor
     ridge = np.asarray(cv2.bitwise_and(cue_stick.ridges(whole, radius), geo.wide_off), np.uint8)
-    return cue_stick.find_cue_wide(inside, ridge, geo.wide_roi, geo.sides, radius, geo.factor)
+    return cue_stick.find_cue_wide(
+        inside, ridge, geo.wide_roi, geo.sides, radius, geo.factor, geo.wide_outside
+    )
 
 
 def first_felt(small: U8, roi: U8, threshold: float) -> FeltModel:

@@ -35,16 +35,15 @@ def sample(image: U8, centres: F64, radii: F64, shapes: F64 | None = None) -> tu
     (full-res px) and silhouette ``shapes`` (B, 2, 2; :meth:`Geometry.shape_at`, round if
     None): BGR bytes (N = B * RAYS, S, 3), ray ``b * RAYS + r`` being ray ``r`` of ball ``b``,
     and the samples' positions (S,) in expected radii."""
-    shapes = round_shapes(len(centres)) if shapes is None else shapes
-    reach = float((radii * _stretch(shapes)).max(initial=1.0))
-    samples = int(np.ceil((OUTER - INNER) * reach / STEP)) + 1
+    shapes = np.ascontiguousarray(
+        round_shapes(len(centres)) if shapes is None else shapes, np.float64
+    )
+    radii = radii.astype(np.float64)
+    samples = int(np.ceil((OUTER - INNER) * _reach(radii, shapes) / STEP)) + 1
     frac = _FRACS.get(samples)
     if frac is None:
         frac = _FRACS[samples] = np.linspace(INNER, OUTER, samples)
-    xs, ys = _coordinates(
-        np.ascontiguousarray(centres, np.float64), radii.astype(np.float64),
-        np.ascontiguousarray(shapes, np.float64), frac,
-    )  # fmt: skip
+    xs, ys = _coordinates(np.ascontiguousarray(centres, np.float64), radii, shapes, frac)
     return edge.sample_u8(image, xs, ys), frac
 
 
@@ -53,10 +52,17 @@ def round_shapes(count: int) -> F64:
     return np.broadcast_to(np.eye(2), (count, 2, 2))
 
 
-def _stretch(shapes: F64) -> F64:
-    """The longest semi-axis of each shape (its largest eigenvalue), at least 1."""
-    a, b, d = shapes[:, 0, 0], shapes[:, 0, 1], shapes[:, 1, 1]
-    return np.maximum((a + d) / 2 + np.sqrt(((a - d) / 2) ** 2 + b * b), 1.0)
+@numba.njit(cache=True, nogil=True)
+def _reach(radii: F64, shapes: F64) -> float:
+    """The longest ray's reach in px per expected radius: the largest radius times its shape's
+    longest semi-axis (its largest eigenvalue, at least 1), and at least 1 (compiled: numpy's
+    half-dozen calls on a few shapes cost more than the work)."""
+    reach = 1.0
+    for b in range(len(radii)):
+        a, c, d = shapes[b, 0, 0], shapes[b, 0, 1], shapes[b, 1, 1]
+        half = (a - d) / 2
+        reach = max(reach, radii[b] * max((a + d) / 2 + np.sqrt(half * half + c * c), 1.0))
+    return reach
 
 
 @numba.njit(cache=True, nogil=True)

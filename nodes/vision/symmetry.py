@@ -11,6 +11,8 @@ one pass separates the balls of a rack without thresholding a mask.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numba
 import numpy as np
@@ -68,11 +70,16 @@ def noise_pixels(roi: U8) -> NDArray[np.intp]:
 def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
     """Local maxima above ``threshold`` at least about a ball radius apart: (N, 2) px and
     their strengths."""
-    size = max(3, round(1.4 * radius) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    ys, xs = np.nonzero(kernel)
-    points = _maxima(acc, np.column_stack([ys, xs]) - size // 2, threshold)
+    points = _maxima(acc, _offsets(max(3, round(1.4 * radius) | 1)), threshold)
     return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _offsets(size: int) -> NDArray[np.intp]:
+    """(dy, dx) of the pixels of an elliptic kernel ``size`` (odd) px across, from its
+    centre."""
+    ys, xs = np.nonzero(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return np.asarray(np.column_stack([ys, xs]) - size // 2, np.intp)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -110,12 +117,22 @@ def _votes(
     """Add to ``counts`` (flat, per pixel) gradient votes one radius along (and, unsigned,
     also against) each edge's gradient, weighing ``scale`` times the gradient over the noise
     (at most ``MAX_WEIGHT``)."""
-    gx = np.asarray(cv2.Sobel(image, cv2.CV_32F, 1, 0), np.float32)
-    gy = np.asarray(cv2.Sobel(image, cv2.CV_32F, 0, 1), np.float32)
+    # OpenCV's float Sobel of 16-bit integers took twice as long as of their float32 copy,
+    # whose derivatives are the same whole numbers (under 2**24 at every step: exact)
+    source = image.astype(np.float32) if image.dtype == np.int16 else image
+    gx, gy = _sobel(source, 1, 0), _sobel(source, 0, 1)
     mag = np.asarray(cv2.magnitude(gx, gy), np.float32)
     noise = _median(mag.ravel()[noise_at]) if len(noise_at) else 1.0
     limit = NOISE_FACTOR * max(noise, 1e-3)
     _cast(counts, roi, gx, gy, mag, radius, limit, signed, scale)
+
+
+def _sobel(image: F32 | I16 | U8, dx: int, dy: int) -> F32:
+    """OpenCV's 3 x 3 Sobel derivative in float32. Of bytes it is a whole number within 1020,
+    which OpenCV's 16-bit integer filter gives exactly in half the time of its float one."""
+    if image.dtype == np.uint8:
+        return np.asarray(cv2.Sobel(image, cv2.CV_16S, dx, dy), np.int16).astype(np.float32)
+    return np.asarray(cv2.Sobel(image, cv2.CV_32F, dx, dy), np.float32)
 
 
 @numba.njit(cache=True, nogil=True)

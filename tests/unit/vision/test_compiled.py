@@ -14,6 +14,7 @@ def test_every_compiled_loop_of_the_detector_is_known():
     names = {f"{d.py_func.__module__}.{d.py_func.__name__}" for d in compiled.dispatchers()}
     assert {
         "nodes.vision.ray._coordinates",
+        "nodes.vision.ray._reach",
         "nodes.vision.rim._search",
         "nodes.vision.rim._points",
         "nodes.vision.evidence.shine",
@@ -27,6 +28,8 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.detector._disc_share",
         "nodes.vision.detector._greedy",
         "nodes.vision.detector._labelled",
+        "nodes.vision.detector._stats",
+        "nodes.vision.detector._pooled",
         "nodes.vision.detector._opened_at",
         "nodes.vision.detector._between",
         "nodes.vision.detector._merged",
@@ -43,10 +46,12 @@ def test_every_compiled_loop_of_the_detector_is_known():
         "nodes.vision.cue._clearing",
         "nodes.vision.cue._along_sides",
         "nodes.vision.palette._shares",
+        "nodes.vision.palette._disc_points",
         "nodes.vision.palette._off_white",
         "nodes.vision.geometry._nearest",
         "nodes.vision.geometry._halved",
         "nodes.vision.cue._brightest_byte",
+        "nodes.vision.cue._opened_away",
     } <= names
     assert all(d._cache.cache_path for d in compiled.dispatchers())  # cache=True on each
 
@@ -83,9 +88,10 @@ def test_warm_up_runs_the_real_loops():
     assert compiled.warm_up() >= 0.0
     # every entry point has been compiled (or loaded) for the types detection calls it with
     entry_points = (
-        "_coordinates", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
-        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "shine",
-        "_measure", "_run", "_between", "_merged", "_shares",
+        "_coordinates", "_reach", "_search", "_points", "_fit", "_cast", "_maxima", "_score",
+        "_median_offset", "_disc_share", "_opened_at", "_greedy", "_labelled", "_stats", "_pooled",
+        "shine", "_measure", "_run", "_between", "_merged", "_shares", "_disc_points",
+        "_opened_away",
     )  # fmt: skip
     for name in entry_points:
         (dispatcher,) = [d for d in compiled.dispatchers() if d.py_func.__name__ == name]

@@ -420,3 +420,29 @@ def test_frame_halved_as_opencv_area_resize_gives_it_byte_for_byte():
     image[:4] = 255  # blocks that round half up at the top of the range
     expected = cv2.resize(image[:40, :66], (33, 20), interpolation=cv2.INTER_AREA)
     assert np.array_equal(geometry._halved(image, 20, 33), expected)
+
+
+@pytest.mark.parametrize("shape", [(40, 60), (600, 500)])  # 16-bit labels, then 32-bit ones
+def test_components_are_opencvs_with_its_stats(shape):
+    rng = np.random.default_rng(3)
+    for share in (0.0, 0.05, 0.3, 1.0):
+        mask = np.where(rng.random(shape) < share, 255, 0).astype(np.uint8)
+        cv2.circle(mask, (20, 20), 9, 255, -1)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=cv2.CV_16U if shape[0] < 100 else cv2.CV_32S
+        )
+        got = detector.components(mask)
+        assert got[0] == count
+        assert got[1].dtype == labels.dtype and np.array_equal(got[1], labels)
+        assert got[2].dtype == np.int32 and np.array_equal(got[2], stats)
+
+
+def test_the_pooled_mask_is_opencvs_area_resize_compared_with_100():
+    rng = np.random.default_rng(4)
+    for h, w in ((7, 9), (40, 61)):
+        for raw in (rng.integers(0, 256, (h, w), dtype=np.uint8),
+                    np.where(rng.random((h, w)) < 0.4, 255, 0).astype(np.uint8)):  # fmt: skip
+            even = raw[: 2 * (h // 2), : 2 * (w // 2)]
+            grey = cv2.resize(even, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            expected = cv2.compare(grey, np.array(100.0), cv2.CMP_GT)
+            assert np.array_equal(detector._pooled(raw), expected)
