@@ -79,14 +79,20 @@ def test_balls_are_drawn_where_the_state_says(viewer):
         u, v = _project(seen["calibration"], ball["x"], ball["y"], drawn["width"], drawn["height"])
         assert abs(ball["px"] - u) < 0.5 and abs(ball["py"] - v) < 0.5, ball
         assert 0 <= ball["px"] <= drawn["width"] and 0 <= ball["py"] <= drawn["height"]
-    port = viewer.port
-    rest = http_json(f"http://127.0.0.1:{port}/api/v1/state")["data"]
-    by_id = {b["id"]: b for b in rest["balls"]}
-    resting = [
-        b
-        for b in drawn["balls"]
-        if b["id"] in by_id and not by_id[b["id"]]["moving"] and by_id[b["id"]]["visible"]
-    ]
+    # the balls drawn at rest are where the REST state, read a moment later, has them; when the
+    # game moves on between the two reads (a break, a rack: every track new) read both again
+    for _ in range(20):
+        drawn = viewer.js("() => cuecast.drawn")
+        rest = http_json(f"http://127.0.0.1:{viewer.port}/api/v1/state")["data"]
+        by_id = {b["id"]: b for b in rest["balls"]}
+        resting = [
+            b
+            for b in drawn["balls"]
+            if b["id"] in by_id and not by_id[b["id"]]["moving"] and by_id[b["id"]]["visible"]
+        ]
+        if len(resting) >= 3:
+            break
+        viewer.page.wait_for_timeout(500)
     still = [
         b
         for b in resting
