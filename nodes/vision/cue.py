@@ -33,7 +33,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from nodes.vision import edge, joint
+from nodes.vision import edge, joint, symmetry
 from nodes.vision.calibration import TableCalibration, TableSpec
 from nodes.vision.detector import components
 from nodes.vision.felt import LOG_LUT
@@ -295,13 +295,7 @@ def thinner(mask: U8, size: int) -> U8:
     if cv2.countNonZero(core) == 0:
         return mask
     points = np.asarray(cv2.findNonZero(core), np.int32).reshape(-1, 2)
-    return _opened_away(np.ascontiguousarray(mask), points, _offsets(size))
-
-
-@functools.lru_cache(maxsize=8)
-def _offsets(size: int) -> NDArray[np.intp]:
-    """(dy, dx) of the elliptic kernel's pixels (:func:`_elliptic`), from its centre."""
-    return np.asarray(np.argwhere(_elliptic(size)[0]) - size // 2, np.intp)
+    return _opened_away(np.ascontiguousarray(mask), points, symmetry.kernel_offsets(size))
 
 
 @numba.njit(cache=True, nogil=True)

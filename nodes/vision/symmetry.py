@@ -70,14 +70,14 @@ def noise_pixels(roi: U8) -> NDArray[np.intp]:
 def peaks(acc: F32, radius: float, threshold: float) -> tuple[F64, F64]:
     """Local maxima above ``threshold`` at least about a ball radius apart: (N, 2) px and
     their strengths."""
-    points = _maxima(acc, _offsets(max(3, round(1.4 * radius) | 1)), threshold)
+    points = _maxima(acc, kernel_offsets(max(3, round(1.4 * radius) | 1)), threshold)
     return points.astype(np.float64), acc[points[:, 1], points[:, 0]].astype(np.float64)
 
 
 @functools.lru_cache(maxsize=8)
-def _offsets(size: int) -> NDArray[np.intp]:
-    """(dy, dx) of the pixels of an elliptic kernel ``size`` (odd) px across, from its
-    centre."""
+def kernel_offsets(size: int) -> NDArray[np.intp]:
+    """(dy, dx) of the pixels of OpenCV's elliptic kernel ``size`` (odd) px across, from its
+    centre (cached: shared, not to be written to)."""
     ys, xs = np.nonzero(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     return np.asarray(np.column_stack([ys, xs]) - size // 2, np.intp)
 
